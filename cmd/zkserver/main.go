@@ -1,0 +1,90 @@
+// Command zkserver runs a ZooKeeper-compatible server.
+//
+//	zkserver                          standalone on the embedded default (port 2181, data in ./data)
+//	zkserver [start-foreground] zoo.cfg
+//	zkserver version
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/server"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "zkserver:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() error {
+	return fmt.Errorf("usage: zkserver [start-foreground|version] [zoo.cfg]")
+}
+
+func run(args []string) error {
+	verb := "start-foreground"
+	if len(args) > 0 {
+		switch args[0] {
+		case "start-foreground", "version":
+			verb, args = args[0], args[1:]
+		case "-h", "--help", "help":
+			return usage()
+		}
+	}
+	if len(args) > 1 {
+		return usage()
+	}
+	if verb == "version" {
+		fmt.Printf("ZooKeeper JMX enabled by default\nApache ZooKeeper, version %s\n", server.Version)
+		return nil
+	}
+	cfg := conf.Default()
+	if len(args) == 1 {
+		var err error
+		if cfg, err = conf.Load(args[0]); err != nil {
+			return err
+		}
+	}
+	log := newLogger()
+	defer log.Sync()
+	for _, k := range cfg.UnknownKeys {
+		log.Info("zoo.cfg key not used by this server; kept as a system property",
+			zap.String("key", k), zap.String("property", "zookeeper."+k))
+	}
+	if !cfg.Standalone() {
+		return fmt.Errorf("%s: replicated mode (server.N lines) is not supported yet", cfg.File)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	srv := server.New(cfg, log)
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	log.Info("shutting down", zap.Stringer("signal", s))
+	return srv.Close()
+}
+
+func newLogger() *zap.Logger {
+	cfg := zap.NewProductionConfig()
+	cfg.Encoding = "console"
+	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	cfg.EncoderConfig.EncodeLevel = zapcore.CapitalLevelEncoder
+	cfg.Sampling = nil
+	log, err := cfg.Build()
+	if err != nil {
+		return zap.NewExample()
+	}
+	return log
+}

@@ -1,0 +1,472 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/zkgo/zkgo/wire"
+	"github.com/zkgo/zkgo/znode"
+)
+
+// maxPendingOutput bounds the replies queued for a client that does not
+// read them; past it the connection is closed.
+const maxPendingOutput = 64 << 20
+
+// conn is one client connection. One goroutine reads requests, one writes
+// replies; replies leave in request order, notifications in between.
+type conn struct {
+	s       *Server
+	nc      net.Conn
+	ip      string
+	created time.Time
+
+	mu      sync.Mutex // guards the fields below
+	session int64
+	timeout int32
+	auth    []wire.Id  // copy-on-write: replaced, never modified
+	queue   []*request // requests not yet answered, in arrival order
+
+	outMu      sync.Mutex
+	out        []byte
+	closeAfter bool // close once out is written
+	wake       chan struct{}
+	quit       chan struct{}
+	closeOnce  sync.Once
+
+	stats connStats
+}
+
+func newConn(s *Server, nc net.Conn, ip string) *conn {
+	return &conn{
+		s:       s,
+		nc:      nc,
+		ip:      ip,
+		created: time.Now(),
+		auth:    []wire.Id{znode.IPIdentity(ip)},
+		wake:    make(chan struct{}, 1),
+		quit:    make(chan struct{}),
+	}
+}
+
+// Notify implements znode.Watcher: it queues a watch notification.
+func (c *conn) Notify(ev wire.WatcherEvent) {
+	c.send(&wire.ReplyHeader{Xid: wire.XidNotification, Zxid: -1}, &ev)
+}
+
+// SessionID implements znode.Watcher.
+func (c *conn) SessionID() int64 { return c.sessionID() }
+
+func (c *conn) sessionID() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.session
+}
+
+func (c *conn) caller() znode.Caller {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return znode.Caller{Session: c.session, Auth: c.auth, Watcher: c}
+}
+
+func (c *conn) whoAmI() *wire.WhoAmIResponse {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	infos := make([]wire.ClientInfo, 0, len(c.auth))
+	for _, id := range c.auth {
+		user := id.ID
+		if id.Scheme == "digest" {
+			user, _, _ = strings.Cut(id.ID, ":")
+		}
+		infos = append(infos, wire.ClientInfo{AuthScheme: id.Scheme, User: user})
+	}
+	return &wire.WhoAmIResponse{ClientInfo: infos}
+}
+
+// send queues one packet made of records (nil records are skipped).
+func (c *conn) send(records ...wire.Record) {
+	c.outMu.Lock()
+	if c.closeAfter {
+		c.outMu.Unlock()
+		return
+	}
+	rs := records[:0:0]
+	for _, r := range records {
+		if r != nil {
+			rs = append(rs, r)
+		}
+	}
+	c.out = wire.AppendFrame(c.out, rs...)
+	over := len(c.out) > maxPendingOutput
+	c.outMu.Unlock()
+	c.stats.sent.Add(1)
+	c.s.stats.sent.Add(1)
+	if over {
+		c.s.log.Warn("client does not read its replies; closing connection",
+			zap.String("client", c.nc.RemoteAddr().String()))
+		c.close()
+		return
+	}
+	c.signal()
+}
+
+// sendAndClose queues a last packet and closes the connection once it is
+// written.
+func (c *conn) sendAndClose(records ...wire.Record) {
+	if len(records) > 0 {
+		c.send(records...)
+	}
+	c.outMu.Lock()
+	c.closeAfter = true
+	c.outMu.Unlock()
+	c.signal()
+}
+
+func (c *conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop writes queued packets, many per socket write.
+func (c *conn) writeLoop() {
+	var spare []byte
+	for {
+		select {
+		case <-c.wake:
+		case <-c.quit:
+			return
+		}
+		c.outMu.Lock()
+		buf := c.out
+		c.out = spare[:0]
+		closeAfter := c.closeAfter
+		c.outMu.Unlock()
+		if len(buf) > 0 {
+			if _, err := c.nc.Write(buf); err != nil {
+				c.close()
+				return
+			}
+		}
+		spare = buf
+		if closeAfter {
+			c.close()
+			return
+		}
+	}
+}
+
+// close tears the connection down; its session lives on until it expires.
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		close(c.quit)
+		c.nc.Close()
+		c.s.unregister(c)
+		c.s.tree.RemoveWatcher(c)
+	})
+}
+
+// serve runs the connection: four-letter word or handshake, then requests.
+func (c *conn) serve() {
+	defer c.close()
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.s.cfg.MaxSessionTimeout) * time.Millisecond))
+	if head, err := br.Peek(4); err == nil && isFourLetterWord(string(head)) {
+		c.s.serveFourLetter(c.nc, string(head))
+		return
+	}
+	maxBuf := c.s.cfg.JuteMaxBuffer
+	pkt, err := wire.ReadFrame(br, nil, maxBuf)
+	if err != nil {
+		c.logReadError(err)
+		return
+	}
+	go c.writeLoop()
+	if !c.handshake(pkt) {
+		return
+	}
+	var buf []byte
+	for {
+		c.mu.Lock()
+		timeout := time.Duration(c.timeout) * time.Millisecond
+		c.mu.Unlock()
+		c.nc.SetReadDeadline(time.Now().Add(timeout))
+		pkt, err := wire.ReadFrame(br, buf, maxBuf)
+		if err != nil {
+			c.logReadError(err)
+			return
+		}
+		buf = pkt
+		if !c.handle(pkt) {
+			return
+		}
+	}
+}
+
+func (c *conn) logReadError(err error) {
+	var tooLarge *wire.FrameTooLargeError
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	case errors.As(err, &tooLarge):
+		c.s.log.Warn("closing connection: packet too large",
+			zap.String("client", c.nc.RemoteAddr().String()), zap.Error(err))
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.s.log.Info("closing idle connection", zap.String("client", c.nc.RemoteAddr().String()))
+			return
+		}
+		c.s.log.Info("closing connection", zap.String("client", c.nc.RemoteAddr().String()), zap.Error(err))
+	}
+}
+
+// handshake answers the ConnectRequest; false means the connection ends.
+func (c *conn) handshake(pkt []byte) bool {
+	var req wire.ConnectRequest
+	if err := wire.Decode(pkt, &req); err != nil {
+		c.s.log.Warn("closing connection: malformed connect request",
+			zap.String("client", c.nc.RemoteAddr().String()), zap.Error(err))
+		return false
+	}
+	s := c.s
+	if last := s.tree.LastZxid(); req.LastZxidSeen > last {
+		s.log.Info("refusing session: client has seen a newer zxid; it must try another server",
+			zap.String("client", c.nc.RemoteAddr().String()),
+			zap.String("sessionId", hex(req.SessionID)),
+			zap.String("clientZxid", hex(req.LastZxidSeen)), zap.String("ourZxid", hex(last)))
+		return false
+	}
+	timeout := req.TimeOut
+	if min := int32(s.cfg.MinSessionTimeout); timeout < min {
+		timeout = min
+	}
+	if max := int32(s.cfg.MaxSessionTimeout); timeout > max {
+		timeout = max
+	}
+	c.s.stats.received.Add(1)
+	if req.SessionID == 0 {
+		return c.createSession(timeout)
+	}
+	info, ok := s.tree.Session(req.SessionID)
+	if !ok || !bytes.Equal(info.Passwd, req.Passwd) || !s.sessions.ensure(req.SessionID, timeout) {
+		s.log.Info("invalid session on reconnect: expired or wrong password",
+			zap.String("sessionId", hex(req.SessionID)), zap.String("client", c.nc.RemoteAddr().String()))
+		c.sendAndClose(&wire.ConnectResponse{Passwd: make([]byte, 16)})
+		return false
+	}
+	c.establish(req.SessionID, timeout, info.Passwd)
+	return true
+}
+
+func (c *conn) createSession(timeout int32) bool {
+	s := c.s
+	passwd := make([]byte, 16)
+	rand.Read(passwd)
+	id := s.sessions.newID()
+	s.sessions.add(id, timeout)
+	applied := make(chan wire.ErrCode, 1)
+	s.submitWrite(&request{
+		op:        wire.OpCreateSession,
+		body:      &znode.CreateSession{Timeout: timeout, Passwd: passwd},
+		session:   id,
+		start:     time.Now(),
+		onApplied: func(_ *request, res znode.Result) { applied <- res.Err },
+	})
+	select {
+	case err := <-applied:
+		if err != wire.ErrOK {
+			s.log.Error("creating session failed", zap.String("sessionId", hex(id)), zap.Stringer("err", err))
+			return false
+		}
+	case <-c.quit:
+		return false
+	case <-s.done:
+		return false
+	}
+	c.establish(id, timeout, passwd)
+	return true
+}
+
+func (c *conn) establish(id int64, timeout int32, passwd []byte) {
+	c.mu.Lock()
+	c.session = id
+	c.timeout = timeout
+	c.mu.Unlock()
+	c.s.attach(id, c)
+	c.s.log.Info("session established", zap.String("sessionId", hex(id)),
+		zap.Int32("timeout", timeout), zap.String("client", c.nc.RemoteAddr().String()))
+	c.send(&wire.ConnectResponse{TimeOut: timeout, SessionID: id, Passwd: passwd})
+}
+
+// handle processes one request packet; false means the connection ends.
+func (c *conn) handle(pkt []byte) bool {
+	s := c.s
+	s.stats.received.Add(1)
+	c.stats.received.Add(1)
+	d := wire.NewDecoder(pkt)
+	var h wire.RequestHeader
+	h.Decode(d)
+	id := c.sessionID()
+	s.sessions.touch(id)
+	r := &request{conn: c, xid: h.Xid, op: h.Type, session: id, start: time.Now()}
+	if h.Type == wire.OpAuth {
+		return c.handleAuth(d, h.Xid)
+	}
+	if h.Type == wire.OpSASL {
+		s.log.Warn("SASL authentication is not supported yet; refusing", zap.String("sessionId", hex(id)))
+		c.sendAndClose(&wire.ReplyHeader{Xid: h.Xid, Err: wire.ErrAuthFailed})
+		return false
+	}
+	r.body = wire.RequestBody(h.Type)
+	if r.body == nil {
+		r.body = &wire.Empty{}
+		r.done = true
+		r.hdr = wire.ReplyHeader{Xid: h.Xid, Zxid: s.tree.LastZxid(), Err: wire.ErrUnimplemented}
+		c.enqueue(r)
+		return true
+	}
+	r.body.Decode(d)
+	if err := d.Err(); err != nil {
+		s.log.Warn("closing connection: malformed request",
+			zap.String("client", c.nc.RemoteAddr().String()), zap.Stringer("op", h.Type), zap.Error(err))
+		return false
+	}
+	if h.Type == wire.OpReconfig {
+		r.done = true
+		r.hdr = wire.ReplyHeader{Xid: h.Xid, Zxid: s.tree.LastZxid(), Err: wire.ErrReconfigDisabled}
+	}
+	if h.Type.IsWrite() {
+		c.mu.Lock()
+		r.auth = c.auth
+		c.mu.Unlock()
+	}
+	c.enqueue(r)
+	return true
+}
+
+// handleAuth adds credentials to the session, or refuses and closes.
+func (c *conn) handleAuth(d *wire.Decoder, xid int32) bool {
+	var ap wire.AuthPacket
+	ap.Decode(d)
+	if d.Err() != nil {
+		return false
+	}
+	ids, code := znode.Authenticate(ap.Scheme, ap.Auth, c.s.cfg.SuperDigest)
+	if code != wire.ErrOK {
+		c.s.log.Warn("authentication failed", zap.String("scheme", ap.Scheme),
+			zap.String("client", c.nc.RemoteAddr().String()))
+		c.sendAndClose(&wire.ReplyHeader{Xid: xid, Err: wire.ErrAuthFailed})
+		return false
+	}
+	c.mu.Lock()
+	auth := append([]wire.Id(nil), c.auth...)
+	for _, id := range ids {
+		if !containsID(auth, id) {
+			auth = append(auth, id)
+		}
+	}
+	c.auth = auth
+	c.mu.Unlock()
+	c.send(&wire.ReplyHeader{Xid: xid})
+	return true
+}
+
+func containsID(ids []wire.Id, id wire.Id) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// enqueue keeps the session's FIFO order: a read runs at once only when
+// nothing of the session is pending; otherwise it waits in the queue behind
+// the writes before it.
+func (c *conn) enqueue(r *request) {
+	write := !r.done && r.op.IsWrite()
+	c.mu.Lock()
+	if !write && len(c.queue) == 0 {
+		c.mu.Unlock()
+		if !r.done {
+			c.s.execRead(c, r)
+		}
+		c.reply(r)
+		return
+	}
+	c.queue = append(c.queue, r)
+	c.mu.Unlock()
+	if write {
+		c.s.submitWrite(r)
+	}
+}
+
+// complete is called by the applier when a write of this connection is
+// applied: it answers every request at the head of the queue that can now
+// be answered.
+func (c *conn) complete(r *request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r.done = true
+	n := 0
+	for _, h := range c.queue {
+		if !h.done {
+			if h.op.IsWrite() {
+				break
+			}
+			c.s.execRead(c, h)
+		}
+		c.reply(h)
+		n++
+	}
+	c.queue = append(c.queue[:0], c.queue[n:]...)
+	if r.op == wire.OpCloseSession {
+		c.outMu.Lock()
+		c.closeAfter = true
+		c.outMu.Unlock()
+		c.signal()
+	}
+}
+
+// reply sends a finished request's answer and records its latency.
+func (c *conn) reply(r *request) {
+	c.send(&r.hdr, r.resp)
+	lat := time.Since(r.start)
+	c.s.stats.recordLatency(lat)
+	c.stats.record(r, lat)
+}
+
+// connStats are the per-connection counters that cons reports.
+type connStats struct {
+	received, sent atomic.Int64
+	mu             sync.Mutex
+	lastOp         wire.OpCode
+	lastCxid       int32
+	lastZxid       int64
+	lastResp       time.Time
+	lastLatency    time.Duration
+	latency        latencyStats
+}
+
+func (s *connStats) record(r *request, lat time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastOp = r.op
+	if r.xid >= 0 {
+		s.lastCxid = r.xid
+	}
+	s.lastZxid = r.hdr.Zxid
+	s.lastResp = time.Now()
+	s.lastLatency = lat
+	s.latency.add(lat)
+}

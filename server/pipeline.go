@@ -1,0 +1,116 @@
+package server
+
+import (
+	"time"
+
+	"github.com/zkgo/zkgo/wire"
+	"github.com/zkgo/zkgo/znode"
+)
+
+// request is one client request (or a server-internal write) on its way
+// through the pipeline.
+type request struct {
+	conn    *conn // nil for server-internal writes
+	xid     int32
+	op      wire.OpCode
+	body    wire.Record
+	session int64
+	auth    []wire.Id
+	start   time.Time
+
+	// Set when the request is answered.
+	done bool
+	hdr  wire.ReplyHeader
+	resp wire.Record
+
+	// onApplied, if set, runs in the applier after the txn is applied.
+	onApplied func(r *request, res znode.Result)
+}
+
+// maxBatch bounds how many writes the applier takes at once.
+const maxBatch = 1024
+
+// runApplier stamps, applies and answers writes in arrival order. It is the
+// only goroutine that changes the tree. Writes are taken in batches: the
+// durable log will persist a whole batch with one sync before applying it.
+func (s *Server) runApplier() {
+	batch := make([]*request, 0, maxBatch)
+	for {
+		select {
+		case <-s.done:
+			return
+		case r := <-s.writes:
+			batch = append(batch[:0], r)
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-s.writes:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		for _, r := range batch {
+			s.apply(r)
+		}
+	}
+}
+
+// apply turns one write into a txn, applies it and completes the request.
+func (s *Server) apply(r *request) {
+	txn := &znode.Txn{
+		Zxid:    s.tree.LastZxid() + 1,
+		Time:    time.Now().UnixMilli(),
+		Session: r.session,
+		Cxid:    r.xid,
+		Type:    r.op,
+		Auth:    r.auth,
+		Body:    r.body,
+	}
+	res := s.tree.Apply(txn)
+	if r.op == wire.OpCloseSession {
+		s.sessions.remove(r.session)
+	}
+	if r.onApplied != nil {
+		r.onApplied(r, res)
+	}
+	if r.conn == nil {
+		return
+	}
+	r.hdr = wire.ReplyHeader{Xid: r.xid, Zxid: txn.Zxid, Err: res.Err}
+	r.resp = res.Body
+	r.conn.complete(r)
+}
+
+// submitWrite hands a write to the applier.
+func (s *Server) submitWrite(r *request) {
+	select {
+	case s.writes <- r:
+	case <-s.done:
+	}
+}
+
+// execRead answers a request that does not change the tree.
+func (s *Server) execRead(c *conn, r *request) {
+	var resp wire.Record
+	err := wire.ErrOK
+	switch r.op {
+	case wire.OpPing, wire.OpSetWatches, wire.OpSetWatches2:
+		if r.op != wire.OpPing {
+			resp, err = s.tree.Read(r.op, r.body, c.caller())
+		}
+		resp = nil
+	case wire.OpSync:
+		resp = &wire.PathRequest{Path: r.body.(*wire.PathRequest).Path}
+	case wire.OpWhoAmI:
+		resp = c.whoAmI()
+	default:
+		resp, err = s.tree.Read(r.op, r.body, c.caller())
+	}
+	r.hdr = wire.ReplyHeader{Xid: r.xid, Zxid: s.tree.LastZxid(), Err: err}
+	if err == wire.ErrOK {
+		r.resp = resp
+	}
+	r.done = true
+}

@@ -1,0 +1,215 @@
+// Package server accepts ZooKeeper clients: connections, sessions, the
+// request pipeline that keeps each session's requests in order, and the
+// four-letter words.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/znode"
+)
+
+// Version is the ZooKeeper version this server reports (srvr, stat, envi).
+// Tools parse it, so it keeps Apache ZooKeeper's shape.
+const Version = "3.9.3-zkgo, built on 11/22/2026 00:00 GMT"
+
+// Server is a standalone ZooKeeper server.
+type Server struct {
+	cfg  *conf.Config
+	log  *zap.Logger
+	tree *znode.Tree
+
+	ln      net.Listener
+	started time.Time
+
+	writes   chan *request // to the applier
+	sessions *sessionTracker
+	stats    stats
+
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	perIP   map[string]int
+	byID    map[int64]*conn // session -> its current connection
+	closing bool
+	done    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// New returns a server for cfg. It does not listen yet.
+func New(cfg *conf.Config, log *zap.Logger) *Server {
+	s := &Server{
+		cfg:    cfg,
+		log:    log,
+		writes: make(chan *request, 4096),
+		conns:  make(map[*conn]struct{}),
+		perIP:  make(map[string]int),
+		byID:   make(map[int64]*conn),
+		done:   make(chan struct{}),
+	}
+	s.tree = znode.NewTree(znode.Options{
+		ExtendedTypes: cfg.ExtendedTypesEnabled,
+		Warn:          func(msg string, kv ...any) { log.Sugar().Warnw(msg, kv...) },
+	})
+	s.sessions = newSessionTracker(int64(cfg.MyID), time.Duration(cfg.TickTime)*time.Millisecond)
+	return s
+}
+
+// ClientAddr is the address the client port listens on.
+func (s *Server) ClientAddr() string {
+	return net.JoinHostPort(s.cfg.ClientPortAddress, strconv.Itoa(s.cfg.ClientPort))
+}
+
+// Start listens on the client port and starts serving in the background.
+func (s *Server) Start() error {
+	if s.cfg.ClientPort <= 0 {
+		return errors.New("server: no clientPort configured")
+	}
+	ln, err := net.Listen("tcp", s.ClientAddr())
+	if err != nil {
+		return fmt.Errorf("server: listen on client port: %w", err)
+	}
+	s.ln = ln
+	s.started = time.Now()
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.runApplier() }()
+	go func() { defer s.wg.Done(); s.runExpiry() }()
+	go func() { defer s.wg.Done(); s.acceptLoop() }()
+	s.log.Info("serving clients", zap.String("address", ln.Addr().String()))
+	return nil
+}
+
+// Addr is the address the server listens on, once started.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close stops accepting, closes every connection and stops the background
+// work. Sessions are left to expire, as when a server stops.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closing = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	close(s.done)
+	err := s.ln.Close()
+	for _, c := range conns {
+		c.close()
+	}
+	s.wg.Wait()
+	return err
+}
+
+func (s *Server) acceptLoop() {
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			s.log.Error("accept failed", zap.Error(err))
+			return
+		}
+		c, ok := s.register(nc)
+		if !ok {
+			continue
+		}
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); c.serve() }()
+	}
+}
+
+// register admits a new connection, enforcing maxClientCnxns per address.
+func (s *Server) register(nc net.Conn) (*conn, bool) {
+	ip := remoteIP(nc.RemoteAddr())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		nc.Close()
+		return nil, false
+	}
+	if max := s.cfg.MaxClientCnxns; max > 0 && s.perIP[ip] >= max {
+		s.log.Warn("too many connections from address; closing",
+			zap.String("address", ip), zap.Int("max", max))
+		nc.Close()
+		return nil, false
+	}
+	s.perIP[ip]++
+	c := newConn(s, nc, ip)
+	s.conns[c] = struct{}{}
+	return c, true
+}
+
+func (s *Server) unregister(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[c]; !ok {
+		return
+	}
+	delete(s.conns, c)
+	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+		delete(s.perIP, c.ip)
+	}
+	if id := c.sessionID(); id != 0 && s.byID[id] == c {
+		delete(s.byID, id)
+	}
+}
+
+// attach makes c the connection of session id, closing the session's
+// previous connection (the client reconnected).
+func (s *Server) attach(id int64, c *conn) {
+	s.mu.Lock()
+	old := s.byID[id]
+	s.byID[id] = c
+	s.mu.Unlock()
+	if old != nil && old != c {
+		old.close()
+	}
+}
+
+// connOf returns the connection that holds session id, if any.
+func (s *Server) connOf(id int64) *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byID[id]
+}
+
+// connections returns a snapshot of the open connections.
+func (s *Server) connections() []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+func remoteIP(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
+}

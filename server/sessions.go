@@ -1,0 +1,173 @@
+package server
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/zkgo/zkgo/wire"
+	"github.com/zkgo/zkgo/znode"
+)
+
+// sessionTracker decides when sessions expire. Expiry itself is a txn
+// (closeSession), so the tree and every server agree on it.
+type sessionTracker struct {
+	mu       sync.Mutex
+	next     int64
+	sessions map[int64]*trackedSession
+}
+
+type trackedSession struct {
+	timeout  time.Duration
+	deadline time.Time
+	closing  bool // closeSession submitted
+}
+
+// newSessionTracker seeds session ids the way Apache ZooKeeper does: the
+// server id in the top byte, the clock below, so ids stay unique across
+// servers and restarts.
+func newSessionTracker(serverID int64, _ time.Duration) *sessionTracker {
+	next := int64(uint64(time.Now().UnixMilli()<<24) >> 8)
+	next |= serverID << 56
+	return &sessionTracker{next: next, sessions: make(map[int64]*trackedSession)}
+}
+
+func (t *sessionTracker) newID() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.next++
+	return t.next
+}
+
+// add starts tracking a session with its negotiated timeout (ms).
+func (t *sessionTracker) add(id int64, timeoutMs int32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := time.Duration(timeoutMs) * time.Millisecond
+	t.sessions[id] = &trackedSession{timeout: d, deadline: time.Now().Add(d)}
+}
+
+// ensure tracks a session that exists in the tree (after a restart it may
+// not be tracked yet) with a fresh deadline; false if it is being closed.
+func (t *sessionTracker) ensure(id int64, timeoutMs int32) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.sessions[id]
+	d := time.Duration(timeoutMs) * time.Millisecond
+	if !ok {
+		t.sessions[id] = &trackedSession{timeout: d, deadline: time.Now().Add(d)}
+		return true
+	}
+	if s.closing {
+		return false
+	}
+	s.timeout = d
+	s.deadline = time.Now().Add(d)
+	return true
+}
+
+// touch pushes a session's deadline back; false if unknown or closing.
+func (t *sessionTracker) touch(id int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.sessions[id]
+	if !ok || s.closing {
+		return false
+	}
+	s.deadline = time.Now().Add(s.timeout)
+	return true
+}
+
+// markClosing records that closeSession was submitted for id.
+func (t *sessionTracker) markClosing(id int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s, ok := t.sessions[id]; ok {
+		s.closing = true
+	}
+}
+
+func (t *sessionTracker) remove(id int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.sessions, id)
+}
+
+// expire returns the sessions past their deadline and marks them closing.
+func (t *sessionTracker) expire(now time.Time) map[int64]time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out map[int64]time.Duration
+	for id, s := range t.sessions {
+		if !s.closing && now.After(s.deadline) {
+			s.closing = true
+			if out == nil {
+				out = make(map[int64]time.Duration)
+			}
+			out[id] = s.timeout
+		}
+	}
+	return out
+}
+
+// count returns the number of tracked sessions.
+func (t *sessionTracker) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.sessions)
+}
+
+// runExpiry closes expired sessions through closeSession txns, and removes
+// empty containers and expired TTL nodes.
+func (s *Server) runExpiry() {
+	tick := time.Duration(s.cfg.TickTime) * time.Millisecond / 2
+	if tick <= 0 {
+		tick = time.Second
+	}
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	lastContainerCheck := time.Now()
+	for {
+		select {
+		case <-s.done:
+			return
+		case now := <-ticker.C:
+			for id, timeout := range s.sessions.expire(now) {
+				s.log.Info("expiring session", zap.String("sessionId", hex(id)),
+					zap.Duration("timeout", timeout))
+				s.closeSession(id)
+			}
+			if now.Sub(lastContainerCheck) >= containerCheckInterval {
+				lastContainerCheck = now
+				for _, path := range s.tree.ExpiredContainers(now.UnixMilli()) {
+					s.submitWrite(&request{op: wire.OpDeleteContainer,
+						body: &wire.PathRequest{Path: path}, start: now})
+				}
+			}
+		}
+	}
+}
+
+// containerCheckInterval is how often empty containers and expired TTL
+// nodes are looked for (znode.containerIntervalMs in Apache ZooKeeper).
+const containerCheckInterval = time.Minute
+
+// closeSession submits a closeSession txn for an expired session and
+// closes its connection once applied.
+func (s *Server) closeSession(id int64) {
+	s.submitWrite(&request{
+		op:      wire.OpCloseSession,
+		body:    &wire.Empty{},
+		session: id,
+		start:   time.Now(),
+		onApplied: func(_ *request, _ znode.Result) {
+			if c := s.connOf(id); c != nil {
+				c.close()
+			}
+		},
+	})
+}
+
+func hex(v int64) string { return fmt.Sprintf("0x%x", uint64(v)) }
