@@ -1,0 +1,559 @@
+// Package storage holds the durable state of a server: the transaction log
+// (in pebble) and the snapshot files. It stores opaque transaction bytes and
+// knows nothing of their format.
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
+	"go.uber.org/zap"
+)
+
+// Options configures a Log.
+type Options struct {
+	// ForceSync makes Append wait until its entries are fsynced (zoo.cfg
+	// forceSync, default true). Without it an acknowledged write can be lost
+	// by a machine crash (not by a process crash).
+	ForceSync bool
+	// Logger receives the log's and pebble's messages; nil means zap.NewNop().
+	Logger *zap.Logger
+	// FsyncWarning is how long a sync of the log may take before a warning
+	// is logged (fsync.warningthresholdms); zero means one second.
+	FsyncWarning time.Duration
+
+	fs vfs.FS // tests inject faults here; nil means the OS file system
+}
+
+// Entry is one transaction in the log.
+type Entry struct {
+	// Zxid is the transaction's id; entries are kept in zxid order.
+	Zxid int64
+	// Data is the serialized transaction, opaque to this package.
+	Data []byte
+}
+
+// Key layout: one prefix byte, then for transactions the big-endian zxid.
+const (
+	prefixTxn  = 't'
+	prefixMeta = 'm'
+	txnKeyLen  = 9
+	crcLen     = 4
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Log is the transaction log: a pebble database at one directory, keyed by
+// big-endian zxid, each value framed with a CRC32-C over (zxid, data). It
+// also keeps a few durable named integers (see SetMeta).
+//
+// Writes are serialized internally; syncs are shared between concurrent
+// writers (group commit). After a failed write or sync the log is failed and
+// refuses every later write with that error.
+type Log struct {
+	dir    string
+	opts   Options
+	logger *zap.Logger
+	db     *pebble.DB
+
+	mu     sync.Mutex // serializes writes and guards the fields below
+	first  int64      // zxid of the first entry, 0 if empty
+	last   int64      // zxid of the last entry, 0 if empty
+	err    error      // sticky failure
+	wedged bool       // pebble panicked in a commit; its pipeline may be locked
+	closed bool
+}
+
+// OpenLog opens (creating if needed) the transaction log in dir. Pebble
+// replays its write-ahead log: a record torn by a crash at the tail is dropped
+// (pebble logs where it stopped reading), corruption before the tail is an
+// error.
+func OpenLog(dir string, opts Options) (*Log, error) {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.FsyncWarning <= 0 {
+		opts.FsyncWarning = time.Second
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("storage: creating transaction log dir: %w", err)
+	}
+	l := &Log{dir: dir, opts: opts, logger: opts.Logger.With(zap.String("dir", dir))}
+
+	fs := opts.fs
+	if fs == nil {
+		fs = vfs.Default
+	}
+	db, err := pebble.Open(dir, &pebble.Options{
+		FS:     &syncTimingFS{FS: fs, warn: l.slowSync},
+		Logger: pebbleLogger{l.logger},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: opening transaction log %s: %w", dir, err)
+	}
+	l.db = db
+	if err := l.loadBounds(); err != nil {
+		l.db.Close()
+		return nil, err
+	}
+	l.logger.Info("opened transaction log",
+		zap.String("firstZxid", zxidHex(l.first)), zap.String("lastZxid", zxidHex(l.last)),
+		zap.Bool("forceSync", opts.ForceSync))
+	return l, nil
+}
+
+// slowSync logs a WAL sync that took longer than FsyncWarning.
+func (l *Log) slowSync(path string, d time.Duration) {
+	if d >= l.opts.FsyncWarning {
+		l.logger.Warn("fsync-ing the transaction log took longer than fsync.warningthresholdms; this adds to write latency",
+			zap.String("file", path), zap.Duration("took", d), zap.Duration("threshold", l.opts.FsyncWarning))
+	}
+}
+
+// syncTimingFS times the syncs of pebble's write-ahead log files (*.log).
+type syncTimingFS struct {
+	vfs.FS
+	warn func(path string, d time.Duration)
+}
+
+func (fs *syncTimingFS) Create(name string) (vfs.File, error) {
+	return fs.wrap(name)(fs.FS.Create(name))
+}
+
+func (fs *syncTimingFS) ReuseForWrite(oldname, newname string) (vfs.File, error) {
+	return fs.wrap(newname)(fs.FS.ReuseForWrite(oldname, newname))
+}
+
+func (fs *syncTimingFS) wrap(name string) func(vfs.File, error) (vfs.File, error) {
+	return func(f vfs.File, err error) (vfs.File, error) {
+		if err != nil || !strings.HasSuffix(name, ".log") {
+			return f, err
+		}
+		return &syncTimingFile{File: f, path: name, warn: fs.warn}, nil
+	}
+}
+
+type syncTimingFile struct {
+	vfs.File
+	path string
+	warn func(path string, d time.Duration)
+}
+
+func (f *syncTimingFile) Sync() error {
+	defer f.time(time.Now())
+	return f.File.Sync()
+}
+
+func (f *syncTimingFile) SyncData() error {
+	defer f.time(time.Now())
+	return f.File.SyncData()
+}
+
+func (f *syncTimingFile) SyncTo(length int64) (bool, error) {
+	defer f.time(time.Now())
+	return f.File.SyncTo(length)
+}
+
+func (f *syncTimingFile) time(start time.Time) { f.warn(f.path, time.Since(start)) }
+
+// loadBounds reads the first and last zxid from the database.
+func (l *Log) loadBounds() error {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixTxn}, UpperBound: []byte{prefixTxn + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	l.first, l.last = 0, 0
+	if it.First() {
+		if l.first, err = l.keyZxid(it.Key(), 0); err != nil {
+			return err
+		}
+		it.Last()
+		if l.last, err = l.keyZxid(it.Key(), l.first); err != nil {
+			return err
+		}
+	}
+	return l.iterError(it, l.first)
+}
+
+// Append writes entries, which must have strictly increasing zxids greater
+// than LastZxid, in one batch. With ForceSync it returns once they are
+// durable. Appends in flight at the same time share fsyncs (group commit);
+// since zxid order is checked when entries are queued, goroutines appending
+// concurrently order their calls with AppendAsync under their own lock.
+func (l *Log) Append(entries []Entry) error {
+	wait, err := l.AppendAsync(entries)
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// AppendAsync is Append split in two: it writes the entries to the log
+// (checking their order against earlier calls) and returns at once; the
+// returned wait blocks until they are durable and must be called exactly once.
+// A caller that orders entries under its own lock uses it to release the lock
+// before waiting, so that many appends share one fsync. Entries appended
+// before it become durable no later than these.
+func (l *Log) AppendAsync(entries []Entry) (wait func() error, err error) {
+	if len(entries) == 0 {
+		return noWait, nil
+	}
+	size := 0
+	for i, e := range entries {
+		if i > 0 && e.Zxid <= entries[i-1].Zxid {
+			return nil, fmt.Errorf("%w: entry 0x%x follows 0x%x", ErrOutOfOrder, e.Zxid, entries[i-1].Zxid)
+		}
+		size += txnKeyLen + crcLen + len(e.Data) + 16
+	}
+	b := l.db.NewBatchWithSize(size)
+	for _, e := range entries {
+		op := b.SetDeferred(txnKeyLen, crcLen+len(e.Data))
+		putTxnKey(op.Key, e.Zxid)
+		binary.BigEndian.PutUint32(op.Value, txnChecksum(op.Key[1:], e.Data))
+		copy(op.Value[crcLen:], e.Data)
+		op.Finish()
+	}
+
+	l.mu.Lock()
+	if err := l.writable(); err != nil {
+		l.mu.Unlock()
+		b.Close()
+		return nil, err
+	}
+	if first := entries[0].Zxid; first <= l.last || first <= 0 {
+		l.mu.Unlock()
+		b.Close()
+		return nil, fmt.Errorf("%w: entry 0x%x does not follow last zxid 0x%x", ErrOutOfOrder, first, l.last)
+	}
+	if err := l.apply(b, l.opts.ForceSync); err != nil {
+		err = l.fail(err)
+		l.mu.Unlock()
+		return nil, err
+	}
+	if l.first == 0 {
+		l.first = entries[0].Zxid
+	}
+	l.last = entries[len(entries)-1].Zxid
+	l.mu.Unlock()
+
+	if !l.opts.ForceSync {
+		b.Close()
+		return noWait, nil
+	}
+	return func() error { return l.syncWait(b) }, nil
+}
+
+func noWait() error { return nil }
+
+// writable returns why the log cannot be written, if it cannot. l.mu is held.
+func (l *Log) writable() error {
+	if l.closed {
+		return ErrClosed
+	}
+	return l.err
+}
+
+// fail marks the log failed (keeping the first error) and returns the error
+// that every later write gets. l.mu is held.
+func (l *Log) fail(err error) error {
+	if l.err == nil {
+		l.err = fmt.Errorf("storage: transaction log %s failed, refusing further writes: %w", l.dir, err)
+		l.logger.Error("transaction log write failed; no further writes will be acknowledged", zap.Error(err))
+	}
+	return l.err
+}
+
+// apply hands b to pebble's commit pipeline. l.mu is held. With sync the
+// caller must then call syncWait(b), otherwise the caller closes b.
+//
+// Pebble does not return every write error: a failed WAL write surfaces as a
+// panic in a later commit (directly, or through Logger.Fatalf, where
+// pebbleLogger panics), leaving its commit pipeline locked. apply turns such a
+// panic into an error and marks the database wedged, so that the log fails
+// and Close does not wait on that lock.
+func (l *Log) apply(b *pebble.Batch, sync bool) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.wedged = true
+			if e, ok := r.(error); ok {
+				err = e
+			} else {
+				err = fmt.Errorf("pebble: %v", r)
+			}
+		}
+	}()
+	if sync {
+		return l.db.ApplyNoSyncWait(b, pebble.Sync)
+	}
+	return l.db.Apply(b, pebble.NoSync)
+}
+
+// syncWait waits for a batch applied with sync and closes it.
+func (l *Log) syncWait(b *pebble.Batch) error {
+	err := b.SyncWait()
+	b.Close()
+	if err != nil {
+		l.mu.Lock()
+		err = l.fail(err)
+		l.mu.Unlock()
+	}
+	return err
+}
+
+// commit applies b with a sync and waits for it. l.mu is held.
+func (l *Log) commit(b *pebble.Batch) error {
+	if err := l.apply(b, true); err != nil {
+		return l.fail(err)
+	}
+	err := b.SyncWait()
+	b.Close()
+	if err != nil {
+		return l.fail(err)
+	}
+	return nil
+}
+
+// LastZxid returns the zxid of the last appended entry (its Append may still
+// be waiting for the sync), or 0 if the log is empty.
+func (l *Log) LastZxid() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
+}
+
+// FirstZxid returns the zxid of the first entry, or 0 if the log is empty.
+func (l *Log) FirstZxid() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.first
+}
+
+// Iterate calls fn for every entry with zxid >= from, in zxid order, and stops
+// at the first error fn returns, returning it. data is valid only during the
+// call. A checksum mismatch or undecodable entry stops the iteration with a
+// *CorruptionError. Entries whose Append is still waiting for its sync may be
+// included.
+func (l *Log) Iterate(from int64, fn func(zxid int64, data []byte) error) error {
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	var lower [txnKeyLen]byte
+	putTxnKey(lower[:], max(from, 0))
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower[:], UpperBound: []byte{prefixTxn + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	prev := from
+	for ok := it.First(); ok; ok = it.Next() {
+		zxid, err := l.keyZxid(it.Key(), prev)
+		if err != nil {
+			return err
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return l.corruption(zxid, err)
+		}
+		if len(v) < crcLen {
+			return &CorruptionError{Path: l.dir, Zxid: zxid, Reason: fmt.Sprintf("value of %d bytes is shorter than its checksum", len(v))}
+		}
+		data := v[crcLen:]
+		if want, got := binary.BigEndian.Uint32(v), txnChecksum(it.Key()[1:], data); want != got {
+			return &CorruptionError{Path: l.dir, Zxid: zxid, Reason: fmt.Sprintf("checksum mismatch (stored %08x, computed %08x)", want, got)}
+		}
+		if err := fn(zxid, data); err != nil {
+			return err
+		}
+		prev = zxid
+	}
+	return l.iterError(it, prev)
+}
+
+// TruncateAfter durably drops every entry with zxid > zxid.
+func (l *Log) TruncateAfter(zxid int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return err
+	}
+	if zxid >= l.last {
+		return nil
+	}
+	var start [txnKeyLen]byte
+	putTxnKey(start[:], max(zxid+1, 0))
+	b := l.db.NewBatch()
+	b.DeleteRange(start[:], []byte{prefixTxn + 1}, nil)
+	if err := l.commit(b); err != nil {
+		return err
+	}
+	if zxid < l.first {
+		l.first, l.last = 0, 0
+		return nil
+	}
+	return l.loadBounds()
+}
+
+// PurgeBefore drops every entry with zxid < zxid (once a snapshot covers
+// them). It is not synced: after a crash purged entries may reappear, which
+// is harmless.
+func (l *Log) PurgeBefore(zxid int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return err
+	}
+	if l.first == 0 || zxid <= l.first {
+		return nil
+	}
+	var end [txnKeyLen]byte
+	putTxnKey(end[:], zxid)
+	b := l.db.NewBatch()
+	b.DeleteRange([]byte{prefixTxn}, end[:], nil)
+	err := l.apply(b, false)
+	b.Close()
+	if err != nil {
+		return l.fail(err)
+	}
+	if zxid > l.last {
+		l.first, l.last = 0, 0
+		return nil
+	}
+	return l.loadBounds()
+}
+
+// SetMeta durably stores v under key (such as "acceptedEpoch"), in a key
+// space apart from the entries.
+func (l *Log) SetMeta(key string, v int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return err
+	}
+	b := l.db.NewBatch()
+	b.Set(metaKey(key), metaValue(key, v), nil)
+	return l.commit(b)
+}
+
+// Meta returns the value stored under key by SetMeta, and whether there is one.
+func (l *Log) Meta(key string) (int64, bool, error) {
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		return 0, false, ErrClosed
+	}
+	val, closer, err := l.db.Get(metaKey(key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, l.corruption(0, err)
+	}
+	defer closer.Close()
+	if len(val) != 8+crcLen || binary.BigEndian.Uint32(val[8:]) != metaChecksum(key, val[:8]) {
+		return 0, false, &CorruptionError{Path: l.dir, Reason: fmt.Sprintf("bad value for meta key %q", key)}
+	}
+	return int64(binary.BigEndian.Uint64(val)), true, nil
+}
+
+// Close closes the log. No call may be in progress or follow, except that
+// methods called after Close return ErrClosed. If pebble panicked in a commit
+// its database cannot be closed: Close returns the log's failure and leaves
+// the files open until the process exits.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	l.closed = true
+	if l.wedged {
+		return l.err
+	}
+	if err := l.db.Close(); err != nil {
+		return fmt.Errorf("storage: closing transaction log %s: %w", l.dir, err)
+	}
+	return nil
+}
+
+// keyZxid decodes a transaction key; prev names the position in errors.
+func (l *Log) keyZxid(k []byte, prev int64) (int64, error) {
+	if len(k) != txnKeyLen || k[0] != prefixTxn {
+		return 0, &CorruptionError{Path: l.dir, Zxid: prev, Reason: fmt.Sprintf("undecodable key %x", k)}
+	}
+	return int64(binary.BigEndian.Uint64(k[1:])), nil
+}
+
+// iterError converts an iterator's error, if any.
+func (l *Log) iterError(it *pebble.Iterator, zxid int64) error {
+	if err := it.Error(); err != nil {
+		return l.corruption(zxid, err)
+	}
+	return nil
+}
+
+// corruption wraps a pebble read error, as a CorruptionError if pebble found
+// corruption.
+func (l *Log) corruption(zxid int64, err error) error {
+	if errors.Is(err, pebble.ErrCorruption) {
+		return &CorruptionError{Path: l.dir, Zxid: zxid, Reason: err.Error()}
+	}
+	return fmt.Errorf("storage: reading transaction log %s: %w", l.dir, err)
+}
+
+func putTxnKey(k []byte, zxid int64) {
+	k[0] = prefixTxn
+	binary.BigEndian.PutUint64(k[1:], uint64(zxid))
+}
+
+func txnChecksum(zxid, data []byte) uint32 {
+	return crc32.Update(crc32.Checksum(zxid, castagnoli), castagnoli, data)
+}
+
+func metaKey(key string) []byte {
+	return append([]byte{prefixMeta}, key...)
+}
+
+func metaValue(key string, v int64) []byte {
+	val := binary.BigEndian.AppendUint64(make([]byte, 0, 8+crcLen), uint64(v))
+	return binary.BigEndian.AppendUint32(val, metaChecksum(key, val))
+}
+
+func metaChecksum(key string, val []byte) uint32 {
+	return crc32.Update(crc32.Checksum([]byte(key), castagnoli), castagnoli, val)
+}
+
+func zxidHex(zxid int64) string { return fmt.Sprintf("0x%x", zxid) }
+
+// pebbleFatal is the panic value pebbleLogger.Fatalf raises.
+type pebbleFatal string
+
+func (f pebbleFatal) Error() string { return string(f) }
+
+// pebbleLogger routes pebble's messages to zap. Pebble calls Fatalf when it
+// cannot go on and expects it not to return: it panics with a pebbleFatal,
+// which apply recovers when the call came from a commit. A Fatalf on one of
+// pebble's background goroutines crashes the process, as pebble intends.
+type pebbleLogger struct{ z *zap.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.z.Info("pebble: " + fmt.Sprintf(format, args...))
+}
+
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.z.Error("pebble fatal error", zap.String("error", msg))
+	panic(pebbleFatal(msg))
+}

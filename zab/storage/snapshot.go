@@ -1,0 +1,255 @@
+package storage
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.uber.org/zap"
+)
+
+// A snapshot file is named snapshot.<zxid in lower-case hex> like Apache
+// ZooKeeper's, and holds the payload followed by a trailer:
+//
+//	magic "ZKGS" | payload length (uint64, big-endian) | CRC32-C of the payload (uint32, big-endian)
+const (
+	snapshotPrefix     = "snapshot."
+	snapshotMagic      = "ZKGS"
+	snapshotTrailerLen = 4 + 8 + 4
+	snapshotMinRetain  = 3
+)
+
+// SnapshotName returns the file name of the snapshot taken at zxid.
+func SnapshotName(zxid int64) string {
+	return snapshotPrefix + strconv.FormatInt(zxid, 16)
+}
+
+// parseSnapshotName returns the zxid of a snapshot file name, or false for
+// any other name (including the temporary files WriteSnapshot leaves behind).
+func parseSnapshotName(name string) (int64, bool) {
+	s, ok := strings.CutPrefix(name, snapshotPrefix)
+	if !ok {
+		return 0, false
+	}
+	z, err := strconv.ParseUint(s, 16, 63)
+	return int64(z), err == nil
+}
+
+// WriteSnapshot writes the snapshot taken at zxid into dir: write is handed a
+// buffered writer for the payload, then a trailer with the payload's length
+// and CRC32-C is appended, the file is fsynced, atomically renamed to
+// snapshot.<zxid hex> and the directory fsynced. On error no snapshot file is
+// left behind.
+func WriteSnapshot(dir string, zxid int64, write func(w io.Writer) error) (path string, err error) {
+	if zxid < 0 {
+		return "", fmt.Errorf("storage: negative snapshot zxid %d", zxid)
+	}
+	path = filepath.Join(dir, SnapshotName(zxid))
+	f, err := os.CreateTemp(dir, SnapshotName(zxid)+".*.tmp")
+	if err != nil {
+		return "", fmt.Errorf("storage: creating snapshot: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			err = fmt.Errorf("storage: writing snapshot %s: %w", path, err)
+		}
+	}()
+	cw := &crcWriter{w: f}
+	bw := bufio.NewWriterSize(cw, 1<<20)
+	if err := write(bw); err != nil {
+		return "", err
+	}
+	if err := bw.Flush(); err != nil {
+		return "", err
+	}
+	trailer := make([]byte, 0, snapshotTrailerLen)
+	trailer = append(trailer, snapshotMagic...)
+	trailer = binary.BigEndian.AppendUint64(trailer, uint64(cw.n))
+	trailer = binary.BigEndian.AppendUint32(trailer, cw.crc)
+	if _, err := f.Write(trailer); err != nil {
+		return "", err
+	}
+	if err := f.Sync(); err != nil {
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return "", err
+	}
+	if err := syncDir(dir); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// crcWriter checksums and counts what passes through it.
+type crcWriter struct {
+	w   io.Writer
+	crc uint32
+	n   int64
+}
+
+func (c *crcWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.crc = crc32.Update(c.crc, castagnoli, p[:n])
+	c.n += int64(n)
+	return n, err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// snapshotFile is a snapshot found in a directory.
+type snapshotFile struct {
+	zxid int64
+	path string
+}
+
+// listSnapshots returns the snapshots in dir, newest first. A missing dir
+// holds none.
+func listSnapshots(dir string) ([]snapshotFile, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: listing snapshots: %w", err)
+	}
+	var snaps []snapshotFile
+	for _, e := range ents {
+		if z, ok := parseSnapshotName(e.Name()); ok && e.Type().IsRegular() {
+			snaps = append(snaps, snapshotFile{z, filepath.Join(dir, e.Name())})
+		}
+	}
+	slices.SortFunc(snaps, func(a, b snapshotFile) int { return cmp.Compare(b.zxid, a.zxid) })
+	return snaps, nil
+}
+
+// LatestSnapshot returns the newest valid snapshot in dir, ok=false if there
+// is none. Like Apache ZooKeeper it falls back to an older snapshot when a
+// newer one is invalid, logging a warning that names the bad file (through
+// zap.L(), the global logger); it returns an error only if snapshots exist and
+// none is valid. Every candidate's checksum is verified, so this reads it
+// whole.
+func LatestSnapshot(dir string) (zxid int64, path string, ok bool, err error) {
+	snaps, err := listSnapshots(dir)
+	if err != nil {
+		return 0, "", false, err
+	}
+	var newestErr error
+	for _, s := range snaps {
+		f, err := os.Open(s.path)
+		if err == nil {
+			_, err = verifySnapshot(f, s.path, s.zxid)
+			f.Close()
+		}
+		if err == nil {
+			return s.zxid, s.path, true, nil
+		}
+		zap.L().Warn("skipping invalid snapshot", zap.String("file", s.path), zap.Error(err))
+		if newestErr == nil {
+			newestErr = err
+		}
+	}
+	if newestErr != nil {
+		return 0, "", false, fmt.Errorf("storage: no valid snapshot in %s (%d found): %w", dir, len(snaps), newestErr)
+	}
+	return 0, "", false, nil
+}
+
+// OpenSnapshot verifies the snapshot file at path and returns a buffered
+// reader over its payload. A bad checksum or trailer is a *CorruptionError.
+func OpenSnapshot(path string) (io.ReadCloser, error) {
+	zxid, _ := parseSnapshotName(filepath.Base(path))
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("storage: opening snapshot: %w", err)
+	}
+	n, err := verifySnapshot(f, path, zxid)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &snapshotReader{Reader: bufio.NewReaderSize(io.NewSectionReader(f, 0, n), 1<<20), f: f}, nil
+}
+
+type snapshotReader struct {
+	*bufio.Reader
+	f *os.File
+}
+
+func (r *snapshotReader) Close() error { return r.f.Close() }
+
+// verifySnapshot checks the trailer and checksum of a snapshot file and
+// returns its payload length.
+func verifySnapshot(f *os.File, path string, zxid int64) (int64, error) {
+	corrupt := func(format string, args ...any) error {
+		return &CorruptionError{Path: path, Zxid: zxid, Reason: fmt.Sprintf(format, args...)}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("storage: reading snapshot %s: %w", path, err)
+	}
+	size := st.Size()
+	if size < snapshotTrailerLen {
+		return 0, corrupt("file of %d bytes is too short for its trailer", size)
+	}
+	var tr [snapshotTrailerLen]byte
+	if _, err := f.ReadAt(tr[:], size-snapshotTrailerLen); err != nil {
+		return 0, fmt.Errorf("storage: reading snapshot %s: %w", path, err)
+	}
+	if string(tr[:4]) != snapshotMagic {
+		return 0, corrupt("no trailer (truncated, or not written by this server)")
+	}
+	n := int64(binary.BigEndian.Uint64(tr[4:]))
+	if n != size-snapshotTrailerLen {
+		return 0, corrupt("trailer records %d payload bytes but the file holds %d", n, size-snapshotTrailerLen)
+	}
+	h := crc32.New(castagnoli)
+	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, n), make([]byte, 1<<20)); err != nil {
+		return 0, fmt.Errorf("storage: reading snapshot %s: %w", path, err)
+	}
+	if want, got := binary.BigEndian.Uint32(tr[12:]), h.Sum32(); want != got {
+		return 0, corrupt("checksum mismatch (stored %08x, computed %08x)", want, got)
+	}
+	return n, nil
+}
+
+// PurgeSnapshots deletes all but the newest retain snapshots in dir (retain
+// is at least 3, as autopurge.snapRetainCount) and returns the zxid of the
+// oldest one kept, 0 if there is none. The caller may then purge the log
+// before that zxid.
+func PurgeSnapshots(dir string, retain int) (oldestKept int64, err error) {
+	retain = max(retain, snapshotMinRetain)
+	snaps, err := listSnapshots(dir)
+	if err != nil || len(snaps) == 0 {
+		return 0, err
+	}
+	kept := snaps[:min(retain, len(snaps))]
+	for _, s := range snaps[len(kept):] {
+		if rerr := os.Remove(s.path); rerr != nil && err == nil {
+			err = fmt.Errorf("storage: purging snapshot: %w", rerr)
+		}
+	}
+	return kept[len(kept)-1].zxid, err
+}
