@@ -30,17 +30,20 @@ type conn struct {
 	ip      string
 	created time.Time
 
-	mu      sync.Mutex // guards the fields below
+	idMu    sync.Mutex // guards session, timeout and auth
 	session int64
 	timeout int32
-	auth    []wire.Id  // copy-on-write: replaced, never modified
-	queue   []*request // requests not yet answered, in arrival order
+	auth    []wire.Id // copy-on-write: replaced, never modified
+
+	mu    sync.Mutex // guards queue
+	queue []*request // requests not yet answered, in arrival order
 
 	outMu      sync.Mutex
 	out        []byte
 	closeAfter bool // close once out is written
 	wake       chan struct{}
 	quit       chan struct{}
+	writerDone chan struct{}
 	closeOnce  sync.Once
 
 	stats connStats
@@ -53,8 +56,9 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		ip:      ip,
 		created: time.Now(),
 		auth:    []wire.Id{znode.IPIdentity(ip)},
-		wake:    make(chan struct{}, 1),
-		quit:    make(chan struct{}),
+		wake:       make(chan struct{}, 1),
+		quit:       make(chan struct{}),
+		writerDone: make(chan struct{}),
 	}
 }
 
@@ -67,20 +71,20 @@ func (c *conn) Notify(ev wire.WatcherEvent) {
 func (c *conn) SessionID() int64 { return c.sessionID() }
 
 func (c *conn) sessionID() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.idMu.Lock()
+	defer c.idMu.Unlock()
 	return c.session
 }
 
 func (c *conn) caller() znode.Caller {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.idMu.Lock()
+	defer c.idMu.Unlock()
 	return znode.Caller{Session: c.session, Auth: c.auth, Watcher: c}
 }
 
 func (c *conn) whoAmI() *wire.WhoAmIResponse {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.idMu.Lock()
+	defer c.idMu.Unlock()
 	infos := make([]wire.ClientInfo, 0, len(c.auth))
 	for _, id := range c.auth {
 		user := id.ID
@@ -140,6 +144,7 @@ func (c *conn) signal() {
 
 // writeLoop writes queued packets, many per socket write.
 func (c *conn) writeLoop() {
+	defer close(c.writerDone)
 	var spare []byte
 	for {
 		select {
@@ -176,9 +181,24 @@ func (c *conn) close() {
 	})
 }
 
+// finish ends the reading side: a connection told to close after its last
+// packet is closed by the writer once that packet is out.
+func (c *conn) finish() {
+	c.outMu.Lock()
+	closeAfter := c.closeAfter
+	c.outMu.Unlock()
+	if closeAfter {
+		select {
+		case <-c.writerDone:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	c.close()
+}
+
 // serve runs the connection: four-letter word or handshake, then requests.
 func (c *conn) serve() {
-	defer c.close()
+	defer c.finish()
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.s.cfg.MaxSessionTimeout) * time.Millisecond))
 	if head, err := br.Peek(4); err == nil && isFourLetterWord(string(head)) {
@@ -197,9 +217,9 @@ func (c *conn) serve() {
 	}
 	var buf []byte
 	for {
-		c.mu.Lock()
+		c.idMu.Lock()
 		timeout := time.Duration(c.timeout) * time.Millisecond
-		c.mu.Unlock()
+		c.idMu.Unlock()
 		c.nc.SetReadDeadline(time.Now().Add(timeout))
 		pkt, err := wire.ReadFrame(br, buf, maxBuf)
 		if err != nil {
@@ -298,10 +318,10 @@ func (c *conn) createSession(timeout int32) bool {
 }
 
 func (c *conn) establish(id int64, timeout int32, passwd []byte) {
-	c.mu.Lock()
+	c.idMu.Lock()
 	c.session = id
 	c.timeout = timeout
-	c.mu.Unlock()
+	c.idMu.Unlock()
 	c.s.attach(id, c)
 	c.s.log.Info("session established", zap.String("sessionId", hex(id)),
 		zap.Int32("timeout", timeout), zap.String("client", c.nc.RemoteAddr().String()))
@@ -346,9 +366,9 @@ func (c *conn) handle(pkt []byte) bool {
 		r.hdr = wire.ReplyHeader{Xid: h.Xid, Zxid: s.tree.LastZxid(), Err: wire.ErrReconfigDisabled}
 	}
 	if h.Type.IsWrite() {
-		c.mu.Lock()
+		c.idMu.Lock()
 		r.auth = c.auth
-		c.mu.Unlock()
+		c.idMu.Unlock()
 	}
 	c.enqueue(r)
 	return true
@@ -368,7 +388,7 @@ func (c *conn) handleAuth(d *wire.Decoder, xid int32) bool {
 		c.sendAndClose(&wire.ReplyHeader{Xid: xid, Err: wire.ErrAuthFailed})
 		return false
 	}
-	c.mu.Lock()
+	c.idMu.Lock()
 	auth := append([]wire.Id(nil), c.auth...)
 	for _, id := range ids {
 		if !containsID(auth, id) {
@@ -376,7 +396,7 @@ func (c *conn) handleAuth(d *wire.Decoder, xid int32) bool {
 		}
 	}
 	c.auth = auth
-	c.mu.Unlock()
+	c.idMu.Unlock()
 	c.send(&wire.ReplyHeader{Xid: xid})
 	return true
 }

@@ -76,6 +76,12 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("server: listen on client port: %w", err)
 	}
+	s.Serve(ln)
+	return nil
+}
+
+// Serve serves clients accepted from ln in the background.
+func (s *Server) Serve(ln net.Listener) {
 	s.ln = ln
 	s.started = time.Now()
 	s.wg.Add(3)
@@ -83,7 +89,6 @@ func (s *Server) Start() error {
 	go func() { defer s.wg.Done(); s.runExpiry() }()
 	go func() { defer s.wg.Done(); s.acceptLoop() }()
 	s.log.Info("serving clients", zap.String("address", ln.Addr().String()))
-	return nil
 }
 
 // Addr is the address the server listens on, once started.
