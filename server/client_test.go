@@ -35,7 +35,9 @@ func startServer(t testing.TB, edit func(*conf.Config)) *Server {
 		t.Fatal(err)
 	}
 	s := New(cfg, zap.NewNop())
-	s.Serve(ln)
+	if err := s.Serve(ln); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { s.Close() })
 	return s
 }

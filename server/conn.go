@@ -63,8 +63,20 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 }
 
 // Notify implements znode.Watcher: it queues a watch notification.
-func (c *conn) Notify(ev wire.WatcherEvent) {
-	c.send(&wire.ReplyHeader{Xid: wire.XidNotification, Zxid: -1}, &ev)
+func (c *conn) Notify(ev wire.WatcherEvent) { c.NotifyZxid(ev, -1) }
+
+// NotifyZxid implements znode.ZxidWatcher: like Apache ZooKeeper 3.9 the
+// notification carries the zxid of the txn that caused it.
+func (c *conn) NotifyZxid(ev wire.WatcherEvent, zxid int64) {
+	c.send(&wire.ReplyHeader{Xid: wire.XidNotification, Zxid: zxid}, &ev)
+}
+
+// Auth implements znode.AuthWatcher: events are delivered only where the
+// connection may read.
+func (c *conn) Auth() []wire.Id {
+	c.idMu.Lock()
+	defer c.idMu.Unlock()
+	return c.auth
 }
 
 // SessionID implements znode.Watcher.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/wire"
+	"github.com/zkgo/zkgo/zab/storage"
 	"github.com/zkgo/zkgo/znode"
 )
 
@@ -51,23 +52,50 @@ func (s *Server) runApplier() {
 				break drain
 			}
 		}
-		for _, r := range batch {
-			s.apply(r)
+		if !s.commit(batch) {
+			return
 		}
 	}
 }
 
-// apply turns one write into a txn, applies it and completes the request.
-func (s *Server) apply(r *request) {
-	txn := &znode.Txn{
-		Zxid:    s.tree.LastZxid() + 1,
-		Time:    time.Now().UnixMilli(),
-		Session: r.session,
-		Cxid:    r.xid,
-		Type:    r.op,
-		Auth:    r.auth,
-		Body:    r.body,
+// commit stamps a batch of writes as txns, makes them durable with one
+// log append (one sync), then applies and answers them. False means the
+// log failed and the server is stopping.
+func (s *Server) commit(batch []*request) bool {
+	now := time.Now().UnixMilli()
+	zxid := s.tree.LastZxid()
+	s.txns = s.txns[:0]
+	s.entries = s.entries[:0]
+	enc := wire.NewEncoder(s.encBuf[:0])
+	offsets := s.offsets[:0]
+	for _, r := range batch {
+		zxid++
+		txn := znode.Txn{Zxid: zxid, Time: now, Session: r.session, Cxid: r.xid,
+			Type: r.op, Auth: r.auth, Body: r.body}
+		txn.Encode(enc)
+		offsets = append(offsets, enc.Len())
+		s.txns = append(s.txns, txn)
 	}
+	buf := enc.Bytes()
+	prev := 0
+	for i, end := range offsets {
+		s.entries = append(s.entries, storage.Entry{Zxid: s.txns[i].Zxid, Data: buf[prev:end]})
+		prev = end
+	}
+	s.encBuf, s.offsets = buf, offsets
+	if err := s.txnLog.Append(s.entries); err != nil {
+		s.failStorage(err)
+		return false
+	}
+	for i, r := range batch {
+		s.apply(r, &s.txns[i])
+	}
+	s.maybeSnapshot(len(batch))
+	return true
+}
+
+// apply applies one durable txn and completes its request.
+func (s *Server) apply(r *request, txn *znode.Txn) {
 	res := s.tree.Apply(txn)
 	if r.op == wire.OpCloseSession {
 		s.sessions.remove(r.session)

@@ -9,11 +9,13 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/zab/storage"
 	"github.com/zkgo/zkgo/znode"
 )
 
@@ -34,6 +36,17 @@ type Server struct {
 	sessions *sessionTracker
 	stats    stats
 
+	txnLog        *storage.Log
+	snapCountdown int // txns until the next snapshot; applier only
+	snapshotting  atomic.Bool
+	fatal         chan error
+
+	// Reused by the applier for each batch.
+	txns    []znode.Txn
+	entries []storage.Entry
+	encBuf  []byte
+	offsets []int
+
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
 	perIP   map[string]int
@@ -53,13 +66,17 @@ func New(cfg *conf.Config, log *zap.Logger) *Server {
 		perIP:  make(map[string]int),
 		byID:   make(map[int64]*conn),
 		done:   make(chan struct{}),
+		fatal:  make(chan error, 1),
 	}
-	s.tree = znode.NewTree(znode.Options{
-		ExtendedTypes: cfg.ExtendedTypesEnabled,
-		Warn:          func(msg string, kv ...any) { log.Sugar().Warnw(msg, kv...) },
-	})
-	s.sessions = newSessionTracker(int64(cfg.MyID), time.Duration(cfg.TickTime)*time.Millisecond)
+	s.sessions = newSessionTracker(cfg.MyID)
 	return s
+}
+
+func (s *Server) treeOptions() znode.Options {
+	return znode.Options{
+		ExtendedTypes: s.cfg.ExtendedTypesEnabled,
+		Warn:          func(msg string, kv ...any) { s.log.Sugar().Warnw(msg, kv...) },
+	}
 }
 
 // ClientAddr is the address the client port listens on.
@@ -67,7 +84,8 @@ func (s *Server) ClientAddr() string {
 	return net.JoinHostPort(s.cfg.ClientPortAddress, strconv.Itoa(s.cfg.ClientPort))
 }
 
-// Start listens on the client port and starts serving in the background.
+// Start loads the database, listens on the client port and starts serving
+// in the background.
 func (s *Server) Start() error {
 	if s.cfg.ClientPort <= 0 {
 		return errors.New("server: no clientPort configured")
@@ -76,12 +94,19 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("server: listen on client port: %w", err)
 	}
-	s.Serve(ln)
-	return nil
+	return s.Serve(ln)
 }
 
-// Serve serves clients accepted from ln in the background.
-func (s *Server) Serve(ln net.Listener) {
+// Serve loads the database and serves clients accepted from ln in the
+// background.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.recover(); err != nil {
+		ln.Close()
+		if s.txnLog != nil {
+			s.txnLog.Close()
+		}
+		return err
+	}
 	s.ln = ln
 	s.started = time.Now()
 	s.wg.Add(3)
@@ -89,6 +114,7 @@ func (s *Server) Serve(ln net.Listener) {
 	go func() { defer s.wg.Done(); s.runExpiry() }()
 	go func() { defer s.wg.Done(); s.acceptLoop() }()
 	s.log.Info("serving clients", zap.String("address", ln.Addr().String()))
+	return nil
 }
 
 // Addr is the address the server listens on, once started.
@@ -109,11 +135,19 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	close(s.done)
-	err := s.ln.Close()
+	var err error
+	if s.ln != nil {
+		err = s.ln.Close()
+	}
 	for _, c := range conns {
 		c.close()
 	}
 	s.wg.Wait()
+	if s.txnLog != nil {
+		if cerr := s.txnLog.Close(); err == nil {
+			err = cerr
+		}
+	}
 	return err
 }
 

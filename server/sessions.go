@@ -28,7 +28,7 @@ type trackedSession struct {
 // newSessionTracker seeds session ids the way Apache ZooKeeper does: the
 // server id in the top byte, the clock below, so ids stay unique across
 // servers and restarts.
-func newSessionTracker(serverID int64, _ time.Duration) *sessionTracker {
+func newSessionTracker(serverID int64) *sessionTracker {
 	next := int64(uint64(time.Now().UnixMilli()<<24) >> 8)
 	next |= serverID << 56
 	return &sessionTracker{next: next, sessions: make(map[int64]*trackedSession)}

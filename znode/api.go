@@ -24,7 +24,8 @@ type Txn struct {
 	Auth []wire.Id
 	// Body is the request: a wire request record for client writes,
 	// *CreateSession for OpCreateSession, *wire.Empty for OpCloseSession,
-	// *wire.PathRequest for OpDeleteContainer.
+	// *wire.PathRequest for OpDeleteContainer (TxnBody returns the right
+	// empty record for a type).
 	Body wire.Record
 }
 
@@ -38,8 +39,8 @@ type CreateSession struct {
 // the response body for the client (*wire.PathRequest for create,
 // *wire.Create2Response for create2/createContainer/createTTL,
 // *wire.StatResponse for setData and setACL, *wire.MultiResponse for
-// multi, nil otherwise). A multi reports per-op errors in its body and
-// Err is ErrOK... see Apply.
+// multi, nil otherwise). A multi always has Err ErrOK (as Apache's reply
+// header) and reports a failure in its body; see Apply.
 type Result struct {
 	Err  wire.ErrCode
 	Body wire.Record
@@ -47,7 +48,9 @@ type Result struct {
 
 // Watcher receives watch notifications. Notify is called while the tree is
 // locked, so it must not block or call back into the tree. Watchers are
-// compared with ==, so use pointers.
+// compared with ==, so use pointers. A Watcher may also implement
+// AuthWatcher (events filtered by READ permission, as Apache) and
+// ZxidWatcher (events carry the zxid that caused them).
 type Watcher interface {
 	Notify(ev wire.WatcherEvent)
 	SessionID() int64
@@ -64,7 +67,18 @@ type Caller struct {
 // Options configure a tree.
 type Options struct {
 	// ExtendedTypes enables TTL nodes (zookeeper.extendedTypesEnabled).
+	// As in Apache, an ephemeralOwner whose top byte is 0xff then means a
+	// TTL node, so session ids must not start with 0xff (server id <= 254).
 	ExtendedTypes bool
+	// EnforceQuota checks quota limits on create and setData
+	// (zookeeper.enforceQuota, default false as in Apache): exceeding a soft
+	// limit is logged through Warn, exceeding a hard limit fails with
+	// ErrQuotaExceeded. Usage is tracked in zookeeper_stats either way.
+	EnforceQuota bool
+	// MaxNeverUsedIntervalMs lets ExpiredContainers report containers that
+	// never had a child once they are older than this many ms
+	// (znode.container.maxNeverUsedIntervalMs); 0, the default, never does.
+	MaxNeverUsedIntervalMs int64
 	// Warn logs soft quota violations and other notable events; may be nil.
 	Warn func(msg string, keysAndValues ...any)
 }

@@ -71,9 +71,14 @@ func run(args []string) error {
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	s := <-sig
-	log.Info("shutting down", zap.Stringer("signal", s))
-	return srv.Close()
+	select {
+	case s := <-sig:
+		log.Info("shutting down", zap.Stringer("signal", s))
+		return srv.Close()
+	case err := <-srv.Fatal():
+		srv.Close()
+		return err
+	}
 }
 
 func newLogger() *zap.Logger {

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/zkgo/zkgo/wire"
+	"github.com/zkgo/zkgo/zab/storage"
+	"github.com/zkgo/zkgo/znode"
+)
+
+// snapshotDir is where snapshots live: dataDir/version-2, as in Apache
+// ZooKeeper.
+func (s *Server) snapshotDir() string { return filepath.Join(s.cfg.DataDir, "version-2") }
+
+// txnLogDir is the pebble directory of the transaction log.
+func (s *Server) txnLogDir() string {
+	dir := s.cfg.DataLogDir
+	if dir == "" {
+		dir = s.cfg.DataDir
+	}
+	return filepath.Join(dir, "version-2", "txnlog")
+}
+
+// recover opens the transaction log and rebuilds the tree from the newest
+// valid snapshot plus the log after it. Corruption is an error naming the
+// file and zxid; nothing is skipped.
+func (s *Server) recover() error {
+	for _, dir := range []string{s.snapshotDir(), s.txnLogDir()} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	txnLog, err := storage.OpenLog(s.txnLogDir(), storage.Options{
+		ForceSync: s.cfg.ForceSync,
+		Logger:    s.log,
+	})
+	if err != nil {
+		return err
+	}
+	s.txnLog = txnLog
+	tree := znode.NewTree(s.treeOptions())
+	snapZxid, path, ok, err := storage.LatestSnapshot(s.snapshotDir())
+	if err != nil {
+		return err
+	}
+	if ok {
+		if tree, err = s.loadSnapshot(path, snapZxid); err != nil {
+			return err
+		}
+	}
+	if first := txnLog.FirstZxid(); first > snapZxid+1 {
+		return fmt.Errorf("transaction log %s starts at zxid 0x%x but the newest snapshot is at 0x%x: txns are missing",
+			s.txnLogDir(), first, snapZxid)
+	}
+	replayed := 0
+	err = txnLog.Iterate(snapZxid+1, func(zxid int64, data []byte) error {
+		var txn znode.Txn
+		d := wire.NewDecoder(data)
+		txn.Decode(d)
+		if d.Err() != nil || txn.Zxid != zxid {
+			return &storage.CorruptionError{Path: s.txnLogDir(), Zxid: zxid, Reason: "undecodable txn"}
+		}
+		if want := tree.LastZxid() + 1; zxid != want {
+			return &storage.CorruptionError{Path: s.txnLogDir(), Zxid: zxid,
+				Reason: fmt.Sprintf("gap in the log: expected zxid 0x%x", want)}
+		}
+		tree.Apply(&txn)
+		replayed++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.tree = tree
+	for _, si := range tree.Sessions() {
+		s.sessions.add(si.ID, si.Timeout)
+	}
+	s.log.Info("database loaded",
+		zap.String("snapshot", path), zap.Int("txnsReplayed", replayed),
+		zap.String("lastZxid", hex(tree.LastZxid())), zap.Int("sessions", len(tree.Sessions())),
+		zap.Duration("took", time.Since(start)))
+	s.resetSnapCountdown()
+	return nil
+}
+
+func (s *Server) loadSnapshot(path string, zxid int64) (*znode.Tree, error) {
+	r, err := storage.OpenSnapshot(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	tree, err := znode.ReadSnapshot(r, s.treeOptions())
+	if err != nil {
+		return nil, &storage.CorruptionError{Path: path, Zxid: zxid, Reason: err.Error()}
+	}
+	if tree.LastZxid() != zxid {
+		return nil, &storage.CorruptionError{Path: path, Zxid: zxid,
+			Reason: fmt.Sprintf("snapshot holds zxid 0x%x", tree.LastZxid())}
+	}
+	return tree, nil
+}
+
+// resetSnapCountdown picks how many txns until the next snapshot: between
+// snapCount/2 and snapCount, randomised as Apache ZooKeeper does so that
+// servers of an ensemble do not all snapshot at once.
+func (s *Server) resetSnapCountdown() {
+	n := s.cfg.SnapCount
+	if n < 2 {
+		n = 2
+	}
+	s.snapCountdown = n/2 + rand.IntN(n/2)
+}
+
+// maybeSnapshot counts applied txns and, when due, encodes the tree (in the
+// applier, so the snapshot is exactly at the last zxid) and writes it to
+// disk in the background.
+func (s *Server) maybeSnapshot(applied int) {
+	s.snapCountdown -= applied
+	if s.snapCountdown > 0 || s.snapshotting.Load() {
+		return
+	}
+	s.resetSnapCountdown()
+	zxid := s.tree.LastZxid()
+	var buf bytes.Buffer
+	start := time.Now()
+	if err := s.tree.WriteSnapshot(&buf); err != nil {
+		s.log.Error("encoding snapshot failed", zap.Error(err))
+		return
+	}
+	s.snapshotting.Store(true)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.snapshotting.Store(false)
+		s.writeSnapshot(zxid, buf.Bytes(), start)
+	}()
+}
+
+func (s *Server) writeSnapshot(zxid int64, data []byte, start time.Time) {
+	path, err := storage.WriteSnapshot(s.snapshotDir(), zxid, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	if err != nil {
+		s.log.Error("writing snapshot failed", zap.Error(err))
+		return
+	}
+	s.log.Info("snapshot taken", zap.String("file", path), zap.Int("bytes", len(data)),
+		zap.Duration("took", time.Since(start)))
+	retain := max(s.cfg.AutopurgeSnapRetainCount, 3)
+	oldest, err := storage.PurgeSnapshots(s.snapshotDir(), retain)
+	if err != nil {
+		s.log.Warn("purging old snapshots failed", zap.Error(err))
+		return
+	}
+	if err := s.txnLog.PurgeBefore(oldest + 1); err != nil {
+		s.log.Warn("purging the transaction log failed", zap.Error(err))
+	}
+}
+
+// failStorage stops the server after the log failed: no write is
+// acknowledged that was not persisted, and none is accepted any more.
+func (s *Server) failStorage(err error) {
+	s.log.Error("transaction log failed: stopping, no further write is acknowledged", zap.Error(err))
+	select {
+	case s.fatal <- err:
+	default:
+	}
+	go s.Close()
+}
+
+// Fatal delivers the error that stopped the server on its own (a failed
+// transaction log), if any.
+func (s *Server) Fatal() <-chan error { return s.fatal }
