@@ -3,6 +3,7 @@ package test
 import (
 	"bytes"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,9 @@ func TestDiff(t *testing.T) {
 			t.Parallel()
 			want := runScenario(t, harness.StartApache(t, sc.cfg), sc)
 			got := runScenario(t, startGot(t, sc.cfg), sc)
+			if gotName == "ours" {
+				want = applyKnownDifferences(sc.name, want)
+			}
 			if d := harness.UnifiedDiff("apache", want, gotName, got); d != "" {
 				t.Errorf("transcripts differ:\n%s", d)
 			} else if testing.Verbose() {
@@ -53,6 +57,36 @@ func TestDiff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// knownDifference is a line where we deliberately follow a newer Apache
+// ZooKeeper than the Debian 3.8.0 the test runs.
+type knownDifference struct {
+	scenario, apache, ours, why string
+}
+
+var knownDifferences = []knownDifference{{
+	scenario: "acl",
+	apache:   `b: exists "/acl/d" -> OK true stat(cz=Z1 mz=Z1 pz=Z1 ct=t mt=t v=0 cv=0 av=0 eph=0 len=6 nc=0)`,
+	ours:     `b: exists "/acl/d" -> NoAuth`,
+	why:      "ZOOKEEPER-2590 (Apache 3.8.4, 3.9.2): exists checks READ on an existing node",
+}}
+
+// applyKnownDifferences rewrites the Apache transcript's lines that differ
+// on purpose, so that everything else is still compared exactly.
+func applyKnownDifferences(scenario, transcript string) string {
+	lines := strings.Split(transcript, "\n")
+	for _, kd := range knownDifferences {
+		if kd.scenario != scenario {
+			continue
+		}
+		for i, l := range lines {
+			if l == kd.apache {
+				lines[i] = kd.ours
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // runScenario runs sc against srv and returns its transcript.
