@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -120,41 +119,40 @@ func (s *Server) resetSnapCountdown() {
 	s.snapCountdown = n/2 + rand.IntN(n/2)
 }
 
-// maybeSnapshot counts applied txns and, when due, encodes the tree (in the
-// applier, so the snapshot is exactly at the last zxid) and writes it to
-// disk in the background.
+// maybeSnapshot counts applied txns and, when due, freezes the tree (in the
+// applier, so the snapshot is exactly at the last applied zxid) and writes
+// it in the background while writes go on.
 func (s *Server) maybeSnapshot(applied int) {
 	s.snapCountdown -= applied
 	if s.snapCountdown > 0 || s.snapshotting.Load() {
 		return
 	}
 	s.resetSnapCountdown()
-	zxid := s.tree.LastZxid()
-	var buf bytes.Buffer
-	start := time.Now()
-	if err := s.tree.WriteSnapshot(&buf); err != nil {
-		s.log.Error("encoding snapshot failed", zap.Error(err))
-		return
-	}
 	s.snapshotting.Store(true)
+	zxid, write := s.tree.Snapshot()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer s.snapshotting.Store(false)
-		s.writeSnapshot(zxid, buf.Bytes(), start)
+		s.writeSnapshot(zxid, write)
 	}()
 }
 
-func (s *Server) writeSnapshot(zxid int64, data []byte, start time.Time) {
+func (s *Server) writeSnapshot(zxid int64, write func(io.Writer) error) {
+	start := time.Now()
+	called := false
 	path, err := storage.WriteSnapshot(s.snapshotDir(), zxid, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
+		called = true
+		return write(w)
 	})
+	if !called {
+		write(io.Discard) // releases the frozen tree
+	}
 	if err != nil {
 		s.log.Error("writing snapshot failed", zap.Error(err))
 		return
 	}
-	s.log.Info("snapshot taken", zap.String("file", path), zap.Int("bytes", len(data)),
+	s.log.Info("snapshot taken", zap.String("file", path), zap.String("zxid", hex(zxid)),
 		zap.Duration("took", time.Since(start)))
 	retain := max(s.cfg.AutopurgeSnapRetainCount, 3)
 	oldest, err := storage.PurgeSnapshots(s.snapshotDir(), retain)

@@ -563,7 +563,7 @@ func (t *Tree) execute(p *prepared, txn *Txn) wire.Record {
 // Stat as it is right after creation.
 func (t *Tree) createNode(path string, data []byte, acl []wire.ACL, owner, zxid, time int64) wire.Stat {
 	parentPath, name, _ := splitPath(path)
-	parent := t.lookup(parentPath)
+	parent := t.mutable(parentPath)
 	if cv := parent.cversion + 1; cv > parent.cversion {
 		parent.cversion = cv
 		parent.pzxid = zxid
@@ -574,6 +574,7 @@ func (t *Tree) createNode(path string, data []byte, acl []wire.ACL, owner, zxid,
 		czxid: zxid, mzxid: zxid, pzxid: zxid,
 		ctime: time, mtime: time,
 		owner: owner,
+		gen:   t.gen,
 	}
 	if parent.children == nil {
 		parent.children = make(map[string]*node, 4)
@@ -597,7 +598,7 @@ func (t *Tree) createNode(path string, data []byte, acl []wire.ACL, owner, zxid,
 // deleteNode removes a validated childless node (DataTree.deleteNode).
 func (t *Tree) deleteNode(path string, zxid int64) {
 	parentPath, name, _ := splitPath(path)
-	parent := t.lookup(parentPath)
+	parent := t.mutable(parentPath)
 	if parent == nil {
 		return
 	}
@@ -642,7 +643,7 @@ func (t *Tree) deleteNode(path string, zxid int64) {
 
 // setData replaces a node's data (DataTree.setData).
 func (t *Tree) setData(path string, data []byte, version int32, zxid, time int64) wire.Stat {
-	n := t.lookup(path)
+	n := t.mutable(path)
 	last := n.data
 	n.data = data
 	n.mtime = time
@@ -659,7 +660,7 @@ func (t *Tree) setData(path string, data []byte, version int32, zxid, time int64
 
 // setACL replaces a node's ACL (DataTree.setACL); it triggers no watch.
 func (t *Tree) setACL(path string, acl []wire.ACL, aversion int32) wire.Stat {
-	n := t.lookup(path)
+	n := t.mutable(path)
 	old := n.acl
 	n.acl = t.acls.intern(acl)
 	t.acls.release(old)

@@ -149,7 +149,7 @@ func (t *Tree) setQuotaNodeData(n *node, data []byte) {
 // updateQuotaStat adds the diffs to the stats node of the quota at prefix.
 func (t *Tree) updateQuotaStat(prefix string, bytesDiff int64, countDiff int64) {
 	statPath := quotaPath + prefix + "/" + quotaStatNode
-	n := t.lookup(statPath)
+	n := t.mutable(statPath)
 	if n == nil {
 		t.warn("missing quota stat node", "path", statPath)
 		return
@@ -168,7 +168,7 @@ func (t *Tree) updateQuotaForPath(p string) {
 		countSubtree(n, &count, &bytes)
 	}
 	statPath := quotaPath + p + "/" + quotaStatNode
-	sn := t.lookup(statPath)
+	sn := t.mutable(statPath)
 	if sn == nil {
 		t.warn("missing quota stat node", "path", statPath)
 		return

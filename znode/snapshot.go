@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"sort"
@@ -38,53 +39,114 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // WriteSnapshot writes the whole state (nodes, ACLs, sessions, last zxid)
 // in a deterministic byte order: two trees that applied the same txns write
-// identical bytes. The snapshot is encoded in memory under the read lock
-// (Apply waits for that, not for w) and then written to w.
+// identical bytes.
 func (t *Tree) WriteSnapshot(w io.Writer) error {
-	buf := t.encodeSnapshot()
-	_, err := w.Write(buf)
-	return err
+	_, write := t.Snapshot()
+	return write(w)
 }
 
-func (t *Tree) encodeSnapshot() []byte {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	buf := make([]byte, 0, 64+int(t.dataSize)+t.nodeCount*80)
-	e := wire.NewEncoder(append(buf, snapMagic...))
-	e.Int(snapVersion)
-	e.Long(t.lastZxid.Load())
-
-	ids := make([]int64, 0, len(t.sessions))
-	for id := range t.sessions {
-		ids = append(ids, id)
+// Snapshot freezes the tree's current state and returns its zxid and a
+// function that writes it to w. Apply keeps running while the snapshot is
+// written: the nodes it changes are copied first (see mutable), so the
+// snapshot is exactly the state at zxid. The write function must be called
+// exactly once: until it returns, changed nodes are copied.
+func (t *Tree) Snapshot() (zxid int64, write func(w io.Writer) error) {
+	t.mu.Lock()
+	t.gen++
+	t.frozen++
+	f := frozenTree{
+		root:     t.root,
+		lastZxid: t.lastZxid.Load(),
+		sessions: make([]SessionInfo, 0, len(t.sessions)),
+		acls:     make([]*aclEntry, 0, len(t.acls.m)),
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	e.Int(int32(len(ids)))
-	for _, id := range ids {
-		s := t.sessions[id]
+	for _, si := range t.sessions {
+		f.sessions = append(f.sessions, *si)
+	}
+	for _, a := range t.acls.m {
+		f.acls = append(f.acls, a)
+	}
+	t.mu.Unlock()
+	return f.lastZxid, func(w io.Writer) error {
+		defer func() {
+			t.mu.Lock()
+			t.frozen--
+			t.mu.Unlock()
+		}()
+		return f.write(w)
+	}
+}
+
+// frozenTree is the state a snapshot writes: nodes reachable from root are
+// not changed while it is written.
+type frozenTree struct {
+	root     *node
+	lastZxid int64
+	sessions []SessionInfo
+	acls     []*aclEntry
+}
+
+// snapshotFlushSize is how much encoded snapshot is buffered before it is
+// handed to the writer.
+const snapshotFlushSize = 256 << 10
+
+func (f *frozenTree) write(w io.Writer) error {
+	e := wire.NewEncoder(append(make([]byte, 0, snapshotFlushSize+4096), snapMagic...))
+	sw := &snapshotWriter{w: w, e: e, crc: crc32.New(castagnoli)}
+	e.Int(snapVersion)
+	e.Long(f.lastZxid)
+
+	sort.Slice(f.sessions, func(i, j int) bool { return f.sessions[i].ID < f.sessions[j].ID })
+	e.Int(int32(len(f.sessions)))
+	for _, s := range f.sessions {
 		e.Long(s.ID)
 		e.Int(s.Timeout)
 		e.Buffer(s.Passwd)
 	}
 
-	entries := make([]*aclEntry, 0, len(t.acls.m))
-	for _, a := range t.acls.m {
-		entries = append(entries, a)
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].key < entries[j].key })
-	index := make(map[*aclEntry]int32, len(entries))
-	e.Int(int32(len(entries)))
-	for i, a := range entries {
+	sort.Slice(f.acls, func(i, j int) bool { return f.acls[i].key < f.acls[j].key })
+	index := make(map[*aclEntry]int32, len(f.acls))
+	e.Int(int32(len(f.acls)))
+	for i, a := range f.acls {
 		index[a] = int32(i)
 		wire.EncodeACLs(e, a.acls)
 	}
-
-	encodeNode(e, "", t.root, index)
-	out := e.Bytes()
-	return binary.BigEndian.AppendUint32(out, crc32.Checksum(out, castagnoli))
+	encodeNode(sw, "", f.root, index)
+	if err := sw.flush(); err != nil {
+		return err
+	}
+	_, err := w.Write(binary.BigEndian.AppendUint32(nil, sw.crc.Sum32()))
+	return err
 }
 
-func encodeNode(e *wire.Encoder, name string, n *node, index map[*aclEntry]int32) {
+// snapshotWriter streams an encoding to w in chunks, checksumming it.
+type snapshotWriter struct {
+	w   io.Writer
+	e   *wire.Encoder
+	crc hash.Hash32
+	err error
+}
+
+// maybeFlush writes the buffered encoding once it is large enough.
+func (sw *snapshotWriter) maybeFlush() {
+	if sw.e.Len() >= snapshotFlushSize {
+		sw.flush()
+	}
+}
+
+func (sw *snapshotWriter) flush() error {
+	if sw.err == nil && sw.e.Len() > 0 {
+		b := sw.e.Bytes()
+		sw.crc.Write(b)
+		_, sw.err = sw.w.Write(b)
+	}
+	sw.e.Reset()
+	return sw.err
+}
+
+func encodeNode(sw *snapshotWriter, name string, n *node, index map[*aclEntry]int32) {
+	sw.maybeFlush()
+	e := sw.e
 	e.String(name)
 	e.Buffer(n.data)
 	e.Int(index[n.acl])
@@ -100,7 +162,7 @@ func encodeNode(e *wire.Encoder, name string, n *node, index map[*aclEntry]int32
 	names := sortedChildren(n)
 	e.Int(int32(len(names)))
 	for _, c := range names {
-		encodeNode(e, c, n.children[c], index)
+		encodeNode(sw, c, n.children[c], index)
 	}
 }
 

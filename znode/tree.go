@@ -1,6 +1,7 @@
 package znode
 
 import (
+	"maps"
 	"math"
 	"sort"
 	"strings"
@@ -45,6 +46,10 @@ type node struct {
 	czxid, mzxid, ctime, mtime, pzxid int64
 	owner                             int64 // ephemeralOwner as stored
 	version, cversion, aversion       int32
+	// gen is the tree generation the node belongs to. While a snapshot is
+	// being written, nodes of older generations are shared with it and are
+	// copied before they change (see mutable).
+	gen uint32
 }
 
 // Tree is the data tree plus the session table and the watch manager.
@@ -69,6 +74,11 @@ type Tree struct {
 	sessions   map[int64]*SessionInfo
 
 	lastZxid atomic.Int64
+
+	// gen is the current generation; frozen counts the snapshots of
+	// earlier generations being written (see Snapshot).
+	gen    uint32
+	frozen int
 
 	// wmu guards the watch managers. Apply holds it (under mu) while it
 	// triggers watches; reads take it (under mu.RLock) to register them.
@@ -144,6 +154,55 @@ func (t *Tree) lookup(path string) *node {
 		}
 		n, rest = c, rest[i+1:]
 	}
+}
+
+// mutable returns the node at path, or nil, ready to be changed. While a
+// snapshot is being written the nodes it shares are never changed: the node
+// and its ancestors are copied into the current generation first.
+func (t *Tree) mutable(path string) *node {
+	if t.frozen == 0 {
+		return t.lookup(path)
+	}
+	if t.root.gen != t.gen {
+		t.root = t.copyNode(t.root)
+	}
+	if path == "" || path == rootPath {
+		return t.root
+	}
+	if path[0] != '/' {
+		return nil
+	}
+	n := t.root
+	rest := path[1:]
+	for {
+		i := strings.IndexByte(rest, '/')
+		name := rest
+		if i >= 0 {
+			name = rest[:i]
+		}
+		c := n.children[name]
+		if c == nil {
+			return nil
+		}
+		if c.gen != t.gen {
+			c = t.copyNode(c)
+			n.children[name] = c
+		}
+		if i < 0 {
+			return c
+		}
+		n, rest = c, rest[i+1:]
+	}
+}
+
+// copyNode copies a node shared with a snapshot into the current generation.
+func (t *Tree) copyNode(n *node) *node {
+	c := *n
+	c.gen = t.gen
+	if n.children != nil {
+		c.children = maps.Clone(n.children)
+	}
+	return &c
 }
 
 // kind classifies an ephemeralOwner as EphemeralType.get does: TTL owners
