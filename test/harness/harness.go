@@ -267,24 +267,49 @@ func launch(t testing.TB, name string, extraCfg map[string]string, newCmd func(d
 	}
 	s.cmd = newCmd(dir, cfg)
 	s.cmd.Dir = dir
+	t.Cleanup(s.cleanup)
+	return s, s.run(logFile)
+}
+
+// run starts s.cmd with its output in logFile and waits until the server
+// is ready.
+func (s *Server) run(logFile *os.File) error {
 	s.cmd.Stdout = logFile
 	s.cmd.Stderr = logFile
 	if err := s.cmd.Start(); err != nil {
 		logFile.Close()
-		t.Fatalf("harness: start %s server %v: %v", name, s.cmd.Args, err)
+		s.t.Fatalf("harness: start %s server %v: %v", s.name, s.cmd.Args, err)
 	}
+	done := s.done
+	cmd := s.cmd
 	go func() {
-		s.waitErr = s.cmd.Wait()
+		s.waitErr = cmd.Wait()
 		logFile.Close()
-		close(s.done)
+		close(done)
 	}()
-	t.Cleanup(s.cleanup)
-
 	if err := s.waitReady(); err != nil {
 		s.Kill()
-		return s, err
+		return err
 	}
-	return s, nil
+	return nil
+}
+
+// Restart starts a stopped or killed server again with the same command,
+// directory, data and port, appending to its log.
+func (s *Server) Restart() error {
+	s.Kill() // no-op when already stopped; waits for the exit
+	logFile, err := os.OpenFile(s.logPath, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	old := s.cmd
+	s.cmd = exec.Command(old.Path, old.Args[1:]...)
+	s.cmd.Dir, s.cmd.Env = old.Dir, old.Env
+	s.mu.Lock()
+	s.stopped = false
+	s.mu.Unlock()
+	s.done = make(chan struct{})
+	return s.run(logFile)
 }
 
 // portTaken reports whether the server's log says its port was in use.
