@@ -51,11 +51,11 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn, ip string) *conn {
 	return &conn{
-		s:       s,
-		nc:      nc,
-		ip:      ip,
-		created: time.Now(),
-		auth:    []wire.Id{znode.IPIdentity(ip)},
+		s:          s,
+		nc:         nc,
+		ip:         ip,
+		created:    time.Now(),
+		auth:       []wire.Id{znode.IPIdentity(ip)},
 		wake:       make(chan struct{}, 1),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -214,7 +214,9 @@ func (c *conn) serve() {
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.s.cfg.MaxSessionTimeout) * time.Millisecond))
 	if head, err := br.Peek(4); err == nil && isFourLetterWord(string(head)) {
-		c.s.serveFourLetter(c.nc, string(head))
+		cmd := string(head)
+		br.Discard(4)
+		c.s.serveFourLetterFrom(c.nc, br, cmd)
 		return
 	}
 	maxBuf := c.s.cfg.JuteMaxBuffer
@@ -286,6 +288,7 @@ func (c *conn) handshake(pkt []byte) bool {
 		timeout = max
 	}
 	c.s.stats.received.Add(1)
+	c.stats.received.Add(1)
 	if req.SessionID == 0 {
 		return c.createSession(timeout)
 	}
@@ -483,6 +486,7 @@ type connStats struct {
 	received, sent atomic.Int64
 	mu             sync.Mutex
 	lastOp         wire.OpCode
+	lastErr        wire.ErrCode
 	lastCxid       int32
 	lastZxid       int64
 	lastResp       time.Time
@@ -494,6 +498,7 @@ func (s *connStats) record(r *request, lat time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lastOp = r.op
+	s.lastErr = r.hdr.Err
 	if r.xid >= 0 {
 		s.lastCxid = r.xid
 	}

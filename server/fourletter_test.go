@@ -275,7 +275,7 @@ func TestFourLetterSrvrStat(t *testing.T) {
 	matchLines(t, "srvr", fourLetter(t, addr, "srvr"), slices.Concat(header, counters)...)
 	clients := []string{
 		`Clients:`,
-		` /127\.0\.0\.1:\d+\[1\]\(queued=0,recved=2,sent=3\)`,
+		` /127\.0\.0\.1:\d+\[1\]\(queued=0,recved=3,sent=3\)`,
 		fourLetterConn,
 		``,
 	}
@@ -302,7 +302,7 @@ func TestFourLetterCons(t *testing.T) {
 	c.expect(wire.ErrOK, wire.OpGetData, &wire.PathWatchRequest{Path: "/a"}, nil)
 	sid := fmt.Sprintf("0x%x", c.resp.SessionID)
 
-	client := ` /127\.0\.0\.1:\d+\[1\]\(queued=0,recved=2,sent=3,sid=` + sid +
+	client := ` /127\.0\.0\.1:\d+\[1\]\(queued=0,recved=3,sent=3,sid=` + sid +
 		`,lop=GETD,est=\d{13},to=10000,lcxid=0x2,lzxid=0x[0-9a-f]+,lresp=\d+,llat=\d+,minlat=\d+,avglat=\d+,maxlat=\d+\)`
 	settle(t, s, 1)
 	matchLines(t, "cons", fourLetter(t, addr, "cons"), client, fourLetterConn, ``, ``)

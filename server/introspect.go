@@ -14,8 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/zkgo/zkgo/wire"
 )
 
 // This file holds the read-only views of the server, its connections and
@@ -91,7 +89,7 @@ func (c *conn) info() connInfo {
 	ci.lastZxid = st.lastZxid
 	ci.lastOp = "NA"
 	if !st.lastResp.IsZero() {
-		ci.lastOp = consOpName(st.lastOp, wire.ErrOK)
+		ci.lastOp = consOpName(st.lastOp, st.lastErr)
 		ci.lastResp = elapsedMs(st.lastResp)
 		ci.lastActive = st.lastResp
 	}
