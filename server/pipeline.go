@@ -28,13 +28,15 @@ type request struct {
 	onApplied func(r *request, res znode.Result)
 }
 
-// maxBatch bounds how many writes the applier takes at once.
-const maxBatch = 1024
+// defaultMaxBatch bounds how many writes the applier takes at once, and so
+// how many share one log sync (group commit).
+const defaultMaxBatch = 1024
 
 // runApplier stamps, applies and answers writes in arrival order. It is the
 // only goroutine that changes the tree. Writes are taken in batches: the
 // durable log will persist a whole batch with one sync before applying it.
 func (s *Server) runApplier() {
+	maxBatch := s.maxBatch
 	batch := make([]*request, 0, maxBatch)
 	for {
 		select {

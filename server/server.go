@@ -33,6 +33,7 @@ type Server struct {
 	started time.Time
 
 	writes   chan *request // to the applier
+	maxBatch int           // writes per log append; 1 turns group commit off
 	sessions *sessionTracker
 	stats    stats
 
@@ -67,6 +68,8 @@ func New(cfg *conf.Config, log *zap.Logger) *Server {
 		byID:   make(map[int64]*conn),
 		done:   make(chan struct{}),
 		fatal:  make(chan error, 1),
+
+		maxBatch: defaultMaxBatch,
 	}
 	s.sessions = newSessionTracker(cfg.MyID)
 	return s
