@@ -136,11 +136,11 @@ func TestHostileLength(t *testing.T) {
 	e.Int(0x7fffffff)
 	e.Int(0)
 	d := NewDecoder(e.Bytes())
-	if d.Strings(); !errors.Is(d.Err(), ErrBadLength) {
+	if _ = d.Strings(); !errors.Is(d.Err(), ErrBadLength) {
 		t.Fatalf("got %v, want ErrBadLength", d.Err())
 	}
 	d = NewDecoder([]byte{0xff, 0xff, 0xff, 0xf0})
-	if d.String(); !errors.Is(d.Err(), ErrBadLength) {
+	if _ = d.String(); !errors.Is(d.Err(), ErrBadLength) {
 		t.Fatalf("negative length: got %v", d.Err())
 	}
 }
