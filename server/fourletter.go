@@ -69,7 +69,9 @@ func (s *Server) serveFourLetter(nc net.Conn, cmd string) {
 // serveFourLetterFrom answers the four-letter word cmd on nc; in yields
 // the bytes the client sent after the word.
 func (s *Server) serveFourLetterFrom(nc net.Conn, in io.Reader, cmd string) {
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	// A word's argument (stmk's mask) must follow it promptly.
+	nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	// Apache counts the word as a packet received, and its answer as a
 	// packet sent once written; the connection shows in cons and stat
 	// meanwhile, with recved=1.

@@ -388,7 +388,9 @@ func normalizeZkCli(n *clientNames, output string) string {
 			if len(lines) > 0 && lines[len(lines)-1] == "" {
 				lines = lines[:len(lines)-1]
 			}
-			if l != "WATCHER::" {
+			// The client raises Closed itself while it exits, racing
+			// with the JVM's exit: it is not the server's doing.
+			if l != "WATCHER::" && !strings.Contains(l, "state:Closed type:None") {
 				events = append(events, l)
 			}
 			continue
