@@ -3,6 +3,8 @@
 //	zkserver                          standalone on the embedded default (port 2181, data in ./data)
 //	zkserver [start-foreground] zoo.cfg
 //	zkserver version
+//	zkserver import --from <Apache dataDir> [--from-log <Apache dataLogDir>] [--to <dataDir> | zoo.cfg]
+//	zkserver export [--data <dataDir> | zoo.cfg] [--out <file>]
 package main
 
 import (
@@ -26,7 +28,9 @@ func main() {
 }
 
 func usage() error {
-	return fmt.Errorf("usage: zkserver [start-foreground|version] [zoo.cfg]")
+	return fmt.Errorf("usage: zkserver [start-foreground|version] [zoo.cfg]\n" +
+		"       zkserver import --from <Apache dataDir> [--from-log <Apache dataLogDir>] [--to <dataDir> | zoo.cfg]\n" +
+		"       zkserver export [--data <dataDir> | zoo.cfg] [--out <file>]")
 }
 
 func run(args []string) error {
@@ -35,6 +39,10 @@ func run(args []string) error {
 		switch args[0] {
 		case "start-foreground", "version":
 			verb, args = args[0], args[1:]
+		case "import":
+			return runImport(args[1:], os.Stdout, os.Stderr)
+		case "export":
+			return runExport(args[1:], os.Stdout, os.Stderr)
 		case "-h", "--help", "help":
 			return usage()
 		}
