@@ -15,22 +15,26 @@ import (
 	"github.com/zkgo/zkgo/znode"
 )
 
-// snapshotDir is where snapshots live: dataDir/version-2, as in Apache
+// SnapshotDir is where snapshots live: dataDir/version-2, as in Apache
 // ZooKeeper.
-func (s *Server) snapshotDir() string { return filepath.Join(s.cfg.DataDir, "version-2") }
+func SnapshotDir(dataDir string) string { return filepath.Join(dataDir, "version-2") }
 
-// txnLogDir is the pebble directory of the transaction log.
+// TxnLogDir is the pebble directory of the transaction log under
+// dataLogDir.
+func TxnLogDir(dataLogDir string) string { return filepath.Join(dataLogDir, "version-2", "txnlog") }
+
+func (s *Server) snapshotDir() string { return SnapshotDir(s.cfg.DataDir) }
+
 func (s *Server) txnLogDir() string {
 	dir := s.cfg.DataLogDir
 	if dir == "" {
 		dir = s.cfg.DataDir
 	}
-	return filepath.Join(dir, "version-2", "txnlog")
+	return TxnLogDir(dir)
 }
 
 // recover opens the transaction log and rebuilds the tree from the newest
-// valid snapshot plus the log after it. Corruption is an error naming the
-// file and zxid; nothing is skipped.
+// valid snapshot plus the log after it.
 func (s *Server) recover() error {
 	for _, dir := range []string{s.snapshotDir(), s.txnLogDir()} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -46,36 +50,7 @@ func (s *Server) recover() error {
 		return err
 	}
 	s.txnLog = txnLog
-	tree := znode.NewTree(s.treeOptions())
-	snapZxid, path, ok, err := storage.LatestSnapshot(s.snapshotDir())
-	if err != nil {
-		return err
-	}
-	if ok {
-		if tree, err = s.loadSnapshot(path, snapZxid); err != nil {
-			return err
-		}
-	}
-	if first := txnLog.FirstZxid(); first > snapZxid+1 {
-		return fmt.Errorf("transaction log %s starts at zxid 0x%x but the newest snapshot is at 0x%x: txns are missing",
-			s.txnLogDir(), first, snapZxid)
-	}
-	replayed := 0
-	err = txnLog.Iterate(snapZxid+1, func(zxid int64, data []byte) error {
-		var txn znode.Txn
-		d := wire.NewDecoder(data)
-		txn.Decode(d)
-		if d.Err() != nil || txn.Zxid != zxid {
-			return &storage.CorruptionError{Path: s.txnLogDir(), Zxid: zxid, Reason: "undecodable txn"}
-		}
-		if want := tree.LastZxid() + 1; zxid != want {
-			return &storage.CorruptionError{Path: s.txnLogDir(), Zxid: zxid,
-				Reason: fmt.Sprintf("gap in the log: expected zxid 0x%x", want)}
-		}
-		tree.Apply(&txn)
-		replayed++
-		return nil
-	})
+	tree, snapshot, replayed, err := LoadTree(s.snapshotDir(), txnLog, s.treeOptions())
 	if err != nil {
 		return err
 	}
@@ -84,20 +59,63 @@ func (s *Server) recover() error {
 		s.sessions.add(si.ID, si.Timeout)
 	}
 	s.log.Info("database loaded",
-		zap.String("snapshot", path), zap.Int("txnsReplayed", replayed),
+		zap.String("snapshot", snapshot), zap.Int("txnsReplayed", replayed),
 		zap.String("lastZxid", hex(tree.LastZxid())), zap.Int("sessions", len(tree.Sessions())),
 		zap.Duration("took", time.Since(start)))
 	s.resetSnapCountdown()
 	return nil
 }
 
-func (s *Server) loadSnapshot(path string, zxid int64) (*znode.Tree, error) {
+// LoadTree rebuilds the tree from the newest valid snapshot in snapDir plus
+// the txns of txnLog after it (txnLog may be nil: no log). Corruption is an
+// error naming the file and zxid; nothing is skipped. It returns the
+// snapshot file used ("" for none) and how many txns were replayed.
+func LoadTree(snapDir string, txnLog *storage.Log, opts znode.Options) (tree *znode.Tree, snapshot string, replayed int, err error) {
+	tree = znode.NewTree(opts)
+	snapZxid, path, ok, err := storage.LatestSnapshot(snapDir)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	if ok {
+		if tree, err = loadSnapshot(path, snapZxid, opts); err != nil {
+			return nil, "", 0, err
+		}
+	}
+	if txnLog == nil {
+		return tree, path, 0, nil
+	}
+	if first := txnLog.FirstZxid(); first > snapZxid+1 {
+		return nil, "", 0, fmt.Errorf("transaction log starts at zxid 0x%x but the newest snapshot is at 0x%x: txns are missing",
+			first, snapZxid)
+	}
+	err = txnLog.Iterate(snapZxid+1, func(zxid int64, data []byte) error {
+		var txn znode.Txn
+		d := wire.NewDecoder(data)
+		txn.Decode(d)
+		if d.Err() != nil || txn.Zxid != zxid {
+			return &storage.CorruptionError{Path: txnLog.Dir(), Zxid: zxid, Reason: "undecodable txn"}
+		}
+		if want := tree.LastZxid() + 1; zxid != want {
+			return &storage.CorruptionError{Path: txnLog.Dir(), Zxid: zxid,
+				Reason: fmt.Sprintf("gap in the log: expected zxid 0x%x", want)}
+		}
+		tree.Apply(&txn)
+		replayed++
+		return nil
+	})
+	if err != nil {
+		return nil, "", 0, err
+	}
+	return tree, path, replayed, nil
+}
+
+func loadSnapshot(path string, zxid int64, opts znode.Options) (*znode.Tree, error) {
 	r, err := storage.OpenSnapshot(path)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	tree, err := znode.ReadSnapshot(r, s.treeOptions())
+	tree, err := znode.ReadSnapshot(r, opts)
 	if err != nil {
 		return nil, &storage.CorruptionError{Path: path, Zxid: zxid, Reason: err.Error()}
 	}

@@ -8,13 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
+
 	"os"
-	"path/filepath"
+
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/zkgo/zkgo/server"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab/storage"
 	"github.com/zkgo/zkgo/znode"
@@ -83,65 +84,30 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 }
 
 // loadTree rebuilds the tree of a data directory as the server does when
-// it starts (server.recover): the newest valid snapshot in
-// dataDir/version-2, then the txns after it from the transaction log in
-// dataLogDir/version-2/txnlog. Corruption is a *storage.CorruptionError.
+// it starts: the newest valid snapshot in dataDir, then the txns after it
+// from the transaction log in dataLogDir. Corruption is a
+// *storage.CorruptionError.
 func loadTree(dataDir, dataLogDir string, opts znode.Options) (*znode.Tree, error) {
-	snapDir := filepath.Join(dataDir, "version-2")
-	logDir := filepath.Join(dataLogDir, "version-2", "txnlog")
+	snapDir := server.SnapshotDir(dataDir)
 	if _, err := os.Stat(snapDir); err != nil {
 		return nil, fmt.Errorf("export: no data in %s: %w", dataDir, err)
 	}
-	tree := znode.NewTree(opts)
-	snapZxid, path, ok, err := storage.LatestSnapshot(snapDir)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		r, err := storage.OpenSnapshot(path)
+	var txnLog *storage.Log
+	if logDir := server.TxnLogDir(dataLogDir); dirExists(logDir) {
+		l, err := storage.OpenLog(logDir, storage.Options{})
 		if err != nil {
 			return nil, err
 		}
-		tree, err = znode.ReadSnapshot(r, opts)
-		r.Close()
-		if err != nil {
-			return nil, &storage.CorruptionError{Path: path, Zxid: snapZxid, Reason: err.Error()}
-		}
-		if tree.LastZxid() != snapZxid {
-			return nil, &storage.CorruptionError{Path: path, Zxid: snapZxid,
-				Reason: fmt.Sprintf("snapshot holds zxid 0x%x", tree.LastZxid())}
-		}
+		defer l.Close()
+		txnLog = l
 	}
-	if _, err := os.Stat(logDir); errors.Is(err, fs.ErrNotExist) {
-		return tree, nil
-	}
-	txnLog, err := storage.OpenLog(logDir, storage.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer txnLog.Close()
-	if first := txnLog.FirstZxid(); first > snapZxid+1 {
-		return nil, fmt.Errorf("transaction log %s starts at zxid 0x%x but the newest snapshot is at 0x%x: txns are missing",
-			logDir, first, snapZxid)
-	}
-	err = txnLog.Iterate(snapZxid+1, func(zxid int64, data []byte) error {
-		var txn znode.Txn
-		d := wire.NewDecoder(data)
-		txn.Decode(d)
-		if d.Err() != nil || txn.Zxid != zxid {
-			return &storage.CorruptionError{Path: logDir, Zxid: zxid, Reason: "undecodable txn"}
-		}
-		if want := tree.LastZxid() + 1; zxid != want {
-			return &storage.CorruptionError{Path: logDir, Zxid: zxid,
-				Reason: fmt.Sprintf("gap in the log: expected zxid 0x%x", want)}
-		}
-		tree.Apply(&txn)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return tree, nil
+	tree, _, _, err := server.LoadTree(snapDir, txnLog, opts)
+	return tree, err
+}
+
+func dirExists(dir string) bool {
+	_, err := os.Stat(dir)
+	return err == nil
 }
 
 // dumpStat is a Stat in the JSON dump.

@@ -557,3 +557,6 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.z.Error("pebble fatal error", zap.String("error", msg))
 	panic(pebbleFatal(msg))
 }
+
+// Dir returns the directory the log lives in.
+func (l *Log) Dir() string { return l.dir }
