@@ -2,6 +2,7 @@
 //
 //	zkserver                          standalone on the embedded default (port 2181, data in ./data)
 //	zkserver [start-foreground] zoo.cfg
+//	zkserver start|stop|restart|status [zoo.cfg]   as zkServer.sh
 //	zkserver version
 //	zkserver import --from <Apache dataDir> [--from-log <Apache dataLogDir>] [--to <dataDir> | zoo.cfg]
 //	zkserver export [--data <dataDir> | zoo.cfg] [--out <file>]
@@ -28,7 +29,7 @@ func main() {
 }
 
 func usage() error {
-	return fmt.Errorf("usage: zkserver [start-foreground|version] [zoo.cfg]\n" +
+	return fmt.Errorf("usage: zkserver [start-foreground|start|stop|restart|status|version] [zoo.cfg]\n" +
 		"       zkserver import --from <Apache dataDir> [--from-log <Apache dataLogDir>] [--to <dataDir> | zoo.cfg]\n" +
 		"       zkserver export [--data <dataDir> | zoo.cfg] [--out <file>]")
 }
@@ -39,6 +40,17 @@ func run(args []string) error {
 		switch args[0] {
 		case "start-foreground", "version":
 			verb, args = args[0], args[1:]
+		case "start":
+			return startService(args[1:], os.Stdout)
+		case "stop":
+			return stopService(args[1:], os.Stdout)
+		case "restart":
+			if err := stopService(args[1:], os.Stdout); err != nil {
+				return err
+			}
+			return startService(args[1:], os.Stdout)
+		case "status":
+			return statusService(args[1:], os.Stdout)
 		case "import":
 			return runImport(args[1:], os.Stdout, os.Stderr)
 		case "export":
