@@ -263,10 +263,19 @@ func (s *Server) writeDirs(w io.Writer) {
 	fmt.Fprintf(w, "logdir_size: %d\n", dirSize(s.logDir()))
 }
 
-// writeEnv (envi) writes Apache's Environment list. The java.* keys stay,
-// since tools look for them, with the Go runtime's equivalents; "<NA>"
-// marks a value that does not exist, as in Apache.
+// writeEnv (envi) writes Apache's Environment list.
 func (s *Server) writeEnv(w io.Writer) {
+	io.WriteString(w, "Environment:\n")
+	for _, kv := range s.environment() {
+		fmt.Fprintf(w, "%s=%s\n", kv[0], kv[1])
+	}
+}
+
+// environment is Apache's Environment list (envi and the admin command
+// environment), in its order. The java.* keys stay, since tools look for
+// them, with the Go runtime's equivalents; "<NA>" marks a value that does
+// not exist, as in Apache.
+func (s *Server) environment() [][2]string {
 	const na = "<NA>"
 	or := func(v string) string {
 		if v == "" {
@@ -289,7 +298,7 @@ func (s *Server) writeEnv(w io.Writer) {
 	if committed > m.HeapAlloc {
 		free = committed - m.HeapAlloc
 	}
-	env := [][2]string{
+	return [][2]string{
 		{"zookeeper.version", Version},
 		{"host.name", canonicalHostName()},
 		{"java.version", runtime.Version()},
@@ -308,10 +317,6 @@ func (s *Server) writeEnv(w io.Writer) {
 		{"os.memory.free", strconv.FormatUint(free/mb, 10) + "MB"},
 		{"os.memory.max", strconv.FormatInt(memoryLimit()/mb, 10) + "MB"},
 		{"os.memory.total", strconv.FormatUint(committed/mb, 10) + "MB"},
-	}
-	io.WriteString(w, "Environment:\n")
-	for _, kv := range env {
-		fmt.Fprintf(w, "%s=%s\n", kv[0], kv[1])
 	}
 }
 
@@ -635,7 +640,7 @@ func (s *Server) monitorGauges() map[string]any {
 
 // writeMonitor (mntr) writes "zk_<key>\t<value>" lines, as Apache.
 func (s *Server) writeMonitor(w io.Writer) {
-	line := func(key string, v any) {
+	s.monitorValues(func(key string, v any) {
 		var val string
 		switch v := v.(type) {
 		case float64:
@@ -646,7 +651,13 @@ func (s *Server) writeMonitor(w io.Writer) {
 			val = fmt.Sprint(v)
 		}
 		fmt.Fprintf(w, "zk_%s\t%s\n", key, val)
-	}
+	})
+}
+
+// monitorValues calls line with each key of mntr (without "zk_") and its
+// value, in Apache's order; the admin command monitor shows the same.
+// Values are strings, integers, or float64 for Java doubles.
+func (s *Server) monitorValues(line func(key string, v any)) {
 	line("version", Version)
 	line("server_state", s.mode())
 	gauges := s.monitorGauges()

@@ -48,6 +48,9 @@ type Server struct {
 	encBuf  []byte
 	offsets []int
 
+	running atomic.Bool // from Serve to Close: the admin commands may run
+	web     webState    // the AdminServer and the metrics endpoint
+
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
 	perIP   map[string]int
@@ -87,21 +90,35 @@ func (s *Server) ClientAddr() string {
 	return net.JoinHostPort(s.cfg.ClientPortAddress, strconv.Itoa(s.cfg.ClientPort))
 }
 
-// Start loads the database, listens on the client port and starts serving
-// in the background.
+// Start loads the database, listens on every port the configuration names
+// and starts serving in the background: the client port, the AdminServer
+// (admin.enableServer) and the Prometheus endpoint (metricsProvider.*).
+// As in Apache ZooKeeper's standalone server, failing to bind any of them
+// is an error and nothing is left listening.
 func (s *Server) Start() error {
 	if s.cfg.ClientPort <= 0 {
 		return errors.New("server: no clientPort configured")
 	}
+	endpoints, err := s.listenHTTP()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", s.ClientAddr())
 	if err != nil {
+		closeEndpoints(endpoints)
 		return fmt.Errorf("server: listen on client port: %w", err)
 	}
-	return s.Serve(ln)
+	if err := s.Serve(ln); err != nil {
+		closeEndpoints(endpoints)
+		return err
+	}
+	s.serveHTTP(endpoints)
+	return nil
 }
 
 // Serve loads the database and serves clients accepted from ln in the
-// background.
+// background. It serves nothing else: Start also binds the AdminServer and
+// the metrics endpoint, whose handlers are AdminHandler and MetricsHandler.
 func (s *Server) Serve(ln net.Listener) error {
 	if err := s.recover(); err != nil {
 		ln.Close()
@@ -116,6 +133,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	go func() { defer s.wg.Done(); s.runApplier() }()
 	go func() { defer s.wg.Done(); s.runExpiry() }()
 	go func() { defer s.wg.Done(); s.acceptLoop() }()
+	s.running.Store(true)
 	s.log.Info("serving clients", zap.String("address", ln.Addr().String()))
 	return nil
 }
@@ -132,6 +150,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closing = true
+	s.running.Store(false)
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
@@ -145,6 +164,7 @@ func (s *Server) Close() error {
 	for _, c := range conns {
 		c.close()
 	}
+	s.closeHTTP()
 	s.wg.Wait()
 	if s.txnLog != nil {
 		if cerr := s.txnLog.Close(); err == nil {

@@ -1,0 +1,189 @@
+package server
+
+import (
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/wire"
+)
+
+// scrape fetches the server's metrics and parses them with Prometheus'
+// text parser.
+func scrape(t *testing.T, s *Server) map[string]*dto.MetricFamily {
+	t.Helper()
+	hs := httptest.NewServer(s.MetricsHandler())
+	defer hs.Close()
+	resp, err := http.Get(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape: status %d", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Fatalf("scrape: Content-Type %q", ct)
+	}
+	var p expfmt.TextParser
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	return fams
+}
+
+// value returns the one sample of a gauge or counter family.
+func value(t *testing.T, fams map[string]*dto.MetricFamily, name string, typ dto.MetricType) float64 {
+	t.Helper()
+	f, ok := fams[name]
+	if !ok {
+		t.Fatalf("no metric family %s", name)
+	}
+	if f.GetType() != typ || len(f.Metric) != 1 {
+		t.Fatalf("%s: type %v with %d samples, want one %v", name, f.GetType(), len(f.Metric), typ)
+	}
+	if f.GetHelp() != name {
+		t.Errorf("%s: help %q; Apache's provider uses the name", name, f.GetHelp())
+	}
+	m := f.Metric[0]
+	if typ == dto.MetricType_COUNTER {
+		return m.GetCounter().GetValue()
+	}
+	return m.GetGauge().GetValue()
+}
+
+func TestPrometheusMetrics(t *testing.T) {
+	s := startServer(t, func(c *conf.Config) { c.MetricsProviderClassName = PrometheusMetricsProvider })
+	c := activity(t, s)
+	c.expect(wire.ErrOK, wire.OpSetData, &wire.SetDataRequest{Path: "/a", Data: []byte("bye"), Version: -1}, nil)
+	fams := scrape(t, s)
+
+	gauge := func(name string) float64 { return value(t, fams, name, dto.MetricType_GAUGE) }
+	st := s.tree.Stats()
+	for name, want := range map[string]float64{
+		"znode_count":           float64(st.NodeCount),
+		"ephemerals_count":      1,
+		"watch_count":           2, // the child watch on / and the data watch on /a/e; setData fired /a's
+		"approximate_data_size": float64(st.ApproxDataSize),
+		"num_alive_connections": 1,
+		"outstanding_requests":  0,
+		"global_sessions":       1,
+	} {
+		if got := gauge(name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if st.NodeCount < 7 || st.ApproxDataSize <= 0 {
+		t.Errorf("tree stats %+v", st)
+	}
+	if got := gauge("packets_received"); got < 12 {
+		t.Errorf("packets_received = %v, want at least 12", got)
+	}
+	if got := gauge("packets_sent"); got < 12 {
+		t.Errorf("packets_sent = %v, want at least 12", got)
+	}
+	minLat, avgLat, maxLat := gauge("min_latency"), gauge("avg_latency"), gauge("max_latency")
+	if minLat < 0 || avgLat < minLat || maxLat < avgLat {
+		t.Errorf("latency min/avg/max %v/%v/%v", minLat, avgLat, maxLat)
+	}
+	if got := gauge("uptime"); got <= 0 {
+		t.Errorf("uptime = %v", got)
+	}
+	if got := gauge("open_file_descriptor_count"); got <= 0 || got > gauge("max_file_descriptor_count") {
+		t.Errorf("open_file_descriptor_count = %v", got)
+	}
+	for _, name := range []string{"commit_count", "proposal_count", "snap_count", "diff_count", "looking_count"} {
+		if got := value(t, fams, name, dto.MetricType_COUNTER); got != 0 {
+			t.Errorf("%s = %v", name, got)
+		}
+	}
+
+	// Every mntr metric is a family of Apache's type; summaries carry
+	// Apache's quantiles.
+	for _, group := range mntrMetrics {
+		for _, name := range group.names {
+			f, ok := fams[name]
+			if !ok {
+				t.Errorf("no family %s", name)
+				continue
+			}
+			var want dto.MetricType
+			var quantiles []float64
+			switch group.kind {
+			case mntrGauge:
+				want = dto.MetricType_GAUGE
+			case mntrCounter:
+				want = dto.MetricType_COUNTER
+			case mntrSummary:
+				want, quantiles = dto.MetricType_SUMMARY, []float64{0.5}
+			case mntrPercentiles:
+				want, quantiles = dto.MetricType_SUMMARY, []float64{0.5, 0.9, 0.99}
+			}
+			if f.GetType() != want || len(f.Metric) != 1 {
+				t.Errorf("%s: %v with %d samples, want %v", name, f.GetType(), len(f.Metric), want)
+				continue
+			}
+			if want != dto.MetricType_SUMMARY {
+				continue
+			}
+			sum := f.Metric[0].GetSummary()
+			var got []float64
+			for _, q := range sum.Quantile {
+				got = append(got, q.GetQuantile())
+				if !math.IsNaN(q.GetValue()) {
+					t.Errorf("%s: quantile %v = %v without observations", name, q.GetQuantile(), q.GetValue())
+				}
+			}
+			if len(got) != len(quantiles) || sum.GetSampleCount() != 0 || sum.GetSampleSum() != 0 {
+				t.Errorf("%s: quantiles %v count %d sum %v", name, got, sum.GetSampleCount(), sum.GetSampleSum())
+			}
+		}
+	}
+	for _, name := range []string{"fsynctime", "snapshottime", "election_time", "quorum_ack_latency", "updatelatency", "readlatency"} {
+		if fams[name].GetType() != dto.MetricType_SUMMARY {
+			t.Errorf("%s is not a summary", name)
+		}
+	}
+	// A standalone server has no quorum, like Apache's.
+	for _, name := range quorumGauges {
+		if _, ok := fams[name]; ok {
+			t.Errorf("standalone server exports %s", name)
+		}
+	}
+	// Go runtime and process metrics, in place of Apache's JVM ones.
+	for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "go_gc_duration_seconds", "process_open_fds", "process_resident_memory_bytes"} {
+		if _, ok := fams[name]; !ok {
+			t.Errorf("no runtime metric %s", name)
+		}
+	}
+
+	// Values are read on each scrape.
+	c.expect(wire.ErrOK, wire.OpCreate, create("/b", "", wire.FlagEphemeral), nil)
+	fams = scrape(t, s)
+	if got := value(t, fams, "ephemerals_count", dto.MetricType_GAUGE); got != 2 {
+		t.Errorf("ephemerals_count after a create = %v, want 2", got)
+	}
+}
+
+func TestPrometheusWithoutRuntimeMetrics(t *testing.T) {
+	s := startServer(t, func(c *conf.Config) {
+		c.MetricsProviderClassName = PrometheusMetricsProvider
+		c.MetricsProviderConfig["exportJvmInfo"] = "false"
+	})
+	fams := scrape(t, s)
+	if _, ok := fams["znode_count"]; !ok {
+		t.Error("no znode_count")
+	}
+	for name := range fams {
+		if strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") {
+			t.Errorf("exportJvmInfo=false but %s is exported", name)
+		}
+	}
+}
