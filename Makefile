@@ -6,6 +6,7 @@ BIN := bin
 
 build:
 	$(GO) build -o $(BIN)/zkserver ./cmd/zkserver
+	$(GO) build -o $(BIN)/zkcli ./cmd/zkcli
 
 # Standalone server on the embedded default: port 2181, data in ./data.
 run: build
