@@ -1,0 +1,355 @@
+// Package zab implements ZooKeeper's atomic broadcast (fast leader election,
+// discovery, sync and broadcast) as a deterministic state machine in the
+// manner of etcd's raft package: a Node has no goroutines, clock, I/O or
+// randomness of its own. A driver feeds it messages (Step), clock ticks
+// (Tick), local proposals (Propose) and log durability (Persisted), and
+// carries out what Ready returns: persist, send, apply.
+//
+// The driver loop, in order, for each Ready:
+//
+//  1. Snapshot: write it durably (it replaces the data tree); log entries at
+//     or below its zxid are never read again and may be deleted.
+//  2. TruncateAfter (if HasTruncate): durably drop log entries above it.
+//     Every entry appended earlier must be durable afterwards
+//     (storage.Log.TruncateAfter syncs, which covers earlier AppendAsync
+//     writes), and Persisted must not be called for appends made before it.
+//  3. HardState: store it durably.
+//  4. Entries: append them to the log in order; call Persisted(zxid) once
+//     everything up to zxid is durable (asynchronously is fine).
+//  5. Messages: send them (messages to one peer in order; coalescing many
+//     into one socket write is encouraged).
+//  6. Committed: apply them to the tree in order.
+//  7. NeedSnapshot: serialize the tree and pass it to SnapshotReady.
+//  8. Requests: (leader) prepare and Propose the forwarded writes.
+//
+// All methods must be called from one goroutine (or under one lock).
+package zab
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Ready is what the node asks its driver to do; see the package comment for
+// the order.
+type Ready struct {
+	// Status is set when the role, leader, epoch or serving flag changed.
+	Status *Status
+	// HardState is set when the epochs changed.
+	HardState *HardState
+	// Snapshot, if set, is a snapshot from the leader to install.
+	Snapshot *Snapshot
+	// HasTruncate says the log must be truncated after TruncateAfter.
+	HasTruncate   bool
+	TruncateAfter int64
+	// Entries are to be appended to the log.
+	Entries []Entry
+	// Messages are to be sent.
+	Messages []Message
+	// Committed are entries to apply, in zxid order.
+	Committed []Entry
+	// NeedSnapshot asks for a snapshot of the tree (SnapshotReady) to sync
+	// a learner whose history the log does not reach.
+	NeedSnapshot bool
+	// Requests are writes forwarded by learners (leader only).
+	Requests []Request
+	// Fatal is set once the node failed (a log read failed or a safety
+	// invariant broke): the server must stop. It is repeated in every later
+	// Ready.
+	Fatal error
+}
+
+// Node is one server's ZAB state machine.
+type Node struct {
+	cfg     Config
+	id      int64
+	voter   bool
+	voters  map[int64]bool
+	learner map[int64]bool // observers
+	now     int64
+
+	hs        HardState
+	log       history
+	committed int64 // highest zxid known to be committed
+	applied   int64 // highest zxid handed out in Ready.Committed
+
+	status   Status
+	reported Status
+	fatal    error
+
+	elect election
+	lead  *leaderState
+	learn *learnerState
+
+	// Pending output.
+	hsDirty      bool
+	snapOut      *Snapshot
+	hasTrunc     bool
+	truncAfter   int64
+	entriesOut   []Entry
+	preOut       int64 // log.last before entriesOut[0]
+	msgs         []Message
+	lastMsgTo    map[int64]int
+	needSnapshot bool
+	requests     []Request
+}
+
+// NewNode returns a node recovered from cfg.State. It starts LOOKING.
+func NewNode(cfg Config) (*Node, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg:       cfg,
+		id:        cfg.ID,
+		voters:    map[int64]bool{},
+		learner:   map[int64]bool{},
+		hs:        cfg.State.HardState,
+		log:       newHistory(cfg.Log, cfg.State),
+		lastMsgTo: map[int64]int{},
+	}
+	for _, v := range cfg.Voters {
+		n.voters[v] = true
+	}
+	for _, o := range cfg.Observers {
+		n.learner[o] = true
+	}
+	n.voter = n.voters[n.id]
+	n.committed, n.applied = n.log.base, n.log.base
+	n.reported = Status{Role: -1}
+	n.becomeLooking()
+	return n, nil
+}
+
+// quorum is the number of voters that make a majority.
+func (n *Node) quorum() int { return len(n.cfg.Voters)/2 + 1 }
+
+// Status returns the node's current role.
+func (n *Node) Status() Status { return n.status }
+
+// HardState returns the node's epochs as last handed out (or recovered).
+func (n *Node) HardState() HardState { return n.hs }
+
+// LastZxid returns the zxid of the last entry in the node's log.
+func (n *Node) LastZxid() int64 { return n.log.last }
+
+// CommittedZxid returns the highest zxid known to be committed.
+func (n *Node) CommittedZxid() int64 { return n.committed }
+
+// Tick advances the node's clock by one tick.
+func (n *Node) Tick() {
+	if n.fatal != nil {
+		return
+	}
+	n.now++
+	switch {
+	case n.lead != nil:
+		n.leaderTick()
+	case n.learn != nil:
+		n.learnerTick()
+	default:
+		n.electionTick()
+	}
+}
+
+// Step hands the node a message received from peer m.From.
+func (n *Node) Step(m Message) {
+	if n.fatal != nil || m.From == n.id || (!n.voters[m.From] && !n.learner[m.From]) {
+		return
+	}
+	if m.Type == MsgVote {
+		n.stepVote(m)
+		return
+	}
+	switch {
+	case n.lead != nil:
+		n.leaderStep(m)
+	case n.learn != nil:
+		n.learnerStep(m)
+	}
+}
+
+// Persisted tells the node that its log is durable up to zxid.
+func (n *Node) Persisted(zxid int64) {
+	if n.fatal != nil {
+		return
+	}
+	zxid = min(zxid, n.log.last)
+	if zxid <= n.log.persisted {
+		return
+	}
+	n.log.persisted = zxid
+	switch {
+	case n.lead != nil:
+		n.leaderPersisted()
+	case n.learn != nil:
+		n.learnerPersisted()
+	}
+}
+
+// Compact tells the node that the driver keeps a durable snapshot at zxid
+// (at most the last applied zxid) and may purge log entries up to it. The
+// node never reads them again; learners further behind get a snapshot.
+func (n *Node) Compact(zxid int64) {
+	n.log.compact(min(zxid, n.applied))
+}
+
+// SnapshotReady answers Ready.NeedSnapshot with the serialized tree, taken
+// at zxid (the last zxid applied to it).
+func (n *Node) SnapshotReady(zxid int64, data []byte) {
+	if n.fatal != nil || n.lead == nil {
+		return
+	}
+	n.leaderSnapshot(zxid, data)
+}
+
+// HasReady reports whether Ready has anything to hand out.
+func (n *Node) HasReady() bool {
+	return n.status != n.reported || n.hsDirty || n.snapOut != nil || n.hasTrunc ||
+		len(n.entriesOut) > 0 || len(n.msgs) > 0 || n.needSnapshot || len(n.requests) > 0 ||
+		n.applied < min(n.committed, n.log.last) || n.fatal != nil
+}
+
+// Ready hands out everything the driver has to do, and forgets it: the
+// caller owns the returned slices.
+func (n *Node) Ready() Ready {
+	rd := Ready{Fatal: n.fatal}
+	if n.status != n.reported {
+		s := n.status
+		rd.Status = &s
+		n.reported = s
+	}
+	if n.hsDirty {
+		hs := n.hs
+		rd.HardState = &hs
+		n.hsDirty = false
+	}
+	rd.Snapshot, n.snapOut = n.snapOut, nil
+	rd.HasTruncate, rd.TruncateAfter = n.hasTrunc, n.truncAfter
+	n.hasTrunc = false
+	rd.Entries, n.entriesOut = n.entriesOut, nil
+	rd.Messages, n.msgs = n.msgs, nil
+	clear(n.lastMsgTo)
+	rd.NeedSnapshot, n.needSnapshot = n.needSnapshot, false
+	rd.Requests, n.requests = n.requests, nil
+	if n.fatal == nil {
+		if upto := min(n.committed, n.log.last); n.applied < upto {
+			es, err := n.log.entries(n.applied, upto, n.cfg.MaxCommittedPerReady)
+			if err != nil {
+				n.fail(err)
+				rd.Fatal = n.fatal
+			} else if len(es) > 0 {
+				rd.Committed = es
+				n.applied = es[len(es)-1].Zxid
+			}
+		}
+		n.log.trim(n.applied, n.cfg.KeepEntries)
+	}
+	return rd
+}
+
+// fail stops the node for good.
+func (n *Node) fail(err error) {
+	if n.fatal == nil {
+		n.fatal = fmt.Errorf("zab: server %d: %w", n.id, err)
+	}
+}
+
+// send queues m for its peer, merging it into the previous message to that
+// peer when both are PROPOSALs, COMMITs, ACKs or PINGs of the same session; it
+// reports whether it merged.
+func (n *Node) send(m Message) (merged bool) {
+	m.From = n.id
+	if i, ok := n.lastMsgTo[m.To]; ok {
+		p := &n.msgs[i]
+		if p.Session == m.Session && p.Epoch == m.Epoch {
+			switch {
+			case m.Type == MsgProposal && p.Type == MsgProposal && len(p.Entries)+len(m.Entries) <= n.cfg.MaxEntriesPerMsg:
+				p.Entries = append(p.Entries, m.Entries...)
+				return true
+			case m.Type == MsgCommit && p.Type == MsgCommit, m.Type == MsgPing && p.Type == MsgPing:
+				p.Commit = max(p.Commit, m.Commit)
+				return true
+			case m.Type == MsgAck && p.Type == MsgAck:
+				p.Zxid = max(p.Zxid, m.Zxid)
+				return true
+			}
+		}
+	}
+	n.lastMsgTo[m.To] = len(n.msgs)
+	n.msgs = append(n.msgs, m)
+	return false
+}
+
+// appendEntries adds entries to the log and queues them for persistence.
+func (n *Node) appendEntries(es []Entry) {
+	if len(es) == 0 {
+		return
+	}
+	if len(n.entriesOut) == 0 {
+		n.preOut = n.log.last
+	}
+	n.log.append(es)
+	n.entriesOut = append(n.entriesOut, es...)
+}
+
+// truncate drops the log's entries after z. Committed entries are never
+// dropped: that would lose an acknowledged write.
+func (n *Node) truncate(z int64) bool {
+	if z < n.committed || z < n.log.base {
+		n.fail(fmt.Errorf("asked to truncate the log after %s, below the commit point %s (log base %s)",
+			ZxidString(z), ZxidString(n.committed), ZxidString(n.log.base)))
+		return false
+	}
+	if err := n.log.truncate(z); err != nil {
+		n.fail(err)
+		return false
+	}
+	// Entries not yet handed out above the new last are dropped; those
+	// below it are appended after the truncation, so not yet durable.
+	i, _ := slices.BinarySearchFunc(n.entriesOut, n.log.last+1, func(e Entry, z int64) int { return cmpZxid(e.Zxid, z) })
+	n.entriesOut = n.entriesOut[:i]
+	if len(n.entriesOut) > 0 {
+		n.log.persisted = n.preOut
+	}
+	n.hasTrunc, n.truncAfter = true, z
+	return true
+}
+
+// installSnapshot replaces the history by a leader's snapshot.
+func (n *Node) installSnapshot(zxid int64, data []byte) bool {
+	if zxid < n.applied {
+		n.fail(fmt.Errorf("snapshot at %s is older than the applied zxid %s", ZxidString(zxid), ZxidString(n.applied)))
+		return false
+	}
+	n.log.reset(zxid)
+	n.entriesOut, n.hasTrunc = nil, false
+	n.snapOut = &Snapshot{Zxid: zxid, Data: data}
+	n.applied = zxid
+	n.committed = max(n.committed, zxid)
+	return true
+}
+
+// setHardState records new epochs for the next Ready.
+func (n *Node) setHardState(hs HardState) {
+	if hs != n.hs {
+		n.hs = hs
+		n.hsDirty = true
+	}
+}
+
+// nextZxid returns the zxid the next proposal of epoch would get.
+func (n *Node) nextZxid(epoch int64) (int64, error) {
+	limit := uint32(maxCounter)
+	if n.cfg.counterLimit != 0 {
+		limit = n.cfg.counterLimit
+	}
+	c := uint32(1)
+	if EpochOf(n.log.last) == epoch {
+		if CounterOf(n.log.last) >= limit {
+			return 0, ErrZxidExhausted
+		}
+		c = CounterOf(n.log.last) + 1
+	}
+	return MakeZxid(epoch, c), nil
+}
