@@ -53,17 +53,6 @@ func requireClient(t *testing.T, path, pkg string) {
 
 // clientKnownDifference is a transcript line where zkserver differs from
 // Debian's Apache ZooKeeper 3.8.0 on purpose.
-type clientKnownDifference struct {
-	test, apache, ours, why string
-}
-
-var clientKnownDifferences = []clientKnownDifference{{
-	test:   "TestKazoo",
-	apache: "a.server_version -> (3, 8, 0)",
-	ours:   "a.server_version -> (3, 9, 3)",
-	why:    "envi's zookeeper.version: zkserver implements the 3.9 client protocol and says so; the reference is Debian's 3.8.0",
-}}
-
 // clientDiff runs the same client workload against a fresh Apache ZooKeeper
 // and a fresh zkserver (both started with cfg), the two runs at the same
 // time, and fails with a unified diff if the normalized transcripts differ.
@@ -95,30 +84,13 @@ func clientDiff(t *testing.T, cfg map[string]string, run func(addr string) (stri
 	}
 	want, got := outs[0], outs[1]
 	if gotName == "ours" {
-		want = applyClientKnownDifferences(t.Name(), want)
+		want = applyKnownDifferences(t.Name(), want)
 	}
 	if d := harness.UnifiedDiff(names[0], want, names[1], got); d != "" {
 		t.Errorf("transcripts differ:\n%s", d)
 	} else if testing.Verbose() {
 		t.Logf("transcript:\n%s", want)
 	}
-}
-
-// applyClientKnownDifferences rewrites the Apache transcript's lines that
-// differ on purpose, so that everything else is still compared exactly.
-func applyClientKnownDifferences(test, transcript string) string {
-	lines := strings.Split(transcript, "\n")
-	for _, kd := range clientKnownDifferences {
-		if kd.test != test {
-			continue
-		}
-		for i, l := range lines {
-			if l == kd.apache {
-				lines[i] = kd.ours
-			}
-		}
-	}
-	return strings.Join(lines, "\n")
 }
 
 // clientNames gives zxids and session ids stable symbolic names (Z1, Z2, ...;

@@ -3,6 +3,7 @@ package test
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"strconv"
 	"sync"
@@ -21,11 +22,18 @@ func (quietLogger) Printf(string, ...any) {}
 // connect opens a go-zookeeper session and waits until it is established.
 func connect(t *testing.T, addr string) *zk.Conn {
 	t.Helper()
-	c, events, err := zk.Connect([]string{addr}, 10*time.Second, zk.WithLogger(quietLogger{}))
+	return connectWith(t, addr, 10*time.Second, net.DialTimeout)
+}
+
+// connectWith opens a session with the given timeout through dialer and
+// waits until it is established.
+func connectWith(t *testing.T, addr string, timeout time.Duration, dialer zk.Dialer) *zk.Conn {
+	t.Helper()
+	c, events, err := zk.Connect([]string{addr}, timeout, zk.WithLogger(quietLogger{}), zk.WithDialer(dialer))
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(15 * time.Second)
+	deadline := time.After(20 * time.Second)
 	for {
 		select {
 		case ev := <-events:

@@ -42,10 +42,6 @@ func importCfgWith(kv ...string) map[string]string {
 	return m
 }
 
-type importQuietLogger struct{}
-
-func (importQuietLogger) Printf(string, ...any) {}
-
 // importConnect opens a go-zookeeper session with a long timeout. Once
 // *blocked is true the client cannot reach any server any more, so that a
 // session stays open without reconnecting to a later server.
@@ -57,27 +53,9 @@ func importConnect(t *testing.T, addr string, blocked *atomic.Bool) *zk.Conn {
 		}
 		return net.DialTimeout(network, address, timeout)
 	}
-	c, events, err := zk.Connect([]string{addr}, 300*time.Second, zk.WithLogger(importQuietLogger{}), zk.WithDialer(dialer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case ev := <-events:
-			if ev.State == zk.StateHasSession {
-				go func() {
-					for range events {
-					}
-				}()
-				t.Cleanup(c.Close)
-				return c
-			}
-		case <-deadline:
-			c.Close()
-			t.Fatalf("no session with %s", addr)
-		}
-	}
+	c := connectWith(t, addr, 300*time.Second, dialer)
+	t.Cleanup(c.Close)
+	return c
 }
 
 // importWorkload writes a varied tree. It returns the live session that

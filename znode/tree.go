@@ -130,40 +130,17 @@ func (t *Tree) warn(msg string, kv ...any) {
 
 // lookup returns the node at path, or nil. "" is an alias of the root, as
 // in Apache's node table.
-func (t *Tree) lookup(path string) *node {
-	if path == "" || path == rootPath {
-		return t.root
-	}
-	if path[0] != '/' {
-		return nil
-	}
-	n := t.root
-	rest := path[1:]
-	for {
-		i := strings.IndexByte(rest, '/')
-		name := rest
-		if i >= 0 {
-			name = rest[:i]
-		}
-		c := n.children[name]
-		if c == nil {
-			return nil
-		}
-		if i < 0 {
-			return c
-		}
-		n, rest = c, rest[i+1:]
-	}
-}
+func (t *Tree) lookup(path string) *node { return t.walk(path, false) }
 
 // mutable returns the node at path, or nil, ready to be changed. While a
 // snapshot is being written the nodes it shares are never changed: the node
 // and its ancestors are copied into the current generation first.
-func (t *Tree) mutable(path string) *node {
-	if t.frozen == 0 {
-		return t.lookup(path)
-	}
-	if t.root.gen != t.gen {
+func (t *Tree) mutable(path string) *node { return t.walk(path, t.frozen > 0) }
+
+// walk finds the node at path, copying the nodes on the way that belong to
+// an older generation when copy is set.
+func (t *Tree) walk(path string, copy bool) *node {
+	if copy && t.root.gen != t.gen {
 		t.root = t.copyNode(t.root)
 	}
 	if path == "" || path == rootPath {
@@ -184,7 +161,7 @@ func (t *Tree) mutable(path string) *node {
 		if c == nil {
 			return nil
 		}
-		if c.gen != t.gen {
+		if copy && c.gen != t.gen {
 			c = t.copyNode(c)
 			n.children[name] = c
 		}

@@ -352,17 +352,17 @@ func (sh *Shell) cmdCreate(ctx context.Context, p *parsed) error {
 	var flags int32
 	switch {
 	case hasE && hasS:
-		flags = zkclient.FlagEphemeralSequential
+		flags = wire.FlagEphemeralSequential
 	case hasE:
-		flags = zkclient.FlagEphemeral
+		flags = wire.FlagEphemeral
 	case hasS && hasT:
-		flags = zkclient.FlagPersistentSequentialWithTTL
+		flags = wire.FlagPersistentSequentialWithTTL
 	case hasS:
-		flags = zkclient.FlagPersistentSequential
+		flags = wire.FlagPersistentSequential
 	case hasC:
-		flags = zkclient.FlagContainer
+		flags = wire.FlagContainer
 	case hasT:
-		flags = zkclient.FlagPersistentWithTTL
+		flags = wire.FlagPersistentWithTTL
 	}
 	if hasT && (ttl > maxTTL || ttl <= 0) {
 		return malformed(fmt.Sprintf("ttl must be positive and cannot be larger than: %d", maxTTL))

@@ -329,12 +329,12 @@ func (sh *Shell) cmdLoad(ctx context.Context, p *parsed) error {
 		if len(acl) == 0 {
 			acl = zkclient.OpenACL
 		}
-		flags := zkclient.FlagPersistent
+		flags := wire.FlagPersistent
 		switch n.Mode {
 		case "container":
-			flags = zkclient.FlagContainer
+			flags = wire.FlagContainer
 		case "ttl":
-			flags = zkclient.FlagPersistentWithTTL
+			flags = wire.FlagPersistentWithTTL
 		}
 		if path != "/" { // the root always exists
 			_, err := sh.client.Create(ctx, path, data, acl, flags, n.TTL)
@@ -450,9 +450,9 @@ func (sh *Shell) ensurePath(ctx context.Context, path string) error {
 	if err := sh.ensurePath(ctx, parentOf(path)); err != nil {
 		return err
 	}
-	_, err = sh.client.Create(ctx, path, nil, zkclient.OpenACL, zkclient.FlagContainer, 0)
+	_, err = sh.client.Create(ctx, path, nil, zkclient.OpenACL, wire.FlagContainer, 0)
 	if c := zkclient.Code(err); c == wire.ErrUnimplemented || c == wire.ErrBadArguments {
-		_, err = sh.client.Create(ctx, path, nil, zkclient.OpenACL, zkclient.FlagPersistent, 0)
+		_, err = sh.client.Create(ctx, path, nil, zkclient.OpenACL, wire.FlagPersistent, 0)
 	}
 	if zkclient.IsCode(err, wire.ErrNodeExists) {
 		return nil
@@ -530,7 +530,7 @@ func (sh *Shell) cmdLock(ctx context.Context, p *parsed) error {
 	}
 	q := newEventQueue()
 	w := zkclient.NewWatcher(q.push)
-	node, err := sh.client.Create(ctx, joinPath(path, "lock-"), nil, zkclient.OpenACL, zkclient.FlagEphemeralSequential, 0)
+	node, err := sh.client.Create(ctx, joinPath(path, "lock-"), nil, zkclient.OpenACL, wire.FlagEphemeralSequential, 0)
 	if err != nil {
 		return wrapErr(err)
 	}
@@ -654,7 +654,7 @@ func (sh *Shell) cmdElect(ctx context.Context, p *parsed) error {
 	q := newEventQueue()
 	w := zkclient.NewWatcher(q.push)
 	join := func() (string, error) {
-		node, err := sh.client.Create(ctx, joinPath(path, "n_"), []byte(id), zkclient.OpenACL, zkclient.FlagEphemeralSequential, 0)
+		node, err := sh.client.Create(ctx, joinPath(path, "n_"), []byte(id), zkclient.OpenACL, wire.FlagEphemeralSequential, 0)
 		if err != nil {
 			return "", err
 		}

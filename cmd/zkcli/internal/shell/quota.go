@@ -181,9 +181,9 @@ func (sh *Shell) createQuota(ctx context.Context, path string, quota statsTrack)
 	if st, err := c.Exists(ctx, qp, nil); err != nil {
 		return err
 	} else if st == nil {
-		_, err := c.Create(ctx, procZookeeper, nil, zkclient.OpenACL, zkclient.FlagPersistent, 0)
+		_, err := c.Create(ctx, procZookeeper, nil, zkclient.OpenACL, wire.FlagPersistent, 0)
 		if err == nil {
-			_, err = c.Create(ctx, quotaZookeeper, nil, zkclient.OpenACL, zkclient.FlagPersistent, 0)
+			_, err = c.Create(ctx, quotaZookeeper, nil, zkclient.OpenACL, wire.FlagPersistent, 0)
 		}
 		if err != nil && !zkclient.IsCode(err, wire.ErrNodeExists) {
 			return err
@@ -197,7 +197,7 @@ func (sh *Shell) createQuota(ctx context.Context, path string, quota statsTrack)
 			return err
 		}
 		if st == nil {
-			if _, err := c.Create(ctx, qp, nil, zkclient.OpenACL, zkclient.FlagPersistent, 0); err != nil && !zkclient.IsCode(err, wire.ErrNodeExists) {
+			if _, err := c.Create(ctx, qp, nil, zkclient.OpenACL, wire.FlagPersistent, 0); err != nil && !zkclient.IsCode(err, wire.ErrNodeExists) {
 				return err
 			}
 		}
@@ -209,11 +209,11 @@ func (sh *Shell) createQuota(ctx context.Context, path string, quota statsTrack)
 		return err
 	}
 	if st == nil {
-		if _, err := c.Create(ctx, qp, []byte(quota.String()), zkclient.OpenACL, zkclient.FlagPersistent, 0); err != nil {
+		if _, err := c.Create(ctx, qp, []byte(quota.String()), zkclient.OpenACL, wire.FlagPersistent, 0); err != nil {
 			return err
 		}
 		stats := statsTrack{"count": 0, "bytes": 0}
-		if _, err := c.Create(ctx, sp, []byte(stats.String()), zkclient.OpenACL, zkclient.FlagPersistent, 0); err != nil {
+		if _, err := c.Create(ctx, sp, []byte(stats.String()), zkclient.OpenACL, wire.FlagPersistent, 0); err != nil {
 			return err
 		}
 		qd, _, err := c.Get(ctx, qp, nil)

@@ -8,20 +8,9 @@ import (
 	"github.com/zkgo/zkgo/wire"
 )
 
-// Create flags (CreateMode.toFlag).
-const (
-	FlagPersistent                  int32 = 0
-	FlagEphemeral                   int32 = 1
-	FlagPersistentSequential        int32 = 2
-	FlagEphemeralSequential         int32 = 3
-	FlagContainer                   int32 = 4
-	FlagPersistentWithTTL           int32 = 5
-	FlagPersistentSequentialWithTTL int32 = 6
-)
-
 // IsSequential reports whether a create flag makes a sequential node.
 func IsSequential(flags int32) bool {
-	return flags == FlagPersistentSequential || flags == FlagEphemeralSequential || flags == FlagPersistentSequentialWithTTL
+	return flags == wire.FlagPersistentSequential || flags == wire.FlagEphemeralSequential || flags == wire.FlagPersistentSequentialWithTTL
 }
 
 // OpenACL is ZooDefs.Ids.OPEN_ACL_UNSAFE.
@@ -160,9 +149,9 @@ func (cl *Client) Create(ctx context.Context, path string, data []byte, acl []wi
 	var created string
 	err := await(ctx, func() (err error) {
 		switch flags {
-		case FlagContainer:
+		case wire.FlagContainer:
 			created, err = cl.conn.CreateContainer(sp, data, flags, zacl)
-		case FlagPersistentWithTTL, FlagPersistentSequentialWithTTL:
+		case wire.FlagPersistentWithTTL, wire.FlagPersistentSequentialWithTTL:
 			created, err = cl.conn.CreateTTL(sp, data, flags, zacl, time.Duration(ttl)*time.Millisecond)
 		default:
 			created, err = cl.conn.Create(sp, data, flags, zacl)

@@ -200,10 +200,10 @@ func TestReconnect(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	if _, err := cl.Create(ctx, "/rw", []byte("a"), OpenACL, FlagPersistent, 0); err != nil {
+	if _, err := cl.Create(ctx, "/rw", []byte("a"), OpenACL, wire.FlagPersistent, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cl.Create(ctx, "/eph", nil, OpenACL, FlagEphemeral, 0); err != nil {
+	if _, err := cl.Create(ctx, "/eph", nil, OpenACL, wire.FlagEphemeral, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := cl.Get(ctx, "/rw", Default); err != nil {
@@ -227,7 +227,7 @@ func TestReconnect(t *testing.T) {
 	if cl.SessionID() != sid {
 		t.Fatalf("session %x became %x", sid, cl.SessionID())
 	}
-	if _, err := other.Create(ctx, "/tree", nil, OpenACL, FlagPersistent, 0); err != nil {
+	if _, err := other.Create(ctx, "/tree", nil, OpenACL, wire.FlagPersistent, 0); err != nil {
 		t.Fatal(err)
 	}
 	log.await(t, Event{Type: wire.EventNodeCreated, State: StateSyncConnected, Path: "/tree"})
