@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build run test vet fmt clean
+.PHONY: build run test vet fmt clean fuzz
 
 build:
 	$(GO) build -o $(BIN)/zkserver ./cmd/zkserver
@@ -21,6 +21,16 @@ vet:
 # must be installed: .ci/run does it).
 test: vet
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Every fuzz target for FUZZTIME each (CI runs a short version).
+FUZZTIME ?= 1m
+FUZZ_TARGETS := ./wire:FuzzRequest ./zab:FuzzUnmarshalMessage ./conf:FuzzLoad \
+	./znode:FuzzReadSnapshot ./znode:FuzzTxn ./znode:FuzzApacheTxn ./znode:FuzzApacheSnapshot
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME); \
+	done
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
