@@ -23,13 +23,21 @@ KAZOO_SHIM_TIMEOUT  seconds one test phase (setup, call, teardown) may take
                     printed and the test fails, so that a request the server
                     never answers (kazoo waits forever) costs one test, not
                     the whole run.
+KAZOO_SHIM_REPORT   optional file to which each test's outcome is appended as
+                    it happens, one line each, tab-separated:
+                    "start<TAB>node id" when a test begins, "end<TAB>node id"
+                    when it is over, and in between
+                    "passed|failed|skipped<TAB>setup|call|teardown<TAB>node id
+                    <TAB>one-line reason" per phase reported;
+                    "deselected<TAB><TAB>node id<TAB>reason" for each test
+                    deselected. Unlike
+                    --junitxml it survives a run that is killed.
 
 Tests that cannot run against one standalone server are deselected, each
 with its reason (DESELECT below); pytest prints them at the end.
 """
 
 import faulthandler
-import logging
 import os
 import signal
 import sys
@@ -37,15 +45,12 @@ import urllib.request
 
 import pytest
 
-import kazoo.testing
 import kazoo.testing.harness
 
-log = logging.getLogger(__name__)
-
-# node id (relative to kazoo/tests, without the "test_x.py::" file prefix
-# when a whole file is meant) -> why it cannot run against one standalone
-# server. A key matches a test whose node id equals it or starts with
-# key + "::".
+# A test file, class or test ("test_x.py", "test_x.py::TestC",
+# "test_x.py::TestC::test_y") -> why it cannot run against one standalone
+# server. A key matches a test whose node id, with the file's directory left
+# out, equals it or starts with key + "::".
 DESELECT = {
     # A three-server ensemble.
     "test_client.py::TestClient::test_update_host_list":
@@ -56,12 +61,13 @@ DESELECT = {
         "needs an ensemble: a standalone server answers reconfig with "
         "UNIMPLEMENTED (Apache 3.8 does so even before the ACL check that "
         "test_no_super_auth expects)",
-    # Other event loops: the same tests as test_client/test_lock with the
-    # gevent and eventlet handlers, which monkey-patch sockets.
-    "test_gevent_handler.py": "gevent handler, not a server test",
-    "test_eventlet_handler.py": "eventlet handler, not a server test",
-    # SASL: kazoo's harness reconfigures the cluster with a JAAS file.
-    "test_sasl.py": "SASL (needs a JAAS-configured server and puresasl)",
+    # Other event loops: test_client's and test_lock's tests again with
+    # kazoo's gevent and eventlet handlers; client-side only, the server
+    # sees the same requests as with the threading handler.
+    "test_gevent_handler.py": "gevent handler: client-side event loop, same requests as test_client",
+    "test_eventlet_handler.py": "eventlet handler: client-side event loop, same requests as test_client/test_lock",
+    # SASL: kazoo's harness restarts the ensemble with a JAAS file for these.
+    "test_sasl.py": "SASL: needs a server restarted with a JAAS configuration",
     # Only meaningful on kazoo's Travis CI.
     "test_build.py": "checks $ZOOKEEPER_VERSION on Travis only",
 }
@@ -213,11 +219,42 @@ def pytest_collection_modifyitems(session, config, items):
         if key:
             drop.append(item)
             counts[key] = counts.get(key, 0) + 1
+            _report("deselected", "", item.nodeid, DESELECT[key])
         else:
             keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def _report(*fields):
+    path = os.environ.get("KAZOO_SHIM_REPORT")
+    if not path:
+        return
+    line = "\t".join(str(f).replace("\t", " ").replace("\n", " ") for f in fields)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _report("start", nodeid)
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    _report("end", nodeid)
+
+
+def pytest_runtest_logreport(report):
+    if report.passed and report.when != "call":
+        return
+    reason = ""
+    if report.failed:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        reason = crash.message if crash is not None else str(report.longrepr)
+        reason = reason.strip().splitlines()[0] if reason.strip() else ""
+    elif report.skipped and isinstance(report.longrepr, tuple):
+        reason = report.longrepr[2]
+    _report(report.outcome, report.when, report.nodeid, reason[:300])
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
