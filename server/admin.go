@@ -339,7 +339,7 @@ func (s *Server) runAdminCommand(name string, args map[string]string) *jsonObjec
 		resp.put("command", name)
 		resp.put("error", "Unknown command: "+name)
 		return resp
-	case cmd.serverRequired && !s.running.Load():
+	case cmd.serverRequired && (!s.running.Load() || !s.serving.Load()):
 		resp.put("command", name)
 		resp.put("error", "This ZooKeeper instance is not currently serving requests")
 		return resp

@@ -219,6 +219,11 @@ func (c *conn) serve() {
 		c.s.serveFourLetterFrom(c.nc, br, cmd)
 		return
 	}
+	if !c.s.serving.Load() {
+		// In an ensemble without a leader: the client moves on to another
+		// server (it sees the connection close, as with Apache's).
+		return
+	}
 	maxBuf := c.s.cfg.JuteMaxBuffer
 	pkt, err := wire.ReadFrame(br, nil, maxBuf)
 	if err != nil {
@@ -378,9 +383,15 @@ func (c *conn) handle(pkt []byte) bool {
 	}
 	if h.Type == wire.OpReconfig {
 		r.done = true
-		r.hdr = wire.ReplyHeader{Xid: h.Xid, Zxid: s.tree.LastZxid(), Err: wire.ErrReconfigDisabled}
+		// As Apache: disabled unless reconfigEnabled; enabled, a server
+		// that cannot reconfigure answers Unimplemented.
+		code := wire.ErrReconfigDisabled
+		if s.cfg.ReconfigEnabled {
+			code = wire.ErrUnimplemented
+		}
+		r.hdr = wire.ReplyHeader{Xid: h.Xid, Zxid: s.tree.LastZxid(), Err: code}
 	}
-	if h.Type.IsWrite() {
+	if s.isWrite(h.Type) {
 		c.idMu.Lock()
 		r.auth = c.auth
 		c.idMu.Unlock()
@@ -429,7 +440,7 @@ func containsID(ids []wire.Id, id wire.Id) bool {
 // nothing of the session is pending; otherwise it waits in the queue behind
 // the writes before it.
 func (c *conn) enqueue(r *request) {
-	write := !r.done && r.op.IsWrite()
+	write := !r.done && c.s.isWrite(r.op)
 	c.mu.Lock()
 	if !write && len(c.queue) == 0 {
 		c.mu.Unlock()
@@ -456,7 +467,7 @@ func (c *conn) complete(r *request) {
 	n := 0
 	for _, h := range c.queue {
 		if !h.done {
-			if h.op.IsWrite() {
+			if c.s.isWrite(h.op) {
 				break
 			}
 			c.s.execRead(c, h)

@@ -178,6 +178,12 @@ func (s *Server) writeSnapshot(zxid int64, write func(io.Writer) error) {
 		s.log.Warn("purging old snapshots failed", zap.Error(err))
 		return
 	}
+	if s.quorum != nil {
+		// The ZAB node may still read the log to sync learners: the driver
+		// tells it first, then purges.
+		s.quorum.compactTo(oldest)
+		return
+	}
 	if err := s.txnLog.PurgeBefore(oldest + 1); err != nil {
 		s.log.Warn("purging the transaction log failed", zap.Error(err))
 	}

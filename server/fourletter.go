@@ -84,6 +84,8 @@ func (s *Server) serveFourLetterFrom(nc net.Conn, in io.Reader, cmd string) {
 	var b strings.Builder
 	if !s.cfg.FourLetterWordEnabled(cmd) {
 		fmt.Fprintf(&b, "%s is not executed because it is not in the whitelist.\n", cmd)
+	} else if s.quorum != nil && !s.serving.Load() && needsServing[cmd] {
+		b.WriteString(notServingMsg)
 	} else if err := fourLetterWords[cmd](s, &b, in); err != nil {
 		return // as Apache: no answer, the connection is closed
 	}
@@ -107,8 +109,24 @@ func setTraceMask(_ *Server, w io.Writer, in io.Reader) error {
 	return nil
 }
 
-// mode is the server state as srvr's "Mode:" line names it.
-func (s *Server) mode() string { return "standalone" }
+// mode is the server state as srvr's "Mode:" line names it: standalone,
+// or leader, follower or observer in an ensemble.
+func (s *Server) mode() string {
+	if s.quorum == nil {
+		return "standalone"
+	}
+	return modeName(s.quorum.state.Load().role)
+}
+
+// notServingMsg is how Apache ZooKeeper answers the words that need a
+// running server while it has none (an ensemble server without a leader).
+const notServingMsg = "This ZooKeeper instance is not currently serving requests\n"
+
+// needsServing are the words answered with notServingMsg then.
+var needsServing = map[string]bool{
+	"srvr": true, "stat": true, "mntr": true, "cons": true, "crst": true, "srst": true,
+	"conf": true, "dump": true, "wchs": true, "wchc": true, "wchp": true, "dirs": true, "hash": true,
+}
 
 // writeStat writes srvr (and, with clients, stat): ServerStats.toString
 // plus the node count.
@@ -131,6 +149,10 @@ func (s *Server) writeStat(w io.Writer, withClients bool) {
 	fmt.Fprintf(w, "Zxid: 0x%s\n", hexID(s.tree.LastZxid()))
 	fmt.Fprintf(w, "Mode: %s\n", s.mode())
 	fmt.Fprintf(w, "Node count: %d\n", s.tree.Stats().NodeCount)
+	if s.quorum != nil && s.quorum.leading() {
+		q := s.quorum
+		fmt.Fprintf(w, "Proposal sizes last/min/max: %d/%d/%d\n", q.propLast.Load(), q.propMin.Load(), q.propMax.Load())
+	}
 }
 
 // writeConnInfo writes one connection as ServerCnxn.dumpConnectionInfo:
@@ -604,6 +626,9 @@ var mntrMetrics = []struct {
 	}},
 }
 
+// mntrGaugesEnd is the last standalone gauge mntr prints.
+var mntrGaugesEnd = mntrMetrics[0].names[len(mntrMetrics[0].names)-1]
+
 // monitorGauges are the gauge values this server knows. Integers print as
 // integers, float64 as Java doubles.
 func (s *Server) monitorGauges() map[string]any {
@@ -613,7 +638,7 @@ func (s *Server) monitorGauges() map[string]any {
 	if !s.started.IsZero() {
 		uptime = time.Since(s.started).Milliseconds()
 	}
-	return map[string]any{
+	g := map[string]any{
 		"ephemerals_count":            st.EphemeralCount,
 		"num_alive_connections":       len(s.connections()),
 		"avg_latency":                 roundHalfUp4(lat.avg()),
@@ -636,6 +661,10 @@ func (s *Server) monitorGauges() map[string]any {
 		"max_client_response_size":  -1,
 		"min_client_response_size":  -1,
 	}
+	if s.quorum != nil {
+		s.quorum.monitorGauges(g)
+	}
+	return g
 }
 
 // writeMonitor (mntr) writes "zk_<key>\t<value>" lines, as Apache.
@@ -660,6 +689,9 @@ func (s *Server) writeMonitor(w io.Writer) {
 func (s *Server) monitorValues(line func(key string, v any)) {
 	line("version", Version)
 	line("server_state", s.mode())
+	if s.quorum != nil {
+		line("peer_state", s.quorum.peerState())
+	}
 	gauges := s.monitorGauges()
 	for _, group := range mntrMetrics {
 		for _, name := range group.names {
@@ -670,6 +702,14 @@ func (s *Server) monitorValues(line func(key string, v any)) {
 					v = 0
 				}
 				line(name, v)
+				if name == mntrGaugesEnd {
+					// The ensemble's gauges (only those this server has).
+					for _, name := range quorumGauges {
+						if v, ok := gauges[name]; ok {
+							line(name, v)
+						}
+					}
+				}
 			case mntrCounter:
 				line(name, 0)
 			case mntrSummary, mntrPercentiles:

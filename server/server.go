@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab/storage"
 	"github.com/zkgo/zkgo/znode"
 )
@@ -23,7 +24,8 @@ import (
 // Tools parse it, so it keeps Apache ZooKeeper's shape.
 const Version = "3.9.3-zkgo, built on 11/22/2026 00:00 GMT"
 
-// Server is a standalone ZooKeeper server.
+// Server is a ZooKeeper server: standalone, or one server of an ensemble
+// when the configuration lists other servers (see quorum.go).
 type Server struct {
 	cfg  *conf.Config
 	log  *zap.Logger
@@ -49,6 +51,11 @@ type Server struct {
 	offsets []int
 
 	running atomic.Bool // from Serve to Close: the admin commands may run
+	// serving is set while clients are served: from Serve to Close when
+	// standalone; while the ensemble has an established leader this server
+	// is synced with, in an ensemble.
+	serving atomic.Bool
+	quorum  *quorumPeer // nil when standalone
 	web     webState    // the AdminServer and the metrics endpoint
 
 	mu      sync.Mutex
@@ -75,6 +82,9 @@ func New(cfg *conf.Config, log *zap.Logger) *Server {
 		maxBatch: defaultMaxBatch,
 	}
 	s.sessions = newSessionTracker(cfg.MyID)
+	if !cfg.Standalone() {
+		s.quorum = newQuorumPeer(s)
+	}
 	return s
 }
 
@@ -119,8 +129,20 @@ func (s *Server) Start() error {
 // Serve loads the database and serves clients accepted from ln in the
 // background. It serves nothing else: Start also binds the AdminServer and
 // the metrics endpoint, whose handlers are AdminHandler and MetricsHandler.
+//
+// In an ensemble it also starts the quorum transport and the ZAB driver;
+// clients are then served only while this server is synced with an
+// established leader.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.recover(); err != nil {
+	load := s.recover
+	if s.quorum != nil {
+		load = s.quorum.recover
+	}
+	err := load()
+	if err == nil && s.quorum != nil {
+		err = s.quorum.start()
+	}
+	if err != nil {
 		ln.Close()
 		if s.txnLog != nil {
 			s.txnLog.Close()
@@ -129,13 +151,26 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.started = time.Now()
-	s.wg.Add(3)
-	go func() { defer s.wg.Done(); s.runApplier() }()
+	s.wg.Add(2)
+	if s.quorum != nil {
+		s.quorum.run()
+	} else {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.runApplier() }()
+		s.serving.Store(true)
+	}
 	go func() { defer s.wg.Done(); s.runExpiry() }()
 	go func() { defer s.wg.Done(); s.acceptLoop() }()
 	s.running.Store(true)
-	s.log.Info("serving clients", zap.String("address", ln.Addr().String()))
+	s.log.Info("listening for clients", zap.String("address", ln.Addr().String()))
 	return nil
+}
+
+// isWrite reports whether requests of type op go through the applier (and,
+// in an ensemble, through the leader). In an ensemble sync is one too: see
+// quorumPeer.submit.
+func (s *Server) isWrite(op wire.OpCode) bool {
+	return op.IsWrite() || (op == wire.OpSync && s.quorum != nil)
 }
 
 // Addr is the address the server listens on, once started.
@@ -151,6 +186,7 @@ func (s *Server) Close() error {
 	}
 	s.closing = true
 	s.running.Store(false)
+	s.serving.Store(false)
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
@@ -165,6 +201,9 @@ func (s *Server) Close() error {
 		c.close()
 	}
 	s.closeHTTP()
+	if s.quorum != nil {
+		s.quorum.closeTransport()
+	}
 	s.wg.Wait()
 	if s.txnLog != nil {
 		if cerr := s.txnLog.Close(); err == nil {

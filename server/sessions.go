@@ -17,6 +17,10 @@ type sessionTracker struct {
 	mu       sync.Mutex
 	next     int64
 	sessions map[int64]*trackedSession
+	// touched collects the sessions seen active since the last takeTouched
+	// (in an ensemble, followers report them to the leader); nil when not
+	// collecting.
+	touched map[int64]struct{}
 }
 
 type trackedSession struct {
@@ -72,6 +76,9 @@ func (t *sessionTracker) ensure(id int64, timeoutMs int32) bool {
 func (t *sessionTracker) touch(id int64) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.touched != nil && id != 0 {
+		t.touched[id] = struct{}{}
+	}
 	s, ok := t.sessions[id]
 	if !ok || s.closing {
 		return false
@@ -86,6 +93,51 @@ func (t *sessionTracker) markClosing(id int64) {
 	defer t.mu.Unlock()
 	if s, ok := t.sessions[id]; ok {
 		s.closing = true
+	}
+}
+
+// collectTouches makes touch record the sessions it sees (takeTouched).
+func (t *sessionTracker) collectTouches() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.touched = make(map[int64]struct{})
+}
+
+// takeTouched returns the sessions touched since the last call.
+func (t *sessionTracker) takeTouched() []int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.touched) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(t.touched))
+	for id := range t.touched {
+		ids = append(ids, id)
+	}
+	clear(t.touched)
+	return ids
+}
+
+// reset tracks exactly the given sessions, each with a fresh deadline (a
+// new leader takes over the sessions recorded in the tree).
+func (t *sessionTracker) reset(sessions []znode.SessionInfo) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	t.sessions = make(map[int64]*trackedSession, len(sessions))
+	for _, si := range sessions {
+		d := time.Duration(si.Timeout) * time.Millisecond
+		t.sessions[si.ID] = &trackedSession{timeout: d, deadline: now.Add(d)}
+	}
+}
+
+// addIfAbsent tracks a session unless it is tracked already.
+func (t *sessionTracker) addIfAbsent(id int64, timeoutMs int32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.sessions[id]; !ok {
+		d := time.Duration(timeoutMs) * time.Millisecond
+		t.sessions[id] = &trackedSession{timeout: d, deadline: time.Now().Add(d)}
 	}
 }
 
@@ -134,6 +186,11 @@ func (s *Server) runExpiry() {
 		case <-s.done:
 			return
 		case now := <-ticker.C:
+			if s.quorum != nil && !s.quorum.leading() {
+				// In an ensemble only the leader expires sessions and
+				// removes containers.
+				continue
+			}
 			for id, timeout := range s.sessions.expire(now) {
 				s.log.Info("expiring session", zap.String("sessionId", hex(id)),
 					zap.Duration("timeout", timeout))

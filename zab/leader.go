@@ -408,3 +408,32 @@ func (n *Node) leaderTick() {
 		n.becomeLooking()
 	}
 }
+
+// LearnerStats counts a leader's learners, for monitoring.
+type LearnerStats struct {
+	// Learners is every learner with an open session.
+	Learners int
+	// SyncedFollowers are the followers that acknowledged NEWLEADER.
+	SyncedFollowers int
+	// SyncedObservers are the observers that did.
+	SyncedObservers int
+}
+
+// LearnerStats returns the leader's learner counts (zero unless leading).
+func (n *Node) LearnerStats() LearnerStats {
+	var st LearnerStats
+	if n.lead == nil {
+		return st
+	}
+	st.Learners = len(n.lead.learners)
+	for _, li := range n.lead.learners {
+		switch {
+		case li.phase != lpActive:
+		case li.observer:
+			st.SyncedObservers++
+		default:
+			st.SyncedFollowers++
+		}
+	}
+	return st
+}

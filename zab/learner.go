@@ -23,6 +23,7 @@ type learnerState struct {
 	held      []Entry // entries received before currentEpoch is stored
 	seq       uint64  // Seq of the last message from the leader
 	upToDate  bool
+	infoSent  int64 // tick FOLLOWERINFO was last sent
 }
 
 // becomeLearner connects to the elected leader.
@@ -34,6 +35,14 @@ func (n *Node) becomeLearner(leader int64) {
 		role = Observing
 	}
 	n.status = Status{Role: role, Leader: leader}
+	n.sendFollowerInfo()
+}
+
+// sendFollowerInfo (re)opens the session with the leader. It is resent
+// until the leader answers: the leader drops it while it is still deciding
+// the election (it may decide later than its followers) or if it was lost.
+func (n *Node) sendFollowerInfo() {
+	n.learn.infoSent = n.now
 	n.learnerSend(Message{Type: MsgFollowerInfo, Epoch: n.hs.AcceptedEpoch, Zxid: n.log.last, Observer: !n.voter})
 }
 
@@ -54,6 +63,10 @@ func (n *Node) learnerTick() {
 	}
 	if n.now-ls.lastHeard > limit {
 		n.becomeLooking()
+		return
+	}
+	if ls.stage == lsInfo && n.now-ls.infoSent >= int64(n.cfg.ElectionTicks) {
+		n.sendFollowerInfo()
 	}
 }
 

@@ -24,7 +24,7 @@ type Txn struct {
 	Auth []wire.Id
 	// Body is the request: a wire request record for client writes,
 	// *CreateSession for OpCreateSession, *wire.Empty for OpCloseSession,
-	// *wire.PathRequest for OpDeleteContainer (TxnBody returns the right
+	// *wire.PathRequest for OpDeleteContainer and OpSync (TxnBody returns the right
 	// empty record for a type).
 	Body wire.Record
 }

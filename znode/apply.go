@@ -39,7 +39,11 @@ import (
 // children (or never-used past Options.MaxNeverUsedIntervalMs) or a
 // childless TTL node unchanged for longer than its TTL at txn.Time;
 // otherwise it fails (ErrNoNode, ErrNotEmpty, ErrBadVersion) and changes
-// nothing. OpReconfig and unknown types give ErrUnimplemented.
+// nothing. OpSync (body *wire.PathRequest) is a no-op that only consumes
+// its zxid and answers with the path: a replicated server turns a client's
+// sync into such a txn, so that the answer on a follower comes after every
+// txn the leader had before it. OpReconfig and unknown types give
+// ErrUnimplemented.
 func (t *Tree) Apply(txn *Txn) Result {
 	t.mu.Lock()
 	t.wmu.Lock()
@@ -79,6 +83,12 @@ func (t *Tree) apply(txn *Txn) Result {
 	case wire.OpCloseSession:
 		t.closeSession(txn.Session, txn.Zxid)
 		return Result{}
+	case wire.OpSync:
+		req, ok := txn.Body.(*wire.PathRequest)
+		if !ok {
+			return Result{Err: wire.ErrMarshallingError}
+		}
+		return Result{Body: &wire.PathRequest{Path: req.Path}}
 	case wire.OpDeleteContainer:
 		req, ok := txn.Body.(*wire.PathRequest)
 		if !ok {

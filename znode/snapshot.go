@@ -309,3 +309,23 @@ func (t *Tree) index(path, parentPath, name string, n *node) {
 		t.addQuota(parentPath[len(quotaPath):])
 	}
 }
+
+// Restore replaces the tree's state (nodes, ACLs, sessions, last zxid) by
+// src's, as when a server installs a snapshot from its leader; src must not
+// be used afterwards. Registered watches are kept (the server closes its
+// client connections before it installs a snapshot, which removes them).
+// A snapshot being written keeps the state it froze.
+func (t *Tree) Restore(src *Tree) {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.root, t.acls = src.root, src.acls
+	t.nodeCount, t.dataSize = src.nodeCount, src.dataSize
+	t.ephemerals, t.containers, t.ttls = src.ephemerals, src.containers, src.ttls
+	t.quotas, t.sessions = src.quotas, src.sessions
+	t.lastZxid.Store(src.lastZxid.Load())
+	// src's nodes belong to no generation of t: move to a new one so that
+	// the next snapshot never shares a node it might see changing.
+	t.gen = max(t.gen, src.gen) + 1
+}

@@ -69,7 +69,7 @@ func TxnBody(op wire.OpCode) wire.Record {
 		return &CreateSession{}
 	case wire.OpCloseSession:
 		return &wire.Empty{}
-	case wire.OpDeleteContainer:
+	case wire.OpDeleteContainer, wire.OpSync:
 		return &wire.PathRequest{}
 	case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL,
 		wire.OpDelete, wire.OpSetData, wire.OpSetACL, wire.OpCheck, wire.OpMulti,

@@ -80,7 +80,7 @@ func run(args []string) error {
 			zap.String("key", k), zap.String("property", "zookeeper."+k))
 	}
 	if !cfg.Standalone() {
-		return fmt.Errorf("%s: replicated mode (server.N lines) is not supported yet", cfg.File)
+		log.Info("running in an ensemble", zap.Int64("myid", cfg.MyID), zap.Int("servers", len(cfg.Servers)))
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)

@@ -87,6 +87,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	stopped bool // Stop or Kill was called: an exit is expected
+
+	id int // server id in an ensemble (StartEnsemble), else 0
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -274,6 +276,16 @@ func launch(t testing.TB, name string, extraCfg map[string]string, newCmd func(d
 // run starts s.cmd with its output in logFile and waits until the server
 // is ready.
 func (s *Server) run(logFile *os.File) error {
+	s.startProcess(logFile)
+	if err := s.waitReady(); err != nil {
+		s.Kill()
+		return err
+	}
+	return nil
+}
+
+// startProcess starts s.cmd with its output in logFile.
+func (s *Server) startProcess(logFile *os.File) {
 	s.cmd.Stdout = logFile
 	s.cmd.Stderr = logFile
 	if err := s.cmd.Start(); err != nil {
@@ -287,11 +299,6 @@ func (s *Server) run(logFile *os.File) error {
 		logFile.Close()
 		close(done)
 	}()
-	if err := s.waitReady(); err != nil {
-		s.Kill()
-		return err
-	}
-	return nil
 }
 
 // Restart starts a stopped or killed server again with the same command,
@@ -480,6 +487,8 @@ func Main(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+var execCommand = exec.Command
 
 func writeFile(t testing.TB, path, content string) {
 	t.Helper()

@@ -1,0 +1,345 @@
+package test
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/test/harness"
+)
+
+// ensembleCfg makes failover quick: a leader is declared dead after
+// syncLimit*tickTime = 1.5s of silence.
+var ensembleCfg = map[string]string{"tickTime": "500", "initLimit": "10", "syncLimit": "3"}
+
+const modeTimeout = 30 * time.Second
+
+// leaderOf waits until exactly one of the live servers leads and the others
+// follow, and returns the leader.
+func leaderOf(t *testing.T, servers []*harness.Server) *harness.Server {
+	t.Helper()
+	deadline := time.Now().Add(modeTimeout)
+	for {
+		var leaders []*harness.Server
+		followers := 0
+		live := 0
+		for _, s := range servers {
+			if !s.Alive() {
+				continue
+			}
+			live++
+			switch s.Mode() {
+			case "leader":
+				leaders = append(leaders, s)
+			case "follower":
+				followers++
+			}
+		}
+		if len(leaders) == 1 && followers == live-1 {
+			return leaders[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no single leader after %v (%d leaders, %d followers of %d)", modeTimeout, len(leaders), followers, live)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func alive(servers []*harness.Server) []*harness.Server {
+	var out []*harness.Server
+	for _, s := range servers {
+		if s.Alive() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// nodeState is a znode as a full tree walk sees it.
+type nodeState struct {
+	Data string
+	Stat zk.Stat
+}
+
+// walk reads the whole tree of the server c is connected to, after a sync.
+func walk(t *testing.T, c *zk.Conn) map[string]nodeState {
+	t.Helper()
+	if _, err := c.Sync("/"); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	out := map[string]nodeState{}
+	var visit func(path string)
+	visit = func(path string) {
+		data, st, err := c.Get(path)
+		if err != nil {
+			t.Fatalf("get %s: %v", path, err)
+		}
+		out[path] = nodeState{Data: string(data), Stat: *st}
+		children, _, err := c.Children(path)
+		if err != nil {
+			t.Fatalf("children %s: %v", path, err)
+		}
+		slices.Sort(children)
+		for _, ch := range children {
+			if path == "/" {
+				visit("/" + ch)
+			} else {
+				visit(path + "/" + ch)
+			}
+		}
+	}
+	visit("/")
+	return out
+}
+
+// sameTrees checks that every live server holds the same tree.
+func sameTrees(t *testing.T, servers []*harness.Server) {
+	t.Helper()
+	var first map[string]nodeState
+	for i, s := range servers {
+		c := connect(t, s.Addr())
+		tree := walk(t, c)
+		c.Close()
+		if i == 0 {
+			first = tree
+			continue
+		}
+		if !reflect.DeepEqual(tree, first) {
+			for p, n := range first {
+				if m, ok := tree[p]; !ok || m != n {
+					t.Errorf("server %d: %s is %+v, server %d has %+v", s.ID(), p, m, servers[0].ID(), n)
+				}
+			}
+			for p := range tree {
+				if _, ok := first[p]; !ok {
+					t.Errorf("server %d has %s, server %d does not", s.ID(), p, servers[0].ID())
+				}
+			}
+			t.Fatalf("trees differ")
+		}
+	}
+	t.Logf("%d servers hold the same tree of %d nodes", len(servers), len(first))
+}
+
+// writeEverywhere creates one node through each server and checks that
+// each server sees all of them after a sync.
+func writeEverywhere(t *testing.T, servers []*harness.Server, prefix string) {
+	t.Helper()
+	var conns []*zk.Conn
+	for _, s := range servers {
+		c := connect(t, s.Addr())
+		defer c.Close()
+		conns = append(conns, c)
+		p := fmt.Sprintf("%s-%d", prefix, s.ID())
+		if _, err := c.Create(p, []byte(p), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatalf("create %s on server %d: %v", p, s.ID(), err)
+		}
+	}
+	for i, c := range conns {
+		if _, err := c.Sync("/"); err != nil {
+			t.Fatalf("sync on server %d: %v", servers[i].ID(), err)
+		}
+		for _, s := range servers {
+			p := fmt.Sprintf("%s-%d", prefix, s.ID())
+			data, _, err := c.Get(p)
+			if err != nil || string(data) != p {
+				t.Fatalf("server %d: get %s = %q, %v", servers[i].ID(), p, data, err)
+			}
+		}
+	}
+}
+
+// TestEnsembleReplicatesAndFailsOver: writes through any server are seen by
+// all; the leader is killed with SIGKILL while a client keeps writing
+// through a follower; the survivors elect a leader and go on; the old
+// leader restarts, catches up, and every server ends with the same tree.
+//
+// Snapshots are taken every few txns, so that the leader's log is purged
+// and the restarted server is likely synced with a snapshot (SNAP) rather
+// than the log (DIFF or TRUNC).
+func TestEnsembleReplicatesAndFailsOver(t *testing.T) {
+	cfg := maps.Clone(ensembleCfg)
+	cfg["snapCount"] = "20"
+	servers := harness.StartEnsemble(t, 3, cfg)
+	leader := leaderOf(t, servers)
+	t.Logf("leader: server %d", leader.ID())
+	writeEverywhere(t, servers, "/a")
+
+	var follower *harness.Server
+	for _, s := range servers {
+		if s != leader {
+			follower = s
+			break
+		}
+	}
+	// A writer through a follower, measuring the longest gap between two
+	// successful writes.
+	c, events, err := zk.Connect([]string{follower.Addr()}, 10*time.Second, zk.WithLogger(quietLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go func() {
+		for range events {
+		}
+	}()
+	if _, err := c.Create("/w", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var maxGap time.Duration
+	acked := 0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		last := time.Now()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_, err := c.Create(fmt.Sprintf("/w/n%06d", i), []byte("x"), 0, zk.WorldACL(zk.PermAll))
+			now := time.Now()
+			if err == nil || err == zk.ErrNodeExists {
+				mu.Lock()
+				maxGap = max(maxGap, now.Sub(last))
+				acked++
+				mu.Unlock()
+				last = now
+			}
+		}
+	}()
+	waitAcked := func(n int) {
+		deadline := time.Now().Add(modeTimeout)
+		for {
+			mu.Lock()
+			a := acked
+			mu.Unlock()
+			if a >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d writes acknowledged, want %d", a, n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitAcked(50)
+	mu.Lock()
+	before := acked
+	mu.Unlock()
+	killed := time.Now()
+	leader.Kill()
+	t.Logf("killed the leader, server %d, after %d writes", leader.ID(), before)
+	newLeader := leaderOf(t, alive(servers))
+	t.Logf("new leader: server %d, %v after the kill", newLeader.ID(), time.Since(killed).Round(time.Millisecond))
+	waitAcked(before + 150)
+	writeEverywhere(t, alive(servers), "/b")
+
+	if err := leader.Restart(); err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	leaderOf(t, servers)
+	if b, err := os.ReadFile(filepath.Join(leader.Dir(), "server.log")); err == nil {
+		t.Logf("restarted server synced with a snapshot: %v", bytes.Contains(b, []byte("installed a snapshot from the leader")))
+	}
+	waitAcked(before + 200)
+	close(stop)
+	wg.Wait()
+	t.Logf("longest gap between acknowledged writes through a follower: %v (%d writes)", maxGap.Round(time.Millisecond), acked)
+	writeEverywhere(t, servers, "/c")
+	sameTrees(t, servers)
+}
+
+// TestEnsembleEphemeralExpiresEverywhere: a session held by a follower
+// stays alive while its client talks only to that follower (the follower
+// reports it to the leader); once the follower is killed, the leader
+// expires it and its ephemeral node vanishes on every server.
+func TestEnsembleEphemeralExpiresEverywhere(t *testing.T) {
+	servers := harness.StartEnsemble(t, 3, ensembleCfg)
+	leader := leaderOf(t, servers)
+	var follower, other *harness.Server
+	for _, s := range servers {
+		switch {
+		case s == leader:
+		case follower == nil:
+			follower = s
+		default:
+			other = s
+		}
+	}
+	const timeout = 2 * time.Second
+	owner := connectWith(t, follower.Addr(), timeout, net.DialTimeout)
+	defer owner.Close()
+	if _, err := owner.Create("/eph", []byte("e"), zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	var watches []<-chan zk.Event
+	for _, s := range []*harness.Server{leader, other} {
+		c := connect(t, s.Addr())
+		defer c.Close()
+		if _, err := c.Sync("/"); err != nil {
+			t.Fatal(err)
+		}
+		ok, st, ch, err := c.ExistsW("/eph")
+		if err != nil || !ok || st.EphemeralOwner != owner.SessionID() {
+			t.Fatalf("server %d: /eph exists=%v %+v %v", s.ID(), ok, st, err)
+		}
+		watches = append(watches, ch)
+	}
+	// Twice the session timeout with the client talking to the follower
+	// only: the leader must not expire the session.
+	select {
+	case ev := <-watches[0]:
+		t.Fatalf("the leader expired a live session: %+v", ev)
+	case <-time.After(2 * timeout):
+	}
+	killed := time.Now()
+	follower.Kill()
+	for i, ch := range watches {
+		select {
+		case ev := <-ch:
+			if ev.Type != zk.EventNodeDeleted || ev.Path != "/eph" {
+				t.Fatalf("watch %d: %+v", i, ev)
+			}
+		case <-time.After(timeout + 20*time.Second):
+			t.Fatalf("watch %d: /eph not deleted %v after the follower died", i, time.Since(killed))
+		}
+	}
+	t.Logf("ephemeral deleted on the leader and the other follower %v after the follower died (session timeout %v)",
+		time.Since(killed).Round(time.Millisecond), timeout)
+	sameTrees(t, alive(servers))
+}
+
+// TestEnsembleFiveSurvivesTwoFollowers: a 5-server ensemble keeps serving
+// with two followers killed.
+func TestEnsembleFiveSurvivesTwoFollowers(t *testing.T) {
+	servers := harness.StartEnsemble(t, 5, ensembleCfg)
+	leader := leaderOf(t, servers)
+	writeEverywhere(t, servers, "/before")
+	killed := 0
+	for _, s := range servers {
+		if s != leader && killed < 2 {
+			s.Kill()
+			killed++
+		}
+	}
+	if got := leaderOf(t, alive(servers)); got != leader {
+		t.Logf("leader changed from server %d to %d", leader.ID(), got.ID())
+	}
+	writeEverywhere(t, alive(servers), "/after")
+	sameTrees(t, alive(servers))
+}

@@ -1,0 +1,476 @@
+// Package transport carries zab.Messages between the servers of an
+// ensemble over TCP.
+//
+// Every server listens on two ports of its server.N line: the election
+// port, which carries VOTE messages, and the quorum port, which carries the
+// rest (learner sessions: sync, proposals, commits, pings, forwarded
+// writes). Keeping votes apart means an election is never stuck behind a
+// large SNAP on its way to a dead leader.
+//
+// For each peer and port a server keeps one outgoing TCP connection, used
+// only for sending; it receives on the connections its peers open to it.
+// So no tie-breaking between simultaneous connects is needed, and each
+// direction reconnects on its own. A connection opens with a small header
+// (a magic string, the sender's id and the port's kind); then every
+// message is a wire frame (a 4-byte length, then zab's encoding).
+//
+// Send never blocks: each outgoing connection has a bounded queue, drained
+// by its own goroutine that writes everything queued in one socket write.
+// When the queue is full, or the peer cannot be reached, messages are
+// dropped: ZAB tolerates loss (learner sessions are numbered and start
+// over on a gap; votes are resent).
+package transport
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/zkgo/zkgo/wire"
+	"github.com/zkgo/zkgo/zab"
+)
+
+// Peer is one server of the ensemble and its two addresses
+// (host:port).
+type Peer struct {
+	ID           int64
+	QuorumAddr   string
+	ElectionAddr string
+}
+
+// Config configures a Transport.
+type Config struct {
+	// ID is this server's id; its Peer entry names the addresses to listen
+	// on.
+	ID int64
+	// Peers lists every server of the ensemble, this one included.
+	Peers []Peer
+	// Logger receives connection events; nil means zap.NewNop().
+	Logger *zap.Logger
+	// MaxQueue bounds the messages waiting for one peer and port (default
+	// 100000); MaxQueueBytes bounds their approximate size (default 256
+	// MiB). Past either, messages are dropped.
+	MaxQueue      int
+	MaxQueueBytes int
+	// MaxMessage bounds the size of one received message (default 1 GiB:
+	// a SNAP carries the whole tree).
+	MaxMessage int
+}
+
+// Kinds of connection, sent in the header.
+const (
+	kindQuorum   byte = 'Q'
+	kindElection byte = 'E'
+)
+
+// magic opens every connection.
+const magic = "ZKGOZAB1"
+
+const (
+	dialTimeout      = 2 * time.Second
+	handshakeTimeout = 5 * time.Second
+	writeTimeout     = 30 * time.Second
+	// idleTimeout closes an incoming connection that carried nothing for
+	// that long (a peer that vanished without closing it); the sender
+	// reconnects on its next message.
+	idleTimeout = 2 * time.Minute
+	minBackoff  = 20 * time.Millisecond
+	maxBackoff  = time.Second
+	recvBuffer  = 8192
+)
+
+// Transport sends and receives the messages of one server.
+type Transport struct {
+	cfg   Config
+	log   *zap.Logger
+	links map[int64][2]*link // peer -> [quorum, election]
+	lns   []net.Listener
+	recv  chan zab.Message
+	known map[int64]bool
+
+	done    chan struct{}
+	closeMu sync.Once
+	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	incoming map[net.Conn]struct{}
+
+	dropped atomic.Int64
+}
+
+// New listens on this server's quorum and election addresses and starts
+// connecting to the peers as messages for them arrive.
+func New(cfg Config) (*Transport, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = 100000
+	}
+	if cfg.MaxQueueBytes <= 0 {
+		cfg.MaxQueueBytes = 256 << 20
+	}
+	if cfg.MaxMessage <= 0 {
+		cfg.MaxMessage = 1 << 30
+	}
+	t := &Transport{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		links:    map[int64][2]*link{},
+		recv:     make(chan zab.Message, recvBuffer),
+		known:    map[int64]bool{},
+		done:     make(chan struct{}),
+		incoming: map[net.Conn]struct{}{},
+	}
+	var self *Peer
+	for i := range cfg.Peers {
+		p := cfg.Peers[i]
+		t.known[p.ID] = true
+		if p.ID == cfg.ID {
+			self = &cfg.Peers[i]
+			continue
+		}
+		t.links[p.ID] = [2]*link{
+			newLink(t, p.ID, p.QuorumAddr, kindQuorum),
+			newLink(t, p.ID, p.ElectionAddr, kindElection),
+		}
+	}
+	if self == nil {
+		return nil, fmt.Errorf("transport: server %d is not in the server list", cfg.ID)
+	}
+	for _, addr := range []string{self.QuorumAddr, self.ElectionAddr} {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range t.lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("transport: listen on %s: %w", addr, err)
+		}
+		t.lns = append(t.lns, ln)
+	}
+	for _, ln := range t.lns {
+		t.wg.Add(1)
+		go t.acceptLoop(ln)
+	}
+	for _, ls := range t.links {
+		for _, l := range ls {
+			t.wg.Add(1)
+			go l.run()
+		}
+	}
+	t.log.Info("quorum transport listening",
+		zap.String("quorum", self.QuorumAddr), zap.String("election", self.ElectionAddr))
+	return t, nil
+}
+
+// Recv delivers the messages received from peers. From is the id the
+// sending peer's connection presented.
+func (t *Transport) Recv() <-chan zab.Message { return t.recv }
+
+// Send queues messages for their peers (m.To) and returns at once.
+// Messages to one peer over one port leave in order; VOTEs use the
+// election port. Messages to unknown peers are dropped. The messages'
+// slices must not be modified afterwards.
+func (t *Transport) Send(msgs []zab.Message) {
+	for i := range msgs {
+		m := &msgs[i]
+		ls, ok := t.links[m.To]
+		if !ok {
+			continue
+		}
+		l := ls[0]
+		if m.Type == zab.MsgVote {
+			l = ls[1]
+		}
+		l.enqueue(m)
+	}
+}
+
+// Dropped returns how many messages were dropped so far (queue overflow or
+// unreachable peer).
+func (t *Transport) Dropped() int64 { return t.dropped.Load() }
+
+// Close stops listening, closes every connection and waits for the
+// transport's goroutines.
+func (t *Transport) Close() error {
+	t.closeMu.Do(func() {
+		close(t.done)
+		for _, ln := range t.lns {
+			ln.Close()
+		}
+		t.mu.Lock()
+		for c := range t.incoming {
+			c.Close()
+		}
+		t.mu.Unlock()
+		for _, ls := range t.links {
+			for _, l := range ls {
+				l.signal()
+			}
+		}
+	})
+	t.wg.Wait()
+	return nil
+}
+
+func (t *Transport) acceptLoop(ln net.Listener) {
+	defer t.wg.Done()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-t.done:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			t.log.Error("quorum transport: accept failed", zap.Error(err))
+			return
+		}
+		t.mu.Lock()
+		select {
+		case <-t.done:
+			t.mu.Unlock()
+			c.Close()
+			return
+		default:
+		}
+		t.incoming[c] = struct{}{}
+		t.mu.Unlock()
+		t.wg.Add(1)
+		go t.readLoop(c)
+	}
+}
+
+// readLoop reads one peer's incoming connection.
+func (t *Transport) readLoop(c net.Conn) {
+	defer t.wg.Done()
+	defer func() {
+		c.Close()
+		t.mu.Lock()
+		delete(t.incoming, c)
+		t.mu.Unlock()
+	}()
+	br := bufio.NewReaderSize(c, 64<<10)
+	c.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	var hdr [len(magic) + 8 + 1]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return
+	}
+	from := int64(binary.BigEndian.Uint64(hdr[len(magic):]))
+	kind := hdr[len(hdr)-1]
+	if string(hdr[:len(magic)]) != magic || !t.known[from] || from == t.cfg.ID || (kind != kindQuorum && kind != kindElection) {
+		t.log.Warn("quorum transport: refusing a connection that is not from a peer",
+			zap.String("remote", c.RemoteAddr().String()), zap.Int64("claimedId", from))
+		return
+	}
+	var buf []byte
+	for {
+		c.SetReadDeadline(time.Now().Add(idleTimeout))
+		pkt, err := wire.ReadFrame(br, buf, t.cfg.MaxMessage)
+		if err != nil {
+			select {
+			case <-t.done:
+			default:
+				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+					t.log.Info("quorum transport: connection from peer ended",
+						zap.Int64("peer", from), zap.Error(err))
+				}
+			}
+			return
+		}
+		buf = pkt
+		m, err := zab.UnmarshalMessage(pkt)
+		if err != nil {
+			t.log.Warn("quorum transport: malformed message; closing the connection",
+				zap.Int64("peer", from), zap.Error(err))
+			return
+		}
+		if m.From != from || m.To != t.cfg.ID {
+			continue
+		}
+		select {
+		case t.recv <- m:
+		case <-t.done:
+			return
+		}
+	}
+}
+
+// link is the outgoing connection to one peer's port.
+type link struct {
+	t    *Transport
+	peer int64
+	addr string
+	kind byte
+	wake chan struct{}
+
+	mu    sync.Mutex
+	queue []zab.Message
+	bytes int
+}
+
+func newLink(t *Transport, peer int64, addr string, kind byte) *link {
+	return &link{t: t, peer: peer, addr: addr, kind: kind, wake: make(chan struct{}, 1)}
+}
+
+// size approximates a message's encoding.
+func size(m *zab.Message) int {
+	n := 96 + len(m.Data)
+	for _, e := range m.Entries {
+		n += 12 + len(e.Data)
+	}
+	return n
+}
+
+func (l *link) enqueue(m *zab.Message) {
+	sz := size(m)
+	l.mu.Lock()
+	if len(l.queue) >= l.t.cfg.MaxQueue || l.bytes+sz > l.t.cfg.MaxQueueBytes {
+		l.mu.Unlock()
+		l.t.dropped.Add(1)
+		return
+	}
+	l.queue = append(l.queue, *m)
+	l.bytes += sz
+	l.mu.Unlock()
+	l.signal()
+}
+
+func (l *link) signal() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns everything queued, leaving spare (which the caller no
+// longer uses) as the new queue; nil if nothing is queued.
+func (l *link) take(spare []zab.Message) []zab.Message {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.queue) == 0 {
+		return nil
+	}
+	q := l.queue
+	l.queue, l.bytes = spare[:0], 0
+	return q
+}
+
+// run sends the queued messages, connecting (and reconnecting) as needed.
+func (l *link) run() {
+	defer l.t.wg.Done()
+	var (
+		c       net.Conn
+		dead    chan struct{} // closed when the peer closes c
+		buf     []byte
+		spare   []zab.Message
+		backoff = minBackoff
+	)
+	closeConn := func() {
+		if c != nil {
+			c.Close()
+			c, dead = nil, nil
+		}
+	}
+	defer closeConn()
+	for {
+		select {
+		case <-l.t.done:
+			return
+		case <-l.wake:
+		case <-dead:
+			closeConn()
+			continue
+		}
+		msgs := l.take(spare)
+		if len(msgs) == 0 {
+			continue
+		}
+		if c == nil {
+			var err error
+			c, err = l.dial()
+			if err != nil {
+				// Unreachable: what was queued is stale by the time it
+				// would arrive. Wait a little before trying again.
+				l.t.dropped.Add(int64(len(msgs)))
+				clear(msgs)
+				spare = msgs
+				select {
+				case <-l.t.done:
+					return
+				case <-time.After(backoff):
+				}
+				backoff = min(2*backoff, maxBackoff)
+				l.signal()
+				continue
+			}
+			backoff = minBackoff
+			dead = make(chan struct{})
+			go drain(c, dead)
+		}
+		buf = buf[:0]
+		for i := range msgs {
+			buf = wire.AppendFrame(buf, &msgs[i])
+		}
+		clear(msgs)
+		spare = msgs
+		c.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := c.Write(buf); err != nil {
+			l.t.log.Info("quorum transport: sending to peer failed; reconnecting",
+				zap.Int64("peer", l.peer), zap.String("address", l.addr), zap.Error(err))
+			closeConn()
+		}
+		if cap(buf) > 16<<20 {
+			buf = nil // do not keep a SNAP's buffer
+		}
+	}
+}
+
+// dial connects to the peer and sends the header.
+func (l *link) dial() (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", l.addr, dialTimeout)
+	if err != nil {
+		return nil, err
+	}
+	hdr := make([]byte, 0, len(magic)+9)
+	hdr = append(hdr, magic...)
+	hdr = binary.BigEndian.AppendUint64(hdr, uint64(l.t.cfg.ID))
+	hdr = append(hdr, l.kind)
+	c.SetWriteDeadline(time.Now().Add(handshakeTimeout))
+	if _, err := c.Write(hdr); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	l.t.log.Info("quorum transport: connected to peer",
+		zap.Int64("peer", l.peer), zap.String("address", l.addr), zap.String("port", portName(l.kind)))
+	return c, nil
+}
+
+// drain reads (and discards) from an outgoing connection, which peers never
+// write to, to notice at once when the peer closes it.
+func drain(c net.Conn, dead chan struct{}) {
+	io.Copy(io.Discard, c)
+	close(dead)
+}
+
+func portName(kind byte) string {
+	if kind == kindElection {
+		return "election"
+	}
+	return "quorum"
+}
