@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build run test vet fmt clean fuzz
+.PHONY: build run test vet fmt clean fuzz release
 
 build:
 	$(GO) build -o $(BIN)/zkserver ./cmd/zkserver
@@ -32,8 +32,18 @@ fuzz:
 	  $(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME); \
 	done
 
+# Static binaries for linux amd64 and arm64 in dist/ (see packaging/ for a
+# systemd unit and a Dockerfile).
+release:
+	@set -e; for arch in amd64 arm64; do \
+	  for cmd in zkserver zkcli; do \
+	    CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w" \
+	      -o dist/$$cmd-linux-$$arch ./cmd/$$cmd; \
+	  done; \
+	done; ls -l dist
+
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist
