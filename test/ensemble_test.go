@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -342,4 +343,40 @@ func TestEnsembleFiveSurvivesTwoFollowers(t *testing.T) {
 	}
 	writeEverywhere(t, alive(servers), "/after")
 	sameTrees(t, alive(servers))
+
+	// mntr and srvr tell the roles apart; the leader counts its followers
+	// (the killed ones until syncLimit has passed).
+	for _, s := range alive(servers) {
+		var mntr string
+		deadline := time.Now().Add(modeTimeout)
+		for {
+			var err error
+			if mntr, err = s.FourLetter("mntr"); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(mntr, "zk_learners\t4") || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		srvr, err := s.FourLetter("srvr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"zk_server_state\tfollower\n", "zk_peer_state\tfollowing - broadcast\n", "zk_quorum_size\t5\n"}
+		wantSrvr := "Mode: follower\n"
+		if s.Mode() == "leader" {
+			want = []string{"zk_server_state\tleader\n", "zk_peer_state\tleading - broadcast\n",
+				"zk_learners\t2\n", "zk_synced_followers\t2\n"}
+			wantSrvr = "Proposal sizes last/min/max: "
+		}
+		for _, w := range want {
+			if !strings.Contains(mntr, w) {
+				t.Errorf("server %d: mntr lacks %q:\n%s", s.ID(), w, mntr)
+			}
+		}
+		if !strings.Contains(srvr, wantSrvr) {
+			t.Errorf("server %d: srvr lacks %q:\n%s", s.ID(), wantSrvr, srvr)
+		}
+	}
 }

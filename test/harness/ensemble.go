@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -49,7 +50,7 @@ func StartEnsemble(t testing.TB, n int, extraCfg map[string]string) []*Server {
 		if err != nil {
 			t.Fatalf("harness: %v", err)
 		}
-		s.cmd = execCommand(bin, "start-foreground", cfgPath)
+		s.cmd = exec.Command(bin, "start-foreground", cfgPath)
 		s.cmd.Dir = dir
 		t.Cleanup(s.cleanup)
 		s.startProcess(logFile)

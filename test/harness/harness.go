@@ -488,8 +488,6 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-var execCommand = exec.Command
-
 func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
