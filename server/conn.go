@@ -40,6 +40,7 @@ type conn struct {
 
 	outMu      sync.Mutex
 	out        []byte
+	writing    int  // bytes the writer is writing now; counted against maxPendingOutput
 	closeAfter bool // close once out is written
 	wake       chan struct{}
 	quit       chan struct{}
@@ -122,7 +123,7 @@ func (c *conn) send(records ...wire.Record) {
 		}
 	}
 	c.out = wire.AppendFrame(c.out, rs...)
-	over := len(c.out) > maxPendingOutput
+	over := len(c.out)+c.writing > maxPendingOutput
 	c.outMu.Unlock()
 	c.stats.sent.Add(1)
 	c.s.stats.sent.Add(1)
@@ -167,6 +168,7 @@ func (c *conn) writeLoop() {
 		c.outMu.Lock()
 		buf := c.out
 		c.out = spare[:0]
+		c.writing = len(buf)
 		closeAfter := c.closeAfter
 		c.outMu.Unlock()
 		if len(buf) > 0 {
@@ -175,6 +177,9 @@ func (c *conn) writeLoop() {
 				return
 			}
 		}
+		c.outMu.Lock()
+		c.writing = 0
+		c.outMu.Unlock()
 		spare = buf
 		if closeAfter {
 			c.close()
