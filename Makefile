@@ -2,11 +2,12 @@
 GO ?= go
 BIN := bin
 
-.PHONY: build run test vet fmt clean fuzz release
+.PHONY: build run test vet fmt clean fuzz release bench
 
 build:
 	$(GO) build -o $(BIN)/zkserver ./cmd/zkserver
 	$(GO) build -o $(BIN)/zkcli ./cmd/zkcli
+	$(GO) build -o $(BIN)/zkbench ./cmd/zkbench
 
 # Standalone server on the embedded default: port 2181, data in ./data.
 run: build
@@ -21,6 +22,14 @@ vet:
 # must be installed: .ci/run does it).
 test: vet
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Benchmark against Apache ZooKeeper 3.8 (Debian: apt-get install zookeeper):
+# 3-server ensembles of each, one after the other, same load, 10 s per
+# workload; prints ours/apache ratios and writes zkbench-report.{json,html}.
+# Quick version (~2 s per workload): ./bin/zkbench -quick -zkserver bin/zkserver
+# 1M znodes for the memory fill: ./bin/zkbench -million -zkserver bin/zkserver
+bench: build
+	./$(BIN)/zkbench -zkserver $(BIN)/zkserver
 
 # Every fuzz target for FUZZTIME each (CI runs a short version).
 FUZZTIME ?= 1m
@@ -47,3 +56,14 @@ fmt:
 
 clean:
 	rm -rf $(BIN) dist
+
+# Jepsen-style linearizability suite (test/jepsen): 3- and 5-server ensembles
+# under a kill/restart/pause nemesis, JEPSEN_DURATION each, seeded by
+# JEPSEN_SEED (default: the time; every run logs its seed). Failing histories
+# are saved as porcupine visualizations in JEPSEN_OUT (default: a temp dir).
+JEPSEN_DURATION ?= 60s
+JEPSEN_SEED ?=
+.PHONY: jepsen
+jepsen:
+	JEPSEN_DURATION=$(JEPSEN_DURATION) JEPSEN_SEED=$(JEPSEN_SEED) \
+	  $(GO) test -count=1 -v -timeout 60m -run '^TestJepsen' ./test/jepsen/

@@ -1,0 +1,332 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Launcher timing.
+const (
+	startTimeout      = 90 * time.Second
+	fourLetterTimeout = 5 * time.Second
+	pollInterval      = 100 * time.Millisecond
+)
+
+// debianJars are the jars of Debian's zookeeper package plus the log4j 1.2
+// binding for slf4j; zookeeper.jar's manifest names the rest.
+var debianJars = []string{
+	"/usr/share/java/zookeeper.jar",
+	"/usr/share/java/zookeeper-jute.jar",
+	"/usr/share/java/slf4j-log4j12.jar",
+	"/usr/share/java/log4j-1.2.jar",
+}
+
+// log4jConfig sends Apache ZooKeeper's log (WARN and up) to the console,
+// which is captured into server.log.
+const log4jConfig = `log4j.rootLogger=WARN, CONSOLE
+log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
+log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
+log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t:%C{1}@%L] - %m%n
+`
+
+// impl says how to run one server implementation from a zoo.cfg.
+type impl struct {
+	// name is "ours" or "apache".
+	name string
+	// command returns the command running a server on cfg in dir.
+	command func(dir, cfg string) *exec.Cmd
+}
+
+// oursImpl runs our zkserver binary at bin.
+func oursImpl(bin string) impl {
+	return impl{name: "ours", command: func(_, cfg string) *exec.Cmd {
+		return exec.Command(bin, "start-foreground", cfg)
+	}}
+}
+
+// apacheImpl runs Apache ZooKeeper from the Debian jars with a heap of
+// heapMB megabytes, or explains how to install it.
+func apacheImpl(heapMB int) (impl, error) {
+	java, err := exec.LookPath("java")
+	if err != nil {
+		return impl{}, fmt.Errorf("java not found (%v): install Apache ZooKeeper with `apt-get install zookeeper`", err)
+	}
+	cp := os.Getenv("ZOOKEEPER_CLASSPATH")
+	if cp == "" {
+		for _, jar := range debianJars {
+			if _, err := os.Stat(jar); err != nil {
+				return impl{}, fmt.Errorf("Apache ZooKeeper is not installed (%v): run `apt-get install zookeeper` (or set ZOOKEEPER_CLASSPATH)", err)
+			}
+		}
+		cp = strings.Join(debianJars, string(os.PathListSeparator))
+	}
+	return impl{name: "apache", command: func(dir, cfg string) *exec.Cmd {
+		log4j := filepath.Join(dir, "log4j.properties")
+		_ = os.WriteFile(log4j, []byte(log4jConfig), 0o644)
+		return exec.Command(java,
+			fmt.Sprintf("-Xmx%dm", heapMB),
+			"-XX:+UseSerialGC",
+			"-Dlog4j.configuration=file:"+log4j,
+			"-Dzookeeper.log.dir="+dir,
+			"-Dzookeeper.jmx.log4j.disable=true",
+			"-cp", cp,
+			"org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg)
+	}}, nil
+}
+
+// server is one server process of an ensemble.
+type server struct {
+	id   int
+	dir  string
+	port int
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+}
+
+// ensemble is a running 3-server (or n-server) ensemble on 127.0.0.1.
+type ensemble struct {
+	impl    impl
+	root    string
+	servers []*server
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startEnsemble starts n servers of im under root, all from the same zoo.cfg
+// shape (tickTime, initLimit=10, syncLimit=5, one server.N line each, ids
+// 1..n), and returns once each answers ruok and srvr with a Mode.
+func startEnsemble(im impl, n int, root string) (*ensemble, error) {
+	e := &ensemble{impl: im, root: root}
+	peers := make([]string, n)
+	for i := range peers {
+		q, err1 := freePort()
+		el, err2 := freePort()
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, err
+		}
+		peers[i] = fmt.Sprintf("server.%d=127.0.0.1:%d:%d", i+1, q, el)
+	}
+	for i := 0; i < n; i++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s := &server{id: i + 1, dir: filepath.Join(root, fmt.Sprintf("%s-%d", im.name, i+1)), port: port, done: make(chan struct{})}
+		data := filepath.Join(s.dir, "data")
+		if err := os.MkdirAll(data, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(data, "myid"), []byte(strconv.Itoa(s.id)+"\n"), 0o644); err != nil {
+			return nil, err
+		}
+		cfg := filepath.Join(s.dir, "zoo.cfg")
+		if err := os.WriteFile(cfg, []byte(zooCfg(data, port, peers)), 0o644); err != nil {
+			return nil, err
+		}
+		log, err := os.Create(filepath.Join(s.dir, "server.log"))
+		if err != nil {
+			return nil, err
+		}
+		s.cmd = im.command(s.dir, cfg)
+		s.cmd.Dir = s.dir
+		s.cmd.Stdout, s.cmd.Stderr = log, log
+		// Take the server down with zkbench should it die without cleaning up.
+		s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := s.cmd.Start(); err != nil {
+			log.Close()
+			e.stop()
+			return nil, fmt.Errorf("start %s server %d: %v", im.name, s.id, err)
+		}
+		go func() { _ = s.cmd.Wait(); log.Close(); close(s.done) }()
+		e.servers = append(e.servers, s)
+	}
+	for _, s := range e.servers {
+		if err := s.waitReady(); err != nil {
+			e.stop()
+			return nil, fmt.Errorf("%s server %d (log %s): %v", im.name, s.id, filepath.Join(s.dir, "server.log"), err)
+		}
+	}
+	return e, nil
+}
+
+// zooCfg renders the zoo.cfg shared by both implementations.
+func zooCfg(dataDir string, port int, peers []string) string {
+	lines := []string{
+		"tickTime=2000",
+		"initLimit=10",
+		"syncLimit=5",
+		"dataDir=" + dataDir,
+		"clientPort=" + strconv.Itoa(port),
+		"clientPortAddress=127.0.0.1",
+		"maxClientCnxns=0",
+		"admin.enableServer=false",
+		"4lw.commands.whitelist=*",
+	}
+	return strings.Join(append(lines, peers...), "\n") + "\n"
+}
+
+// addr is the server's client address.
+func (s *server) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+
+// alive reports whether the process is still running.
+func (s *server) alive() bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// kill sends SIGKILL and waits for the exit.
+func (s *server) kill() {
+	if s.alive() {
+		_ = s.cmd.Process.Kill()
+	}
+	<-s.done
+}
+
+// stop sends SIGTERM, then SIGKILL after 10 s.
+func (s *server) stop() {
+	if !s.alive() {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		s.kill()
+	}
+}
+
+// mode returns the Mode reported by srvr ("leader", "follower", ...), or "".
+func (s *server) mode() string {
+	reply, err := fourLetter(s.addr(), "srvr")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(reply, "\n") {
+		if m, ok := strings.CutPrefix(line, "Mode: "); ok {
+			return strings.TrimSpace(m)
+		}
+	}
+	return ""
+}
+
+// waitReady polls until the server answers ruok with imok and srvr with a
+// Mode (Apache answers imok before it serves requests).
+func (s *server) waitReady() error {
+	deadline := time.Now().Add(startTimeout)
+	for {
+		reply, err := fourLetter(s.addr(), "ruok")
+		if err == nil && reply == "imok" && s.mode() != "" {
+			return nil
+		}
+		if !s.alive() {
+			return errors.New("exited before it was ready")
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after %v", startTimeout)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// rssBytes reads VmRSS of the server process from /proc/<pid>/status.
+func (s *server) rssBytes() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v) // "12345 kB"
+			if len(f) == 2 && f[1] == "kB" {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10, err
+			}
+		}
+	}
+	return 0, errors.New("no VmRSS line")
+}
+
+// fourLetter sends a four-letter word to addr and returns the whole reply.
+func fourLetter(addr, cmd string) (string, error) {
+	conn, err := net.DialTimeout("tcp", addr, fourLetterTimeout)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(fourLetterTimeout)); err != nil {
+		return "", err
+	}
+	if _, err := io.WriteString(conn, cmd); err != nil {
+		return "", err
+	}
+	reply, err := io.ReadAll(conn)
+	return string(reply), err
+}
+
+// addrs lists the client addresses of the ensemble's live servers.
+func (e *ensemble) addrs() []string {
+	var a []string
+	for _, s := range e.servers {
+		if s.alive() {
+			a = append(a, s.addr())
+		}
+	}
+	return a
+}
+
+// leader returns the server reporting Mode: leader, waiting up to timeout.
+func (e *ensemble) leader(timeout time.Duration) (*server, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, s := range e.servers {
+			if s.alive() && s.mode() == "leader" {
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("no leader after %v", timeout)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// rss returns VmRSS of every live server process, by server id order.
+func (e *ensemble) rss() ([]int64, error) {
+	var out []int64
+	for _, s := range e.servers {
+		v, err := s.rssBytes()
+		if err != nil {
+			return nil, fmt.Errorf("server %d: %v", s.id, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// stop stops every server.
+func (e *ensemble) stop() {
+	for _, s := range e.servers {
+		s.stop()
+	}
+}

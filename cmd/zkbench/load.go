@@ -1,0 +1,478 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// sessionTimeout is the session timeout of every benchmark client.
+const sessionTimeout = 10 * time.Second
+
+// Benchmark znode layout.
+const (
+	rootPath  = "/bench"
+	kvPath    = rootPath + "/kv"    // keys read and written by the workloads
+	kidsPath  = rootPath + "/kids"  // parent listed by getChildren
+	newPath   = rootPath + "/new"   // parent of created znodes
+	fillPath  = rootPath + "/fill"  // parent of the memory fill
+	watchPath = rootPath + "/watch" // the znode watched by the fan-out
+	numKeys   = 1000                // znodes under kvPath
+	numKids   = 100                 // znodes under kidsPath
+)
+
+var openACL = zk.WorldACL(zk.PermAll)
+
+// quietLogger drops go-zookeeper's log lines.
+type quietLogger struct{}
+
+func (quietLogger) Printf(string, ...any) {}
+
+// dial opens a session to servers and waits until it is established.
+func dial(servers []string) (*zk.Conn, error) {
+	c, events, err := zk.Connect(servers, sessionTimeout, zk.WithLogger(quietLogger{}))
+	if err != nil {
+		return nil, err
+	}
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ev.State == zk.StateHasSession {
+				go func() {
+					for range events {
+					}
+				}()
+				return c, nil
+			}
+		case <-timeout:
+			c.Close()
+			return nil, fmt.Errorf("no session with %v after 30s", servers)
+		}
+	}
+}
+
+// dialAll opens n sessions, the i-th to server i mod len(addrs) only, so
+// that the load is spread evenly over the ensemble.
+func dialAll(addrs []string, n int) ([]*zk.Conn, error) {
+	conns := make([]*zk.Conn, 0, n)
+	for i := 0; i < n; i++ {
+		c, err := dial([]string{addrs[i%len(addrs)]})
+		if err != nil {
+			closeAll(conns)
+			return nil, err
+		}
+		conns = append(conns, c)
+	}
+	return conns, nil
+}
+
+// closeAll closes every session.
+func closeAll(conns []*zk.Conn) {
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// op is one benchmark operation issued by worker w (0..workers-1) for the
+// seq-th time on its connection.
+type op func(c *zk.Conn, w, seq int, rng *rand.Rand) error
+
+// sample is the outcome of one timed run: operation count, errors and
+// every latency.
+type sample struct {
+	ops       int
+	errors    int
+	firstErr  error
+	elapsed   time.Duration
+	latencies []time.Duration
+}
+
+// runLoad runs f from outstanding goroutines on each of conns for d and
+// returns every latency. go-zookeeper pipelines the concurrent calls of one
+// Conn, so each connection has up to `outstanding` requests in flight.
+func runLoad(conns []*zk.Conn, outstanding int, d time.Duration, f op) sample {
+	var (
+		mu  sync.Mutex
+		all sample
+		wg  sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(d)
+	for ci, c := range conns {
+		for g := 0; g < outstanding; g++ {
+			w := ci*outstanding + g
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(w), 42))
+				var s sample
+				for seq := 0; ; seq++ {
+					t0 := time.Now()
+					if !t0.Before(deadline) {
+						break
+					}
+					err := f(c, w, seq, rng)
+					if err != nil {
+						s.errors++
+						if s.firstErr == nil {
+							s.firstErr = err
+						}
+						if errors.Is(err, zk.ErrClosing) {
+							break
+						}
+						continue
+					}
+					s.ops++
+					s.latencies = append(s.latencies, time.Since(t0))
+				}
+				mu.Lock()
+				all.ops += s.ops
+				all.errors += s.errors
+				if all.firstErr == nil {
+					all.firstErr = s.firstErr
+				}
+				all.latencies = append(all.latencies, s.latencies...)
+				mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	all.elapsed = time.Since(start)
+	return all
+}
+
+// result summarises a sample.
+func (s sample) result(name string) Result {
+	slices.Sort(s.latencies)
+	r := Result{Workload: name, Ops: s.ops, Errors: s.errors, Seconds: s.elapsed.Seconds()}
+	if s.elapsed > 0 {
+		r.OpsPerSec = float64(s.ops) / s.elapsed.Seconds()
+	}
+	r.P50ms = percentile(s.latencies, 0.50)
+	r.P99ms = percentile(s.latencies, 0.99)
+	r.P999ms = percentile(s.latencies, 0.999)
+	if s.firstErr != nil {
+		r.FirstError = s.firstErr.Error()
+	}
+	return r
+}
+
+// percentile returns the q-quantile of sorted latencies in milliseconds.
+func percentile(sorted []time.Duration, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q * float64(len(sorted)))
+	if i >= len(sorted) {
+		i = len(sorted) - 1
+	}
+	return float64(sorted[i]) / float64(time.Millisecond)
+}
+
+// ensurePath creates path (persistent, empty) unless it exists.
+func ensurePath(c *zk.Conn, path string, data []byte) error {
+	_, err := c.Create(path, data, 0, openACL)
+	if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	return nil
+}
+
+// parallel runs f(i) for i in [0, n) from workers goroutines and returns
+// the first error.
+func parallel(n, workers int, f func(i int) error) error {
+	var (
+		next     atomic.Int64
+		firstErr error
+		once     sync.Once
+		wg       sync.WaitGroup
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// setup creates the benchmark tree: numKeys keys holding value, numKids
+// empty children and the empty parents.
+func setup(conns []*zk.Conn, value []byte) error {
+	c := conns[0]
+	for _, p := range []string{rootPath, kvPath, kidsPath, newPath, fillPath} {
+		if err := ensurePath(c, p, nil); err != nil {
+			return err
+		}
+	}
+	if err := ensurePath(c, watchPath, value); err != nil {
+		return err
+	}
+	err := parallel(numKeys, 4*len(conns), func(i int) error {
+		conn := conns[i%len(conns)]
+		p := fmt.Sprintf("%s/k%d", kvPath, i)
+		if err := ensurePath(conn, p, value); err != nil {
+			return err
+		}
+		_, err := conn.Set(p, value, -1)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return parallel(numKids, 4*len(conns), func(i int) error {
+		return ensurePath(conns[i%len(conns)], fmt.Sprintf("%s/c%d", kidsPath, i), nil)
+	})
+}
+
+// key returns a random key path.
+func key(rng *rand.Rand) string { return fmt.Sprintf("%s/k%d", kvPath, rng.IntN(numKeys)) }
+
+// workload is one named benchmark operation.
+type workload struct {
+	name string
+	// sized workloads run once per value size, the others once.
+	sized bool
+	// op builds the operation for a value size and a run tag that keeps
+	// created paths unique across runs.
+	op func(value []byte, tag string) op
+}
+
+// workloads lists the request workloads in the order they run.
+var workloads = []workload{
+	{"create", true, func(v []byte, tag string) op {
+		return func(c *zk.Conn, w, seq int, _ *rand.Rand) error {
+			_, err := c.Create(fmt.Sprintf("%s/%s-%d-%d", newPath, tag, w, seq), v, 0, openACL)
+			return err
+		}
+	}},
+	{"setData", true, func(v []byte, _ string) op {
+		return func(c *zk.Conn, _, _ int, rng *rand.Rand) error {
+			_, err := c.Set(key(rng), v, -1)
+			return err
+		}
+	}},
+	{"getData", true, func([]byte, string) op {
+		return func(c *zk.Conn, _, _ int, rng *rand.Rand) error {
+			_, _, err := c.Get(key(rng))
+			return err
+		}
+	}},
+	{"exists", false, func([]byte, string) op {
+		return func(c *zk.Conn, _, _ int, rng *rand.Rand) error {
+			_, _, err := c.Exists(key(rng))
+			return err
+		}
+	}},
+	{"getChildren", false, func([]byte, string) op {
+		return func(c *zk.Conn, _, _ int, _ *rand.Rand) error {
+			_, _, err := c.Children(kidsPath)
+			return err
+		}
+	}},
+	{"mixed90/10", true, func(v []byte, _ string) op {
+		return func(c *zk.Conn, _, _ int, rng *rand.Rand) error {
+			if rng.IntN(10) == 0 {
+				_, err := c.Set(key(rng), v, -1)
+				return err
+			}
+			_, _, err := c.Get(key(rng))
+			return err
+		}
+	}},
+	{"multi(create+set+delete)", false, func(v []byte, tag string) op {
+		return func(c *zk.Conn, w, seq int, rng *rand.Rand) error {
+			p := fmt.Sprintf("%s/m%s-%d-%d", newPath, tag, w, seq)
+			_, err := c.Multi(
+				&zk.CreateRequest{Path: p, Data: v, Acl: openACL},
+				&zk.SetDataRequest{Path: key(rng), Data: v, Version: -1},
+				&zk.DeleteRequest{Path: p, Version: -1},
+			)
+			return err
+		}
+	}},
+	{"ephemeral churn(create+delete)", false, func(v []byte, tag string) op {
+		return func(c *zk.Conn, w, seq int, _ *rand.Rand) error {
+			p := fmt.Sprintf("%s/e%s-%d-%d", newPath, tag, w, seq)
+			if _, err := c.Create(p, v, zk.FlagEphemeral, openACL); err != nil {
+				return err
+			}
+			return c.Delete(p, -1)
+		}
+	}},
+}
+
+// watchFanOut opens watchers sessions spread over addrs, each watching
+// watchPath; then, for d, a writer changes it and every watcher re-arms
+// after its notification. Ops are notifications delivered; latencies run
+// from the setData call to each delivery.
+func watchFanOut(addrs []string, watchers int, d time.Duration, value []byte) (sample, error) {
+	conns, err := dialAll(addrs, watchers)
+	if err != nil {
+		return sample{}, err
+	}
+	defer closeAll(conns)
+	writer, err := dial(addrs[:1])
+	if err != nil {
+		return sample{}, err
+	}
+	defer writer.Close()
+
+	var s sample
+	start := time.Now()
+	for time.Since(start) < d {
+		chans := make([]<-chan zk.Event, len(conns))
+		if err := parallel(len(conns), len(conns), func(i int) error {
+			_, _, ch, err := conns[i].GetW(watchPath)
+			chans[i] = ch
+			return err
+		}); err != nil {
+			return s, err
+		}
+		t0 := time.Now()
+		if _, err := writer.Set(watchPath, value, -1); err != nil {
+			return s, err
+		}
+		lat := make([]time.Duration, len(chans))
+		_ = parallel(len(chans), len(chans), func(i int) error {
+			select {
+			case ev := <-chans[i]:
+				lat[i] = time.Since(t0)
+				if ev.Type != zk.EventNodeDataChanged {
+					return fmt.Errorf("watch event %v", ev.Type)
+				}
+			case <-time.After(10 * time.Second):
+				lat[i] = -1
+			}
+			return nil
+		})
+		for _, l := range lat {
+			if l < 0 {
+				s.errors++
+				continue
+			}
+			s.ops++
+			s.latencies = append(s.latencies, l)
+		}
+	}
+	s.elapsed = time.Since(start)
+	return s, nil
+}
+
+// fill creates k znodes holding value under fillPath, pipelined over conns.
+func fill(conns []*zk.Conn, outstanding, k int, value []byte, progress func(done int)) error {
+	var done atomic.Int64
+	return parallel(k, len(conns)*outstanding, func(i int) error {
+		_, err := conns[i%len(conns)].Create(fmt.Sprintf("%s/f%d", fillPath, i), value, 0, openACL)
+		if err != nil {
+			return fmt.Errorf("fill %d: %w", i, err)
+		}
+		if n := done.Add(1); n%1000 == 0 {
+			progress(int(n))
+		}
+		return nil
+	})
+}
+
+// failover runs setData from workers sessions (each given every server),
+// kills -9 the leader after warmup and keeps writing until writes have
+// succeeded again for settle (or maxWait passes). It returns the longest
+// window, from the kill on, without a successful write, and the time to
+// the first successful write after the kill.
+func failover(e *ensemble, workers int, warmup, settle, maxWait time.Duration, value []byte) (longest, first time.Duration, err error) {
+	conns := make([]*zk.Conn, 0, workers)
+	defer func() { closeAll(conns) }()
+	for i := 0; i < workers; i++ {
+		c, err := dial(e.addrs())
+		if err != nil {
+			return 0, 0, err
+		}
+		conns = append(conns, c)
+	}
+	leader, err := e.leader(30 * time.Second)
+	if err != nil {
+		return 0, 0, err
+	}
+	var (
+		mu        sync.Mutex
+		successes []time.Time
+		stop      atomic.Bool
+		wg        sync.WaitGroup
+	)
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := fmt.Sprintf("%s/k%d", kvPath, i%numKeys)
+			for !stop.Load() {
+				if _, err := c.Set(p, value, -1); err != nil {
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				now := time.Now()
+				mu.Lock()
+				successes = append(successes, now)
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(warmup)
+	killed := time.Now()
+	leader.kill()
+	deadline := killed.Add(maxWait)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		mu.Lock()
+		n := len(successes)
+		recovered := n > 0 && successes[n-1].After(killed) && time.Since(firstAfter(successes, killed)) > settle
+		mu.Unlock()
+		if recovered {
+			break
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	slices.SortFunc(successes, func(a, b time.Time) int { return a.Compare(b) })
+	f := firstAfter(successes, killed)
+	if f.IsZero() {
+		return maxWait, maxWait, fmt.Errorf("no successful write within %v of the kill", maxWait)
+	}
+	prev := killed
+	for _, t := range successes {
+		if t.Before(killed) {
+			continue
+		}
+		longest = max(longest, t.Sub(prev))
+		prev = t
+	}
+	return longest, f.Sub(killed), nil
+}
+
+// firstAfter returns the earliest time in ts after t, or the zero time.
+func firstAfter(ts []time.Time, t time.Time) time.Time {
+	var first time.Time
+	for _, x := range ts {
+		if x.After(t) && (first.IsZero() || x.Before(first)) {
+			first = x
+		}
+	}
+	return first
+}

@@ -1,0 +1,217 @@
+// Command zkbench measures our zkserver side by side with Apache ZooKeeper
+// 3.8 on the same machine in the same run.
+//
+// It starts a 3-server ensemble of ours (zkserver start-foreground zoo.cfg),
+// then one of Apache ZooKeeper (Debian's package) from the same zoo.cfg
+// shape, on 127.0.0.1 ports, one after the other, and drives both with the
+// same load through github.com/go-zookeeper/zk: -conns connections with
+// -outstanding requests in flight on each (goroutines sharing a Conn, which
+// pipelines them). Workloads: create, setData, getData, exists,
+// getChildren, mixed 90% reads / 10% writes, multi, ephemeral create/delete
+// churn and watch fan-out (one change, many watchers), the data-carrying
+// ones once per value size. It also measures resident memory per znode
+// (VmRSS of every server before and after a fill of -znodes znodes) and
+// leader-failover unavailability (kill -9 the leader under write load; the
+// longest window without a successful write).
+//
+// It prints a table with ours/apache ratios and writes -out.json and
+// -out.html (inline SVG charts of throughput and latency).
+//
+// Usage:
+//
+//	zkbench [-quick] [-duration 10s] [-conns 12] [-outstanding 16]
+//	        [-sizes 100,1024] [-znodes 100000 | -million] [-zkserver bin/zkserver]
+//	        [-only ours|apache] [-out zkbench-report]
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// config holds the command-line flags.
+type config struct {
+	conns       int
+	outstanding int
+	duration    time.Duration
+	sizes       []int
+	znodes      int
+	watchers    int
+	zkserver    string
+	apacheHeap  int
+	only        string
+	out         string
+	keep        bool
+	noFill      bool
+	noFailover  bool
+}
+
+func parseFlags() config {
+	var c config
+	var sizes string
+	var quick, million bool
+	flag.IntVar(&c.conns, "conns", 12, "client connections (sessions)")
+	flag.IntVar(&c.outstanding, "outstanding", 16, "requests in flight per connection")
+	flag.DurationVar(&c.duration, "duration", 10*time.Second, "duration of each workload")
+	flag.BoolVar(&quick, "quick", false, "quick run: 2s per workload, 20k znodes fill")
+	flag.StringVar(&sizes, "sizes", "100,1024", "comma-separated value sizes in bytes")
+	flag.IntVar(&c.znodes, "znodes", 100_000, "znodes created by the memory fill")
+	flag.BoolVar(&million, "million", false, "fill 1M znodes (same as -znodes 1000000)")
+	flag.IntVar(&c.watchers, "watchers", 100, "watcher sessions of the watch fan-out")
+	flag.StringVar(&c.zkserver, "zkserver", "", "our zkserver binary (default: go build ./cmd/zkserver)")
+	flag.IntVar(&c.apacheHeap, "apache-heap", 2048, "Apache ZooKeeper JVM heap (-Xmx) in MB")
+	flag.StringVar(&c.only, "only", "", "run only \"ours\" or \"apache\"")
+	flag.StringVar(&c.out, "out", "zkbench-report", "report path without extension (.json and .html are written)")
+	flag.BoolVar(&c.keep, "keep", false, "keep the servers' directories (zoo.cfg, data, server.log)")
+	flag.BoolVar(&c.noFill, "nofill", false, "skip the memory fill")
+	flag.BoolVar(&c.noFailover, "nofailover", false, "skip the leader failover")
+	flag.Parse()
+	if quick {
+		c.duration = 2 * time.Second
+		if !isSet("znodes") {
+			c.znodes = 20_000
+		}
+	}
+	if million {
+		c.znodes = 1_000_000
+		if !isSet("apache-heap") {
+			c.apacheHeap = 4096
+		}
+	}
+	for _, f := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			fatalf("bad -sizes %q", sizes)
+		}
+		c.sizes = append(c.sizes, n)
+	}
+	if len(c.sizes) == 0 || c.conns < 1 || c.outstanding < 1 || c.watchers < 1 {
+		fatalf("-sizes, -conns, -outstanding and -watchers must be positive")
+	}
+	if c.only != "" && c.only != "ours" && c.only != "apache" {
+		fatalf("-only must be ours or apache")
+	}
+	return c
+}
+
+// isSet reports whether the named flag was given on the command line.
+func isSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "zkbench: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+// running tracks the ensemble in use so that an interrupt can stop it.
+var running struct {
+	mu sync.Mutex
+	e  *ensemble
+}
+
+func setRunning(e *ensemble) {
+	running.mu.Lock()
+	running.e = e
+	running.mu.Unlock()
+}
+
+func main() {
+	cfg := parseFlags()
+	root, err := os.MkdirTemp("", "zkbench-")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	if !cfg.keep {
+		defer os.RemoveAll(root)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		running.mu.Lock()
+		if running.e != nil {
+			running.e.stop()
+		}
+		if !cfg.keep {
+			os.RemoveAll(root)
+		}
+		fmt.Fprintln(os.Stderr, "\nzkbench: interrupted")
+		os.Exit(130)
+	}()
+
+	var impls []impl
+	if cfg.only != "apache" {
+		bin := cfg.zkserver
+		if bin == "" {
+			fmt.Fprintln(os.Stderr, "zkbench: building zkserver")
+			if bin, err = buildZkserver(root); err != nil {
+				fatalf("build zkserver: %v", err)
+			}
+		}
+		// The servers run in their own directories: make the path absolute.
+		if bin, err = filepath.Abs(bin); err != nil {
+			fatalf("%v", err)
+		}
+		impls = append(impls, oursImpl(bin))
+	}
+	if cfg.only != "ours" {
+		a, err := apacheImpl(cfg.apacheHeap)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		impls = append(impls, a)
+	}
+
+	host, _ := os.Hostname()
+	rep := &Report{
+		Started: time.Now().UTC(), Host: host, CPUs: runtime.NumCPU(),
+		Connections: cfg.conns, Outstanding: cfg.outstanding,
+		Duration: cfg.duration.String(), Sizes: cfg.sizes,
+	}
+	p := newProgress(os.Stderr, len(impls)*stepsPerImpl(cfg))
+	for _, im := range impls {
+		rep.Impls = append(rep.Impls, runImpl(cfg, im, root, p))
+	}
+	p.finish()
+
+	fmt.Printf("zkbench: %d connections x %d outstanding, %v per workload, %d CPUs (shared machine: numbers are noisy, read the ratios)\n\n",
+		cfg.conns, cfg.outstanding, cfg.duration, runtime.NumCPU())
+	rep.WriteTable(os.Stdout)
+	if err := rep.WriteFiles(cfg.out); err != nil {
+		fatalf("write report: %v", err)
+	}
+	fmt.Printf("\nreport: %s.json, %s.html\n", cfg.out, cfg.out)
+}
+
+// buildZkserver builds cmd/zkserver of the enclosing module into dir.
+func buildZkserver(dir string) (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %v", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside the zkgo module; pass -zkserver")
+	}
+	bin := filepath.Join(dir, "zkserver")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/zkgo/zkgo/cmd/zkserver")
+	cmd.Dir = filepath.Dir(gomod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%v\n%s", err, out)
+	}
+	return bin, nil
+}

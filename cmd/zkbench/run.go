@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// Failover timing.
+const (
+	failoverWarmup  = 2 * time.Second
+	failoverSettle  = 2 * time.Second
+	failoverMaxWait = 60 * time.Second
+	// memorySettle is the pause between the fill and the second VmRSS read,
+	// for the followers to apply the last proposals.
+	memorySettle = 3 * time.Second
+	// maxWarmup caps the unrecorded warm-up load before the workloads.
+	maxWarmup = 5 * time.Second
+)
+
+// stepsPerImpl counts the progress steps of runImpl.
+func stepsPerImpl(cfg config) int {
+	n := 2 // start, warmup
+	for _, w := range workloads {
+		if w.sized {
+			n += len(cfg.sizes)
+		} else {
+			n++
+		}
+	}
+	n++ // watch fan-out
+	if !cfg.noFill {
+		n++
+	}
+	if !cfg.noFailover {
+		n++
+	}
+	return n
+}
+
+// sizeName renders a value size for a workload name.
+func sizeName(n int) string {
+	if n >= 1024 && n%1024 == 0 {
+		return fmt.Sprintf("%dKB", n/1024)
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+// runImpl starts an ensemble of im, runs every measurement on it and stops
+// it. Errors are recorded in the report rather than ending the run.
+func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
+	rep := &ImplReport{Name: im.name}
+	p.start(im.name+" start", 10*time.Second)
+	e, err := startEnsemble(im, 3, filepath.Join(root, im.name))
+	p.end()
+	if err != nil {
+		rep.Error = err.Error()
+		p.log("%s: %v", im.name, err)
+		return rep
+	}
+	setRunning(e)
+	defer func() { setRunning(nil); e.stop() }()
+
+	conns, err := dialAll(e.addrs(), cfg.conns)
+	if err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+	defer func() { closeAll(conns) }()
+
+	// Warm up (JIT of the JVM, caches and buffers of both) with the mixed
+	// workload; not recorded.
+	warm := min(cfg.duration, maxWarmup)
+	p.start(im.name+" warmup", warm)
+	if err := setup(conns, bytes.Repeat([]byte{'v'}, cfg.sizes[0])); err != nil {
+		rep.Error = fmt.Sprintf("setup: %v", err)
+		return rep
+	}
+	for _, w := range workloads {
+		if w.name == "mixed90/10" {
+			runLoad(conns, cfg.outstanding, warm, w.op(bytes.Repeat([]byte{'v'}, cfg.sizes[0]), "warm"))
+		}
+	}
+	p.end()
+
+	run := 0
+	for si, size := range cfg.sizes {
+		value := bytes.Repeat([]byte{'v'}, size)
+		if err := setup(conns, value); err != nil {
+			rep.Error = fmt.Sprintf("setup: %v", err)
+			return rep
+		}
+		for _, w := range workloads {
+			if !w.sized && si > 0 {
+				continue
+			}
+			name := w.name
+			if w.sized && len(cfg.sizes) > 1 {
+				name += " " + sizeName(size)
+			}
+			p.start(im.name+" "+name, cfg.duration)
+			run++
+			s := runLoad(conns, cfg.outstanding, cfg.duration, w.op(value, fmt.Sprintf("r%d", run)))
+			rep.Results = append(rep.Results, s.result(name))
+			p.end()
+		}
+	}
+	value := bytes.Repeat([]byte{'v'}, cfg.sizes[0])
+
+	p.start(fmt.Sprintf("%s watch fan-out (%d watchers)", im.name, cfg.watchers), cfg.duration+5*time.Second)
+	s, err := watchFanOut(e.addrs(), cfg.watchers, cfg.duration, value)
+	r := s.result(fmt.Sprintf("watch fan-out x%d (notif/s)", cfg.watchers))
+	if err != nil && r.FirstError == "" {
+		r.FirstError = err.Error()
+	}
+	rep.Results = append(rep.Results, r)
+	p.end()
+
+	if !cfg.noFill {
+		p.start(fmt.Sprintf("%s fill %d znodes", im.name, cfg.znodes), time.Duration(cfg.znodes)*time.Second/5000)
+		rep.Memory = measureMemory(e, conns, cfg, value, p)
+		p.end()
+	}
+	if !cfg.noFailover {
+		p.start(im.name+" leader failover", failoverWarmup+failoverSettle+5*time.Second)
+		f := &Failover{}
+		longest, first, err := failover(e, cfg.conns, failoverWarmup, failoverSettle, failoverMaxWait, value)
+		f.LongestGapMs = float64(longest) / float64(time.Millisecond)
+		f.FirstWriteMs = float64(first) / float64(time.Millisecond)
+		if err != nil {
+			f.Error = err.Error()
+		}
+		rep.Failover = f
+		p.end()
+	}
+	return rep
+}
+
+// measureMemory reads VmRSS of every server, fills cfg.znodes znodes of
+// value, lets the followers catch up and reads VmRSS again.
+func measureMemory(e *ensemble, conns []*zk.Conn, cfg config, value []byte, p *progress) *Memory {
+	m := &Memory{Znodes: cfg.znodes, ValueBytes: len(value)}
+	var err error
+	if m.RSSBefore, err = e.rss(); err != nil {
+		m.Error = err.Error()
+		return m
+	}
+	err = fill(conns, cfg.outstanding, cfg.znodes, value, func(done int) {
+		p.note(fmt.Sprintf("%d/%d", done, cfg.znodes))
+	})
+	if err != nil {
+		m.Error = err.Error()
+		return m
+	}
+	time.Sleep(memorySettle)
+	if m.RSSAfter, err = e.rss(); err != nil {
+		m.Error = err.Error()
+		return m
+	}
+	var sum float64
+	for i := range m.RSSBefore {
+		sum += float64(m.RSSAfter[i] - m.RSSBefore[i])
+	}
+	m.BytesPerZnode = sum / float64(len(m.RSSBefore)) / float64(cfg.znodes)
+	return m
+}
