@@ -216,6 +216,9 @@ func (c *conn) finish() {
 // serve runs the connection: four-letter word or handshake, then requests.
 func (c *conn) serve() {
 	defer c.finish()
+	if !c.tlsHandshake() {
+		return
+	}
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.s.cfg.MaxSessionTimeout) * time.Millisecond))
 	if head, err := br.Peek(4); err == nil && isFourLetterWord(string(head)) {

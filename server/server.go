@@ -106,17 +106,17 @@ func (s *Server) ClientAddr() string {
 // As in Apache ZooKeeper's standalone server, failing to bind any of them
 // is an error and nothing is left listening.
 func (s *Server) Start() error {
-	if s.cfg.ClientPort <= 0 {
-		return errors.New("server: no clientPort configured")
+	if s.cfg.ClientPort <= 0 && s.cfg.SecureClientPort <= 0 {
+		return errors.New("server: no clientPort or secureClientPort configured")
 	}
 	endpoints, err := s.listenHTTP()
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", s.ClientAddr())
+	ln, err := s.listenClients()
 	if err != nil {
 		closeEndpoints(endpoints)
-		return fmt.Errorf("server: listen on client port: %w", err)
+		return fmt.Errorf("server: %w", err)
 	}
 	if err := s.Serve(ln); err != nil {
 		closeEndpoints(endpoints)

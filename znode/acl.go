@@ -171,6 +171,11 @@ func fixupACL(auth []wire.Id, acls []wire.ACL) ([]wire.ACL, wire.ErrCode) {
 				return nil, wire.ErrInvalidACL
 			}
 			out = append(out, a)
+		case a.ID.Scheme == "x509":
+			if !ValidX509ID(a.ID.ID) {
+				return nil, wire.ErrInvalidACL
+			}
+			out = append(out, a)
 		default:
 			return nil, wire.ErrInvalidACL
 		}
