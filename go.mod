@@ -9,6 +9,8 @@ require (
 	go.uber.org/zap v1.28.0
 )
 
+require github.com/anishathalye/porcupine v1.3.1
+
 require (
 	github.com/DataDog/zstd v1.4.5 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
