@@ -437,20 +437,30 @@ func (t *Tree) prepareDelete(v *view, txn *Txn, req *wire.PathVersionRequest) (p
 	return prepared{op: wire.OpDelete, path: path}, wire.ErrOK
 }
 
-func (t *Tree) prepareSetData(v *view, txn *Txn, req *wire.SetDataRequest) (prepared, wire.ErrCode) {
+// existing checks what setData and check share, in Apache's order: a live
+// session, a valid path, an existing node, perm on it.
+func (t *Tree) existing(v *view, txn *Txn, path string, perm int32) (rec, wire.ErrCode) {
 	if !t.checkSession(txn) {
-		return prepared{}, wire.ErrSessionExpired
+		return rec{}, wire.ErrSessionExpired
 	}
-	path := req.Path
 	if !ValidatePath(path) {
-		return prepared{}, wire.ErrBadArguments
+		return rec{}, wire.ErrBadArguments
 	}
 	n, ok := v.get(path)
 	if !ok {
-		return prepared{}, wire.ErrNoNode
+		return rec{}, wire.ErrNoNode
 	}
-	if !CheckACL(n.acl, wire.PermWrite, txn.Auth) {
-		return prepared{}, wire.ErrNoAuth
+	if !CheckACL(n.acl, perm, txn.Auth) {
+		return rec{}, wire.ErrNoAuth
+	}
+	return n, wire.ErrOK
+}
+
+func (t *Tree) prepareSetData(v *view, txn *Txn, req *wire.SetDataRequest) (prepared, wire.ErrCode) {
+	path := req.Path
+	n, code := t.existing(v, txn, path, wire.PermWrite)
+	if code != wire.ErrOK {
+		return prepared{}, code
 	}
 	if !t.checkQuota(path, n.data, req.Data, false) {
 		return prepared{}, wire.ErrQuotaExceeded
@@ -499,19 +509,10 @@ func (t *Tree) prepareSetACL(v *view, txn *Txn, req *wire.SetACLRequest) (prepar
 }
 
 func (t *Tree) prepareCheck(v *view, txn *Txn, req *wire.PathVersionRequest) (prepared, wire.ErrCode) {
-	if !t.checkSession(txn) {
-		return prepared{}, wire.ErrSessionExpired
-	}
 	path := req.Path
-	if !ValidatePath(path) {
-		return prepared{}, wire.ErrBadArguments
-	}
-	n, ok := v.get(path)
-	if !ok {
-		return prepared{}, wire.ErrNoNode
-	}
-	if !CheckACL(n.acl, wire.PermRead, txn.Auth) {
-		return prepared{}, wire.ErrNoAuth
+	n, code := t.existing(v, txn, path, wire.PermRead)
+	if code != wire.ErrOK {
+		return prepared{}, code
 	}
 	if _, ok := nextVersion(n.version, req.Version); !ok {
 		return prepared{}, wire.ErrBadVersion
