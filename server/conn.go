@@ -227,7 +227,7 @@ func (c *conn) serve() {
 		c.s.serveFourLetterFrom(c.nc, br, cmd)
 		return
 	}
-	if !c.s.serving.Load() {
+	if !c.s.awaitServing() {
 		// In an ensemble without a leader: the client moves on to another
 		// server (it sees the connection close, as with Apache's).
 		return

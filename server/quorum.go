@@ -46,8 +46,14 @@ import (
 // ephemeral nodes vanish on every server.
 //
 // Clients are served only while the node reports Status.Serving; when it
-// stops, every client connection is closed and new ones are refused, so
-// clients see a connection loss and move on to another server.
+// stops, every client connection is closed, so clients see a connection
+// loss and move on to another server. A new connection that arrives while
+// the server is not serving is held for up to holdWhileLooking (an
+// election is usually over by then) and closed if it still is not.
+//
+// Failover is driven by lost connections: the transport reports a peer
+// whose connection closed or was refused, and the node (Disconnected)
+// leaves a dead leader at once instead of waiting syncLimit for its pings.
 
 // Kinds of forwarded request (the first byte of zab.Request.Data).
 const (
@@ -55,9 +61,13 @@ const (
 	fwdTouches byte = 2 // int count, then session ids (longs)
 )
 
-// ticksPerSecondTarget: the driver ticks the node about every 100ms, so
-// that elections and timeouts react faster than a whole tickTime.
-const targetTick = 100 * time.Millisecond
+// targetTick: the driver ticks the node about every 25ms, so that
+// elections, retransmissions and timeouts react much faster than a whole
+// tickTime (messages are stepped as they arrive, not on ticks).
+const targetTick = 25 * time.Millisecond
+
+// recvDrainMax bounds the received messages stepped in one go.
+const recvDrainMax = 1024
 
 // peerState is what the driver publishes for the four-letter words.
 type peerState struct {
@@ -191,7 +201,7 @@ func (q *quorumPeer) recover() error {
 	}
 	st := zab.DurableState{HardState: hs, SnapshotZxid: tree.LastZxid(), LastZxid: txnLog.LastZxid()}
 
-	// Tick about every 100ms: limits are in tickTime units.
+	// Tick about every targetTick: limits are in tickTime units.
 	tickTime := time.Duration(cfg.TickTime) * time.Millisecond
 	q.scale = max(1, int(tickTime/targetTick))
 	q.tick = tickTime / time.Duration(q.scale)
@@ -293,7 +303,7 @@ func (q *quorumPeer) drive() {
 		case m := <-q.tr.Recv():
 			q.node.Step(m)
 		more:
-			for range 1024 {
+			for range recvDrainMax {
 				select {
 				case m := <-q.tr.Recv():
 					q.node.Step(m)
@@ -301,6 +311,20 @@ func (q *quorumPeer) drive() {
 					break more
 				}
 			}
+		case id := <-q.tr.Disconnected():
+			// The transport queued the peer's last messages before the
+			// report: step them first, so that they do not look like the
+			// peer being back.
+		pending:
+			for range recvDrainMax {
+				select {
+				case m := <-q.tr.Recv():
+					q.node.Step(m)
+				default:
+					break pending
+				}
+			}
+			q.node.Disconnected(id)
 		case ev := <-q.durable:
 			q.persisted(ev)
 		case r := <-s.writes:
@@ -414,6 +438,9 @@ func (q *quorumPeer) process() bool {
 			// its history is applied by now) with a fresh deadline.
 			s.sessions.reset(s.tree.Sessions())
 		}
+		if becameServing && q.status.Serving {
+			s.serving.Store(true)
+		}
 		// 7. A snapshot to sync a learner with.
 		if rd.NeedSnapshot {
 			zxid, write := s.tree.Snapshot()
@@ -467,7 +494,8 @@ func (q *quorumPeer) setStatus(st zab.Status) bool {
 		}
 		ps.role, ps.serving = st.Role, true
 		q.state.Store(&ps)
-		q.s.serving.Store(true)
+		// s.serving is set by process once this Ready's committed txns
+		// are applied: a client's handshake then sees the whole history.
 		q.log.Info("serving clients", zap.String("mode", modeName(st.Role)), zap.Int64("leader", st.Leader),
 			zap.Int64("epoch", st.Epoch))
 		return true
@@ -493,6 +521,36 @@ func (q *quorumPeer) stopServing() {
 	}
 	clear(q.byZxid)
 	clear(q.byCxid)
+}
+
+// holdWhileLooking is how long an ensemble server that does not serve
+// (its election is under way) holds a new client connection before closing
+// it. Closing at once would send the client round the other servers, all
+// likely in the same election, and clients pause after a full round (1s
+// for go-zookeeper); an election usually ends well within this.
+const holdWhileLooking = time.Second
+
+// awaitServing reports whether the server serves clients; in an ensemble it
+// waits up to holdWhileLooking for that.
+func (s *Server) awaitServing() bool {
+	if s.serving.Load() {
+		return true
+	}
+	if s.quorum == nil {
+		return false
+	}
+	deadline := time.Now().Add(holdWhileLooking)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			return false
+		case <-time.After(5 * time.Millisecond):
+		}
+		if s.serving.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // reject drops a write that cannot be carried out now: its client's

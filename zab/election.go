@@ -87,6 +87,12 @@ func (n *Node) stepVote(m Message) {
 		if m.State == Looking {
 			n.send(n.notification(m.From))
 		}
+		// The leader announces itself once it has decided: a learner
+		// whose FOLLOWERINFO arrived before that (and was dropped) sends
+		// it again now rather than after ElectionTicks.
+		if ls := n.learn; ls != nil && m.From == ls.leader && m.State == Leading && ls.stage == lsInfo {
+			n.sendFollowerInfo()
+		}
 		return
 	}
 	if !n.voters[m.From] {
@@ -119,6 +125,11 @@ func (n *Node) stepVote(m Message) {
 				e.recv[n.id] = ballot{vote: e.vote, state: Looking, round: e.round}
 			}
 			n.sendNotifications()
+		case m.Vote != e.vote:
+			// Ours is better: make sure the sender hears it (it may
+			// have missed our notification while it was not LOOKING
+			// yet) instead of waiting for the next resend.
+			n.send(n.notification(m.From))
 		}
 		e.recv[m.From] = b
 		n.checkElection()
@@ -140,17 +151,48 @@ func (n *Node) stepVote(m Message) {
 }
 
 // checkElection starts the finalize wait (or decides) once a quorum of
-// voters agrees with this server's vote.
+// voters agrees with this server's vote. It decides at once when every
+// voter not known to be down agrees: no better vote can come then (and if
+// a peer thought down does have one, that costs one more election).
 func (n *Node) checkElection() {
 	e := &n.elect
-	if e.finalizeAt >= 0 || n.agreeing(e.recv, e.vote, false) < n.quorum() {
+	if n.status.Role != Looking || n.agreeing(e.recv, e.vote, false) < n.quorum() {
 		return
 	}
-	if n.cfg.FinalizeTicks == 0 {
+	if n.cfg.FinalizeTicks == 0 || n.allUpAgree() {
 		n.decide(e.vote)
 		return
 	}
-	e.finalizeAt = n.now + int64(n.cfg.FinalizeTicks)
+	if e.finalizeAt < 0 {
+		e.finalizeAt = n.now + int64(n.cfg.FinalizeTicks)
+	}
+}
+
+// allUpAgree reports whether every voter not known to be down has a ballot
+// in this round that matches this server's vote.
+func (n *Node) allUpAgree() bool {
+	e := &n.elect
+	for _, v := range n.cfg.Voters {
+		if v == n.id || n.down[v] {
+			continue
+		}
+		b, ok := e.recv[v]
+		if !ok || (b.vote != e.vote && (b.state == Looking || b.vote.Leader != e.vote.Leader || b.vote.Epoch != e.vote.Epoch)) {
+			return false
+		}
+	}
+	return true
+}
+
+// announceLeader tells every other server that this one now leads.
+func (n *Node) announceLeader() {
+	for _, ids := range [][]int64{n.cfg.Voters, n.cfg.Observers} {
+		for _, id := range ids {
+			if id != n.id {
+				n.send(n.notification(id))
+			}
+		}
+	}
 }
 
 // agreeing counts the voters whose ballot matches v. Ballots of servers out

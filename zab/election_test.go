@@ -152,3 +152,40 @@ func txns(zxids ...int64) []Entry {
 	}
 	return es
 }
+
+// A lost connection to the leader ends following at once, and the
+// survivors, knowing the old leader is down, elect a new one without
+// waiting for a timeout, a resend or the finalize wait.
+func TestFailoverOnDisconnect(t *testing.T) {
+	cfg := Config{InitLimit: 1000, SyncLimit: 1000, ElectionTicks: 1000, FinalizeTicks: 1000}
+	c := newCluster(1, 3, 0, cfg)
+	if !c.until(3000, func() bool { return c.leader() != nil }) {
+		t.Fatal("no leader")
+	}
+	old := c.leader()
+	epoch := old.status.Epoch
+	c.crash(old.id)
+	for _, id := range c.ids {
+		if id != old.id {
+			c.disconnected(id, old.id)
+			if r := c.nodes[id].status.Role; r != Looking {
+				t.Fatalf("n%d is %v after losing its leader", id, r)
+			}
+		}
+	}
+	if !c.until(10, func() bool { l := c.leader(); return l != nil && l.status.Epoch > epoch }) {
+		t.Fatal("no new leader within 10 ticks")
+	}
+
+	// The new leader loses both followers: it steps down at once.
+	l := c.leader()
+	for _, id := range c.ids {
+		if id != l.id && c.nodes[id].up {
+			c.crash(id)
+			c.disconnected(l.id, id)
+		}
+	}
+	if r := l.status.Role; r != Looking {
+		t.Fatalf("leader without a quorum is %v", r)
+	}
+}

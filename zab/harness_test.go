@@ -211,6 +211,18 @@ func (c *cluster) crash(id int64) {
 	c.logf("n%d crashes (%d pending entries survive)", id, k)
 }
 
+// disconnected tells server id (if it runs) that its connection with peer
+// was lost.
+func (c *cluster) disconnected(id, peer int64) {
+	s := c.nodes[id]
+	if !s.up || id == peer {
+		return
+	}
+	c.logf("n%d loses its connection with n%d", id, peer)
+	s.node.Disconnected(peer)
+	c.process(s)
+}
+
 // process carries out a node's Ready outputs until it has none, like the
 // real driver does.
 func (c *cluster) process(s *simNode) {

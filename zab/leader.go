@@ -74,6 +74,7 @@ func (n *Node) becomeLeader() {
 		learners: map[int64]*learnerInfo{},
 	}
 	n.status = Status{Role: Leading, Leader: n.id}
+	n.announceLeader()
 	n.checkEpochQuorum()
 }
 
@@ -402,6 +403,30 @@ func (n *Node) leaderTick() {
 		}
 		if li.phase >= lpSynced {
 			n.sendTo(li, Message{Type: MsgPing, Commit: min(n.committed, li.sent)})
+		}
+	}
+	if live < n.quorum() {
+		n.becomeLooking()
+	}
+}
+
+// leaderDisconnected forgets a learner whose connection was lost; an
+// established leader left without a quorum of synced followers steps down.
+// Before it is established the leader goes on: the learner may come back
+// with a new session, and initLimit bounds the wait.
+func (n *Node) leaderDisconnected(id int64) {
+	ld := n.lead
+	if ld.learners[id] == nil {
+		return
+	}
+	ld.removeLearner(id)
+	if ld.phase != leaderBroadcast {
+		return
+	}
+	live := 1
+	for _, li := range ld.learners {
+		if li.phase == lpActive && !li.observer {
+			live++
 		}
 	}
 	if live < n.quorum() {

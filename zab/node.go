@@ -2,7 +2,8 @@
 // discovery, sync and broadcast) as a deterministic state machine in the
 // manner of etcd's raft package: a Node has no goroutines, clock, I/O or
 // randomness of its own. A driver feeds it messages (Step), clock ticks
-// (Tick), local proposals (Propose) and log durability (Persisted), and
+// (Tick), local proposals (Propose), log durability (Persisted) and lost
+// peer connections (Disconnected), and
 // carries out what Ready returns: persist, send, apply.
 //
 // The driver loop, in order, for each Ready:
@@ -78,6 +79,9 @@ type Node struct {
 	fatal    error
 
 	elect election
+	// down are the peers whose connection was reported lost (Disconnected)
+	// and that sent nothing since: the election does not wait for them.
+	down  map[int64]bool
 	lead  *leaderState
 	learn *learnerState
 
@@ -107,6 +111,7 @@ func NewNode(cfg Config) (*Node, error) {
 		hs:        cfg.State.HardState,
 		log:       newHistory(cfg.Log, cfg.State),
 		lastMsgTo: map[int64]int{},
+		down:      map[int64]bool{},
 	}
 	for _, v := range cfg.Voters {
 		n.voters[v] = true
@@ -157,6 +162,7 @@ func (n *Node) Step(m Message) {
 	if n.fatal != nil || m.From == n.id || (!n.voters[m.From] && !n.learner[m.From]) {
 		return
 	}
+	delete(n.down, m.From)
 	if m.Type == MsgVote {
 		n.stepVote(m)
 		return
@@ -166,6 +172,31 @@ func (n *Node) Step(m Message) {
 		n.leaderStep(m)
 	case n.learn != nil:
 		n.learnerStep(m)
+	}
+}
+
+// Disconnected tells the node that the connection with peer id was lost:
+// closed or reset by the peer, or refused (Apache ZooKeeper's followers
+// notice a dead leader the same way, when its sockets close). A follower or
+// observer whose leader that is goes LOOKING at once; a leader forgets the
+// learner and steps down if it no longer has a quorum; a LOOKING server
+// stops waiting for the peer's vote. The report may be spurious (a
+// connection that flapped, a late report about a peer that is back): it
+// costs an election at worst, never correctness, like any message loss.
+func (n *Node) Disconnected(id int64) {
+	if n.fatal != nil || id == n.id || (!n.voters[id] && !n.learner[id]) {
+		return
+	}
+	n.down[id] = true
+	switch {
+	case n.lead != nil:
+		n.leaderDisconnected(id)
+	case n.learn != nil:
+		if n.learn.leader == id {
+			n.becomeLooking()
+		}
+	default:
+		n.checkElection()
 	}
 }
 

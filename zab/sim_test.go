@@ -20,6 +20,8 @@ type simParams struct {
 	faults            netFaults
 	crashP, partP     float64 // per tick
 	powerP            float64 // per tick: several servers crash at once
+	discP             float64 // per tick: a spurious connection-loss report
+	crashNoticeP      float64 // per peer: a crash is reported as a lost connection
 	slowDisks         bool
 	snapP             float64
 	cfg               Config
@@ -53,6 +55,10 @@ func pickParams(rng *rand.Rand) simParams {
 	if rng.IntN(3) == 0 {
 		p.observers = 1
 	}
+	if rng.IntN(4) > 0 {
+		p.discP = rng.Float64() * 0.1
+		p.crashNoticeP = rng.Float64()
+	}
 	if rng.IntN(4) == 0 {
 		p.cfg.counterLimit = uint32(5 + rng.IntN(30)) // force zxid rollovers
 	}
@@ -73,8 +79,8 @@ func runSim(seed uint64, trace bool) (c *cluster, recovery int, err error) {
 	if trace {
 		c.maxTrace = 0 // keep it all
 	}
-	c.logf("seed %d: %d voters, %d observers, %d chaos ticks, faults %+v, crash %.3f, partition %.3f, slow disks %v, cfg %+v",
-		seed, p.voters, p.observers, p.chaosTicks, p.faults, p.crashP, p.partP, p.slowDisks, p.cfg)
+	c.logf("seed %d: %d voters, %d observers, %d chaos ticks, faults %+v, crash %.3f, partition %.3f, disconnect %.3f/%.2f, slow disks %v, cfg %+v",
+		seed, p.voters, p.observers, p.chaosTicks, p.faults, p.crashP, p.partP, p.discP, p.crashNoticeP, p.slowDisks, p.cfg)
 	c.faults = p.faults
 	if p.slowDisks {
 		for _, id := range c.ids {
@@ -93,6 +99,19 @@ func runSim(seed uint64, trace bool) (c *cluster, recovery int, err error) {
 		}
 	}
 
+	// A crash closes the server's connections: some peers hear of it.
+	crash := func(id int64) {
+		if !c.nodes[id].up {
+			return
+		}
+		c.crash(id)
+		for _, peer := range c.ids {
+			if peer != id && rng.Float64() < p.crashNoticeP {
+				c.disconnected(peer, id)
+			}
+		}
+	}
+
 	// Chaos.
 	for tick := 0; tick < p.chaosTicks && c.err == nil; tick++ {
 		for range unitsPerTick {
@@ -103,7 +122,7 @@ func runSim(seed uint64, trace bool) (c *cluster, recovery int, err error) {
 			s := c.nodes[id]
 			switch {
 			case s.up && rng.Float64() < p.crashP:
-				c.crash(id)
+				crash(id)
 			case !s.up && rng.Float64() < 0.2:
 				c.start(id)
 			case s.up && rng.Float64() < p.snapP:
@@ -113,9 +132,15 @@ func runSim(seed uint64, trace bool) (c *cluster, recovery int, err error) {
 		if rng.Float64() < p.powerP {
 			for _, id := range c.ids {
 				if rng.IntN(3) > 0 {
-					c.crash(id)
+					crash(id)
 				}
 			}
+		}
+		if rng.Float64() < p.discP {
+			// A spurious report: the connection flapped, or the report is
+			// late.
+			a, b := c.ids[rng.IntN(len(c.ids))], c.ids[rng.IntN(len(c.ids))]
+			c.disconnected(a, b)
 		}
 		if rng.Float64() < p.partP {
 			if len(c.blocked) > 0 && rng.IntN(2) == 0 {

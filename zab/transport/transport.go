@@ -19,6 +19,12 @@
 // When the queue is full, or the peer cannot be reached, messages are
 // dropped: ZAB tolerates loss (learner sessions are numbered and start
 // over on a gap; votes are resent).
+//
+// Lost connections are reported on Disconnected, for zab.Node.Disconnected:
+// an incoming connection that the peer closed or reset, an outgoing quorum
+// connection that the peer closed, a write that failed, a connect that was
+// refused. That is how a follower notices at once that its leader's process
+// died, as Apache ZooKeeper's do. Idle timeouts are not reported.
 package transport
 
 import (
@@ -85,6 +91,7 @@ const (
 	minBackoff  = 20 * time.Millisecond
 	maxBackoff  = time.Second
 	recvBuffer  = 8192
+	lostBuffer  = 256
 )
 
 // Transport sends and receives the messages of one server.
@@ -94,6 +101,7 @@ type Transport struct {
 	links map[int64][2]*link // peer -> [quorum, election]
 	lns   []net.Listener
 	recv  chan zab.Message
+	lost  chan int64
 	known map[int64]bool
 
 	done    chan struct{}
@@ -126,6 +134,7 @@ func New(cfg Config) (*Transport, error) {
 		log:      cfg.Logger,
 		links:    map[int64][2]*link{},
 		recv:     make(chan zab.Message, recvBuffer),
+		lost:     make(chan int64, lostBuffer),
 		known:    map[int64]bool{},
 		done:     make(chan struct{}),
 		incoming: map[net.Conn]struct{}{},
@@ -174,6 +183,25 @@ func New(cfg Config) (*Transport, error) {
 // Recv delivers the messages received from peers. From is the id the
 // sending peer's connection presented.
 func (t *Transport) Recv() <-chan zab.Message { return t.recv }
+
+// Disconnected delivers the ids of peers whose connection was lost (see
+// the package comment). A report may be spurious or late; when the channel
+// is full, reports are dropped.
+func (t *Transport) Disconnected() <-chan int64 { return t.lost }
+
+// reportLost queues a lost-connection report unless the transport is
+// closing.
+func (t *Transport) reportLost(peer int64) {
+	select {
+	case <-t.done:
+		return
+	default:
+	}
+	select {
+	case t.lost <- peer:
+	default:
+	}
+}
 
 // Send queues messages for their peers (m.To) and returns at once.
 // Messages to one peer over one port leave in order; VOTEs use the
@@ -283,10 +311,15 @@ func (t *Transport) readLoop(c net.Conn) {
 			select {
 			case <-t.done:
 			default:
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					return // idle: not a sign that the peer is gone
+				}
 				if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 					t.log.Info("quorum transport: connection from peer ended",
 						zap.Int64("peer", from), zap.Error(err))
 				}
+				t.reportLost(from)
 			}
 			return
 		}
@@ -392,6 +425,12 @@ func (l *link) run() {
 		case <-l.wake:
 		case <-dead:
 			closeConn()
+			if l.kind == kindQuorum {
+				// The peer closed it: it died (or dropped an idle
+				// connection, which quorum connections to a leader or
+				// learner never are).
+				l.t.reportLost(l.peer)
+			}
 			continue
 		}
 		msgs := l.take(spare)
@@ -405,6 +444,7 @@ func (l *link) run() {
 				// Unreachable: what was queued is stale by the time it
 				// would arrive. Wait a little before trying again.
 				l.t.dropped.Add(int64(len(msgs)))
+				l.t.reportLost(l.peer)
 				clear(msgs)
 				spare = msgs
 				select {
@@ -431,6 +471,7 @@ func (l *link) run() {
 			l.t.log.Info("quorum transport: sending to peer failed; reconnecting",
 				zap.Int64("peer", l.peer), zap.String("address", l.addr), zap.Error(err))
 			closeConn()
+			l.t.reportLost(l.peer)
 		}
 		if cap(buf) > 16<<20 {
 			buf = nil // do not keep a SNAP's buffer

@@ -99,3 +99,48 @@ func TestSendReceiveReconnect(t *testing.T) {
 		}
 	}
 }
+
+func waitLost(t *testing.T, tr *Transport, want int64) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case id := <-tr.Disconnected():
+			if id == want {
+				return
+			}
+			t.Fatalf("lost connection reported for peer %d, want %d", id, want)
+		case <-deadline:
+			t.Fatalf("no lost connection reported for peer %d", want)
+		}
+	}
+}
+
+// A peer that goes away is reported at once: its incoming connection
+// closes, and connecting to it is refused.
+func TestDisconnectedReported(t *testing.T) {
+	peers := []Peer{
+		{ID: 1, QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)},
+		{ID: 2, QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)},
+	}
+	a, err := New(Config{ID: 1, Peers: peers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := New(Config{ID: 2, Peers: peers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Send([]zab.Message{{Type: zab.MsgPing, From: 2, To: 1}})
+	receive(t, a, 1)
+	select {
+	case id := <-a.Disconnected():
+		t.Fatalf("peer %d reported lost while connected", id)
+	default:
+	}
+	b.Close()
+	waitLost(t, a, 2) // b's connection to a closed
+	a.Send([]zab.Message{{Type: zab.MsgPing, From: 1, To: 2}})
+	waitLost(t, a, 2) // connecting to b is refused
+}
