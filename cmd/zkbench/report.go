@@ -6,6 +6,7 @@ import (
 	"html"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -179,6 +180,9 @@ func failOr(f *Failover) Failover {
 func (r *Report) WriteFiles(base string) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
 		return err
 	}
 	if err := os.WriteFile(base+".json", append(b, '\n'), 0o644); err != nil {
