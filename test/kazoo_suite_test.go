@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -61,19 +62,32 @@ var kazooSuiteCfg = map[string]string{
 // Tests that stop and restart the server do so through a control endpoint
 // served here (KAZOO_SHIM_CONTROL), with harness.Server.Stop and Restart.
 func TestKazooSuite(t *testing.T) {
+	name, startServer := "ours", harness.StartOurs
+	if os.Getenv(envDiffSelf) == "1" {
+		name, startServer = "apache (DIFF_SELF=1)", harness.StartApache
+	}
+	runKazooSuite(t, name, []*harness.Server{startServer(t, kazooSuiteCfg)})
+}
+
+// TestKazooSuiteEnsemble runs the same suite against a 3-server ensemble of
+// ours: clients are given all three servers, and the tests that stop and
+// restart servers do so one server at a time.
+func TestKazooSuiteEnsemble(t *testing.T) {
+	runKazooSuite(t, "our 3-server ensemble", harness.StartEnsemble(t, 3, kazooSuiteCfg))
+}
+
+func runKazooSuite(t *testing.T, name string, servers []*harness.Server) {
 	requireClient(t, debianPython, "python3")
 	testsDir := kazooSuiteSetup(t)
 	shim, err := filepath.Abs(kazooShimDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	name, startServer := "ours", harness.StartOurs
-	if os.Getenv(envDiffSelf) == "1" {
-		name, startServer = "apache (DIFF_SELF=1)", harness.StartApache
+	control := serveKazooControl(t, servers)
+	addrs := make([]string, len(servers))
+	for i, s := range servers {
+		addrs[i] = s.Addr()
 	}
-	srv := startServer(t, kazooSuiteCfg)
-	control := serveKazooControl(t, srv)
 
 	dir := t.TempDir()
 	report := filepath.Join(dir, "report.tsv")
@@ -86,7 +100,7 @@ func TestKazooSuite(t *testing.T) {
 	cmd.Env = append(kazooEnv(),
 		"PYTHONPATH="+shim,
 		"PYTHONDONTWRITEBYTECODE=1",
-		"KAZOO_SHIM_HOSTS="+srv.Addr(),
+		"KAZOO_SHIM_HOSTS="+strings.Join(addrs, ","),
 		"KAZOO_SHIM_CONTROL="+control,
 		"KAZOO_SHIM_REPORT="+report,
 		fmt.Sprintf("KAZOO_SHIM_TIMEOUT=%d", int(kazooTestTimeout/time.Second)),
@@ -193,7 +207,7 @@ func kazooEnv() []string {
 // serveKazooControl serves the shim's control endpoint for srv on
 // 127.0.0.1 (GET /stop, GET /start) until the test ends, and returns its
 // base URL.
-func serveKazooControl(t *testing.T, srv *harness.Server) string {
+func serveKazooControl(t *testing.T, servers []*harness.Server) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -201,15 +215,32 @@ func serveKazooControl(t *testing.T, srv *harness.Server) string {
 	}
 	var mu sync.Mutex
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /stop", func(w http.ResponseWriter, _ *http.Request) {
+	server := func(r *http.Request) *harness.Server {
+		i, err := strconv.Atoi(r.URL.Query().Get("server"))
+		if err != nil || i < 0 || i >= len(servers) {
+			return nil
+		}
+		return servers[i]
+	}
+	mux.HandleFunc("GET /stop", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
+		srv := server(r)
+		if srv == nil {
+			http.Error(w, "no such server", http.StatusBadRequest)
+			return
+		}
 		srv.Stop()
 		fmt.Fprintln(w, "stopped")
 	})
-	mux.HandleFunc("GET /start", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /start", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
+		srv := server(r)
+		if srv == nil {
+			http.Error(w, "no such server", http.StatusBadRequest)
+			return
+		}
 		if err := srv.Restart(); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

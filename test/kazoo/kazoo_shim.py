@@ -12,7 +12,8 @@ ZooKeeper or at zkserver alike:
 
 Environment:
 
-KAZOO_SHIM_HOSTS    host:port of the server (required).
+KAZOO_SHIM_HOSTS    host:port of the server, or a comma-separated list for an
+                    ensemble (required).
 KAZOO_SHIM_CONTROL  optional base URL of a control endpoint; GET <url>/stop
                     stops the server and GET <url>/start starts it again on
                     the same port with the same data (the Go test
@@ -85,11 +86,12 @@ def _deselect_key(nodeid):
     return None
 
 
-def _control(verb):
+def _control(verb, index):
     url = os.environ.get("KAZOO_SHIM_CONTROL")
     if not url:
         pytest.skip("stops and restarts the server: set KAZOO_SHIM_CONTROL")
-    with urllib.request.urlopen(url.rstrip("/") + "/" + verb, timeout=90) as r:
+    url = "%s/%s?server=%d" % (url.rstrip("/"), verb, index)
+    with urllib.request.urlopen(url, timeout=90) as r:
         body = r.read().decode("utf-8", "replace")
         if r.status != 200:
             raise RuntimeError("kazoo_shim: %s: %s %s" % (verb, r.status, body))
@@ -98,8 +100,9 @@ def _control(verb):
 class FakeServer(object):
     """What kazoo's tests use of ManagedZooKeeper, for one running server."""
 
-    def __init__(self, address):
+    def __init__(self, address, index=0):
         self.address = address
+        self.index = index
         self.host, _, port = address.rpartition(":")
         self.client_port = int(port)
         self._running = True
@@ -111,13 +114,13 @@ class FakeServer(object):
     def run(self):
         if self._running:
             return
-        _control("start")
+        _control("start", self.index)
         self._running = True
 
     def stop(self):
         if not self._running:
             return
-        _control("stop")
+        _control("stop", self.index)
         self._running = False
 
     def reset(self):
@@ -128,14 +131,14 @@ class FakeServer(object):
 
 
 class FakeCluster(object):
-    """What kazoo's tests use of ZookeeperCluster: one server."""
+    """What kazoo's tests use of ZookeeperCluster: the running servers."""
 
-    def __init__(self, address):
-        self._servers = [FakeServer(address)]
+    def __init__(self, addresses):
+        self._servers = [FakeServer(a, i) for i, a in enumerate(addresses.split(","))]
 
     def __getitem__(self, k):
         if isinstance(k, int) and k >= len(self._servers):
-            pytest.skip("kazoo_shim: needs server %d, only one server runs" % k)
+            pytest.skip("kazoo_shim: needs server %d, only %d run" % (k, len(self._servers)))
         return self._servers[k]
 
     def __iter__(self):
