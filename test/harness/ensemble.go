@@ -17,7 +17,29 @@ import (
 // server.N=127.0.0.1:quorumPort:electionPort line per server (ids 1..n),
 // then extraCfg (whose keys override). It returns once every server serves
 // clients (srvr answers with a Mode), the i-th server having id i+1.
+//
+// If a port turned out to be taken before a server could bind it, the whole
+// ensemble is started again on other ports (up to startAttempts times).
 func StartEnsemble(t testing.TB, n int, extraCfg map[string]string) []*Server {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		servers, err := startEnsembleOnce(t, n, extraCfg)
+		if err == nil {
+			return servers
+		}
+		taken := false
+		for _, s := range servers {
+			s.Kill()
+			taken = taken || s.portTaken()
+		}
+		if !taken || attempt >= startAttempts {
+			t.Fatalf("harness: %v", err)
+		}
+		t.Logf("harness: a port of the ensemble was taken, retrying: %v", err)
+	}
+}
+
+func startEnsembleOnce(t testing.TB, n int, extraCfg map[string]string) ([]*Server, error) {
 	t.Helper()
 	bin := BuildOurs(t)
 	cfg := map[string]string{"initLimit": "10", "syncLimit": "5"}
@@ -58,10 +80,10 @@ func StartEnsemble(t testing.TB, n int, extraCfg map[string]string) []*Server {
 	}
 	for _, s := range servers {
 		if err := s.waitReady(); err != nil {
-			t.Fatalf("harness: %s: %v", s.name, err)
+			return servers, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	return servers
+	return servers, nil
 }
 
 // ID is the server's id in an ensemble started by StartEnsemble (0
