@@ -75,6 +75,11 @@ func dialRaw(t testing.TB, addr string, req wire.ConnectRequest) (*rawClient, er
 		return nil, err
 	}
 	t.Cleanup(func() { nc.Close() })
+	return handshakeRaw(t, nc, req)
+}
+
+// handshakeRaw sends req on an open connection and starts reading replies.
+func handshakeRaw(t testing.TB, nc net.Conn, req wire.ConnectRequest) (*rawClient, error) {
 	if req.TimeOut == 0 {
 		req.TimeOut = 10000
 	}

@@ -207,25 +207,13 @@ func (f *tlsFixture) rawTLS(t *testing.T, cert tls.Certificate) *rawClient {
 // rawOver starts a session on an open connection (dialRaw without the
 // dial).
 func rawOver(t testing.TB, nc net.Conn) (*rawClient, error) {
-	req := wire.ConnectRequest{TimeOut: 10000, Passwd: make([]byte, 16)}
-	if _, err := nc.Write(wire.AppendFrame(nil, &req)); err != nil {
-		return nil, err
-	}
-	nc.SetReadDeadline(time.Now().Add(waitLimit))
-	pkt, err := wire.ReadFrame(nc, nil, wire.DefaultMaxBuffer)
+	c, err := handshakeRaw(t, nc, wire.ConnectRequest{})
 	if err != nil {
-		return nil, err
-	}
-	nc.SetReadDeadline(time.Time{})
-	c := &rawClient{t: t, nc: nc, pending: make(map[int32]chan reply),
-		order: make(chan int32, 1024), events: make(chan wire.WatcherEvent, 1024), closed: make(chan struct{})}
-	if err := wire.Decode(pkt, &c.resp); err != nil {
 		return nil, err
 	}
 	if c.resp.SessionID == 0 {
 		return nil, errors.New("no session")
 	}
-	go c.readLoop()
 	return c, nil
 }
 
