@@ -22,15 +22,26 @@ import (
 // ensemble is started again on other ports (up to startAttempts times).
 func StartEnsemble(t testing.TB, n int, extraCfg map[string]string) []*Server {
 	t.Helper()
+	servers, _ := startEnsemble(t, n, extraCfg, false)
+	return servers
+}
+
+// startEnsemble starts an ensemble, its peer links through a Network of
+// proxies and with an fsync delay control file each if faulty, retrying on other ports when one was taken.
+func startEnsemble(t testing.TB, n int, extraCfg map[string]string, faulty bool) ([]*Server, *Network) {
+	t.Helper()
 	for attempt := 1; ; attempt++ {
-		servers, err := startEnsembleOnce(t, n, extraCfg)
+		servers, nw, err := startEnsembleOnce(t, n, extraCfg, faulty)
 		if err == nil {
-			return servers
+			return servers, nw
 		}
 		taken := false
 		for _, s := range servers {
 			s.Kill()
 			taken = taken || s.portTaken()
+		}
+		if nw != nil {
+			nw.Close()
 		}
 		if !taken || attempt >= startAttempts {
 			t.Fatalf("harness: %v", err)
@@ -39,18 +50,37 @@ func StartEnsemble(t testing.TB, n int, extraCfg map[string]string) []*Server {
 	}
 }
 
-func startEnsembleOnce(t testing.TB, n int, extraCfg map[string]string) ([]*Server, error) {
+func startEnsembleOnce(t testing.TB, n int, extraCfg map[string]string, faulty bool) ([]*Server, *Network, error) {
 	t.Helper()
 	bin := BuildOurs(t)
-	cfg := map[string]string{"initLimit": "10", "syncLimit": "5"}
-	for i := 1; i <= n; i++ {
-		cfg["server."+strconv.Itoa(i)] = fmt.Sprintf("127.0.0.1:%d:%d", FreePort(t), FreePort(t))
+	addrs := make([]peerAddrs, n)
+	for i := range addrs {
+		addrs[i] = peerAddrs{quorum: FreePort(t), election: FreePort(t)}
 	}
-	for k, v := range extraCfg {
-		cfg[k] = v
+	var nw *Network
+	if faulty {
+		var err error
+		if nw, err = newNetwork(addrs); err != nil {
+			t.Fatalf("harness: %v", err)
+		}
+		t.Cleanup(nw.Close)
 	}
 	servers := make([]*Server, n)
 	for i := range servers {
+		// Server i+1 reaches server j+1 at the addresses of its line in
+		// i+1's zoo.cfg: the real ones, or those of the proxies of link
+		// i+1 -> j+1.
+		cfg := map[string]string{"initLimit": "10", "syncLimit": "5"}
+		for j := range n {
+			q, e := addrs[j].quorum, addrs[j].election
+			if nw != nil && j != i {
+				q, e = nw.proxyPorts(i+1, j+1)
+			}
+			cfg["server."+strconv.Itoa(j+1)] = fmt.Sprintf("127.0.0.1:%d:%d", q, e)
+		}
+		for k, v := range extraCfg {
+			cfg[k] = v
+		}
 		dir := t.TempDir()
 		s := &Server{
 			t:       t,
@@ -74,16 +104,21 @@ func startEnsembleOnce(t testing.TB, n int, extraCfg map[string]string) ([]*Serv
 		}
 		s.cmd = exec.Command(bin, "start-foreground", cfgPath)
 		s.cmd.Dir = dir
+		if faulty {
+			s.fsyncDelayFile = filepath.Join(dir, "fsync-delay")
+			writeFile(t, s.fsyncDelayFile, "0s\n")
+			s.cmd.Env = append(os.Environ(), EnvFaultFsyncDelayFile+"="+s.fsyncDelayFile)
+		}
 		t.Cleanup(s.cleanup)
 		s.startProcess(logFile)
 		servers[i] = s
 	}
 	for _, s := range servers {
 		if err := s.waitReady(); err != nil {
-			return servers, fmt.Errorf("%s: %w", s.name, err)
+			return servers, nw, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	return servers, nil
+	return servers, nw, nil
 }
 
 // ID is the server's id in an ensemble started by StartEnsemble (0

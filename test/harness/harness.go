@@ -89,6 +89,8 @@ type Server struct {
 	stopped bool // Stop or Kill was called: an exit is expected
 
 	id int // server id in an ensemble (StartEnsemble), else 0
+
+	fsyncDelayFile string // the fault control file (StartFaultyEnsemble)
 }
 
 // handedOut holds every port FreePort returned in this process: the kernel

@@ -115,7 +115,7 @@ func runJepsen(t *testing.T, n int) {
 	seed += int64(n) // distinct schedules per ensemble size, still reproducible
 	t.Logf("%d servers, duration %v, seed %d (%s=%d)", n, duration, seed, envSeed, seed-int64(n))
 
-	servers := harness.StartEnsemble(t, n, ensembleCfg)
+	servers, nw := harness.StartFaultyEnsemble(t, n, ensembleCfg)
 	waitLeader(t, servers)
 
 	// Set up the keys and parents.
@@ -149,11 +149,12 @@ func runJepsen(t *testing.T, n int) {
 			runClient(h, c, conn, rng, deadline)
 		})
 	}
-	faults := nemesis(t, servers, rand.New(rand.NewSource(seed)), deadline)
+	faults := nemesis(t, servers, nw, rand.New(rand.NewSource(seed)), deadline)
 	wg.Wait()
 
 	// Heal and let the ensemble settle, then read the final state through a
 	// fresh session, recording the final reads in the history.
+	nw.Heal()
 	for _, s := range servers {
 		_ = s.Resume()
 		if !s.Alive() {
@@ -354,17 +355,31 @@ func syncRead(conn *zk.Conn, key string) (regOutput, error) {
 	return regOutput{Value: v, Version: stat.Version}, nil
 }
 
-// nemesis injects faults until the deadline and returns a summary:
-// SIGKILL + restart of a random server or of the leader, and SIGSTOP/SIGCONT
-// of a random server or of the leader (a paused leader keeps its sockets
-// but says nothing). One fault at a time on 3 servers; on 5, a third of the
-// rounds add a second fault on another server (still a minority). The
-// timers here are the fault schedule (load), not synchronisation.
-func nemesis(t *testing.T, servers []*harness.Server, rng *rand.Rand, deadline time.Time) string {
+// nemesis injects faults until the deadline and returns a summary. Each
+// round picks one fault (on 5 servers, a third of the rounds two, on other
+// servers), holds it for a random time, then undoes it:
+//
+//	kill-*      SIGKILL, then restart
+//	pause-*     SIGSTOP, then SIGCONT (keeps its sockets, says nothing)
+//	isolate-*   every link to and from the server silently dropped
+//	oneway-*    only the links from the server (or only those to it) dropped
+//	delay-*     every link to and from the server delayed 20-300ms
+//	split       a random minority (with the leader half of the time) cut off
+//	            from the majority, both ways
+//
+// where * is "leader" (the current leader) or "random". At most one network
+// fault per round. The timers here are the fault schedule (load), not
+// synchronisation.
+func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, rng *rand.Rand, deadline time.Time) string {
 	counts := map[string]int{}
 	var log []string
 	began := time.Now()
-	kinds := []string{"kill-random", "kill-leader", "pause-random", "pause-leader"}
+	kinds := []string{"kill-random", "kill-leader", "pause-random", "pause-leader",
+		"isolate-random", "isolate-leader", "oneway-random", "oneway-leader",
+		"delay-random", "delay-leader", "split"}
+	network := func(kind string) bool {
+		return kind == "split" || strings.HasPrefix(kind, "isolate") || strings.HasPrefix(kind, "oneway") || strings.HasPrefix(kind, "delay")
+	}
 	for {
 		wait := time.Duration(500+rng.Intn(1500)) * time.Millisecond
 		if time.Now().Add(wait).After(deadline) {
@@ -380,46 +395,92 @@ func nemesis(t *testing.T, servers []*harness.Server, rng *rand.Rand, deadline t
 		if len(servers) >= 5 && rng.Intn(3) == 0 {
 			nFaults = 2
 		}
-		var leader *harness.Server
-		if nFaults == 2 || rng.Intn(2) == 0 {
-			leader = currentLeader(servers)
-		}
+		leader := currentLeader(servers)
 		used := map[*harness.Server]bool{}
+		netFault := false
 		for range nFaults {
 			kind := kinds[rng.Intn(len(kinds))]
+			for netFault && network(kind) {
+				kind = kinds[rng.Intn(4)] // a process fault
+			}
+			netFault = netFault || network(kind)
 			var victim *harness.Server
-			if strings.HasSuffix(kind, "leader") && leader != nil && !used[leader] {
+			switch {
+			case kind == "split":
 				victim = leader
-			} else {
+			case strings.HasSuffix(kind, "leader") && leader != nil && !used[leader]:
+				victim = leader
+			default:
 				kind = strings.Replace(kind, "leader", "random", 1)
 				for victim == nil || used[victim] {
 					victim = servers[rng.Intn(len(servers))]
 				}
 			}
-			used[victim] = true
+			if victim != nil {
+				used[victim] = true
+			}
 			faults = append(faults, fault{kind, victim})
 		}
 		hold := time.Duration(500+rng.Intn(3500)) * time.Millisecond
 		at := time.Now()
 		var desc []string
 		for _, f := range faults {
-			if strings.HasPrefix(f.kind, "kill") {
+			d := f.kind
+			if f.victim != nil {
+				d = fmt.Sprintf("%s(s%d)", f.kind, f.victim.ID())
+			}
+			switch kind, _, _ := strings.Cut(f.kind, "-"); kind {
+			case "kill":
 				f.victim.Kill()
-			} else if err := f.victim.Pause(); err != nil {
-				t.Errorf("nemesis: pause server %d: %v", f.victim.ID(), err)
+			case "pause":
+				if err := f.victim.Pause(); err != nil {
+					t.Errorf("nemesis: pause server %d: %v", f.victim.ID(), err)
+				}
+			case "isolate":
+				nw.Isolate(f.victim.ID())
+			case "oneway":
+				from := rng.Intn(2) == 0
+				for _, s := range servers {
+					if s == f.victim {
+						continue
+					}
+					if from {
+						nw.Cut(f.victim.ID(), s.ID())
+					} else {
+						nw.Cut(s.ID(), f.victim.ID())
+					}
+				}
+			case "delay":
+				for _, s := range servers {
+					if s != f.victim {
+						nw.Delay(f.victim.ID(), s.ID(), time.Duration(20+rng.Intn(280))*time.Millisecond)
+						nw.Delay(s.ID(), f.victim.ID(), time.Duration(20+rng.Intn(280))*time.Millisecond)
+					}
+				}
+			case "split":
+				nw.Partition(minority(servers, f.victim, rng))
+			}
+			if network(f.kind) {
+				d += "[" + nw.String() + "]"
 			}
 			counts[f.kind]++
-			desc = append(desc, fmt.Sprintf("%s(s%d)", f.kind, f.victim.ID()))
+			desc = append(desc, d)
 		}
 		time.Sleep(hold)
 		for _, f := range faults {
-			if strings.HasPrefix(f.kind, "kill") {
+			switch kind, _, _ := strings.Cut(f.kind, "-"); kind {
+			case "kill":
 				if err := f.victim.Restart(); err != nil {
 					t.Errorf("nemesis: restart server %d: %v", f.victim.ID(), err)
 				}
-			} else if err := f.victim.Resume(); err != nil {
-				t.Errorf("nemesis: resume server %d: %v", f.victim.ID(), err)
+			case "pause":
+				if err := f.victim.Resume(); err != nil {
+					t.Errorf("nemesis: resume server %d: %v", f.victim.ID(), err)
+				}
 			}
+		}
+		if netFault {
+			nw.Heal()
 		}
 		log = append(log, fmt.Sprintf("%s at %v for %v", strings.Join(desc, "+"), at.Sub(began).Round(time.Millisecond), hold))
 	}
@@ -431,6 +492,24 @@ func nemesis(t *testing.T, servers []*harness.Server, rng *rand.Rand, deadline t
 	}
 	t.Logf("nemesis schedule: %s", strings.Join(log, "; "))
 	return fmt.Sprintf("%d (%s)", total, strings.Join(parts, " "))
+}
+
+// minority picks the ids of a random minority of servers (1 of 3, 2 of 5),
+// including leader half of the time (when there is one).
+func minority(servers []*harness.Server, leader *harness.Server, rng *rand.Rand) []int {
+	var ids []int
+	if leader != nil && rng.Intn(2) == 0 {
+		ids = append(ids, leader.ID())
+	}
+	for _, i := range rng.Perm(len(servers)) {
+		if len(ids) == (len(servers)-1)/2 {
+			break
+		}
+		if id := servers[i].ID(); !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 func mapsKeys(m map[string]int) func(func(string) bool) {
