@@ -58,7 +58,9 @@ clean:
 	rm -rf $(BIN) dist
 
 # Jepsen-style linearizability suite (test/jepsen): 3- and 5-server ensembles
-# under a kill/restart/pause nemesis, JEPSEN_DURATION each, seeded by
+# under a nemesis of kills, pauses, network partitions (symmetric, one-way,
+# 2+3 splits, delays; through per-link TCP proxies) and slow fsyncs,
+# JEPSEN_DURATION each, seeded by
 # JEPSEN_SEED (default: the time; every run logs its seed). Failing histories
 # are saved as porcupine visualizations in JEPSEN_OUT (default: a temp dir).
 JEPSEN_DURATION ?= 60s

@@ -12,13 +12,16 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/zkgo/zkgo/conf"
 	"github.com/zkgo/zkgo/server"
+	"github.com/zkgo/zkgo/zab/storage"
 )
 
 func main() {
@@ -75,6 +78,7 @@ func run(args []string) error {
 	}
 	log := newLogger()
 	defer log.Sync()
+	injectFaults(log)
 	for _, k := range cfg.UnknownKeys {
 		log.Info("zoo.cfg key not used by this server; kept as a system property",
 			zap.String("key", k), zap.String("property", "zookeeper."+k))
@@ -112,4 +116,31 @@ func newLogger() *zap.Logger {
 		return zap.NewExample()
 	}
 	return log
+}
+
+// envFaultFsyncDelayFile names a file holding a Go duration ("250ms") that
+// every sync of the transaction log waits first. It is a test hook for
+// test/jepsen's slow-disk nemesis, which rewrites the file at run time; the
+// file is read at each sync. Never set it in production.
+const envFaultFsyncDelayFile = "ZKGO_FAULT_FSYNC_DELAY_FILE"
+
+// injectFaults installs the fault-injection hooks the environment asks for.
+func injectFaults(log *zap.Logger) {
+	path := os.Getenv(envFaultFsyncDelayFile)
+	if path == "" {
+		return
+	}
+	log.Warn("fault injection (test hook): every fsync of the transaction log waits the duration in a file",
+		zap.String("env", envFaultFsyncDelayFile), zap.String("file", path))
+	storage.SetSyncDelay(func() time.Duration {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(string(b)))
+		if err != nil {
+			return 0
+		}
+		return d
+	})
 }

@@ -5,6 +5,9 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
 )
 
 func TestStartApache(t *testing.T) {
@@ -53,3 +56,44 @@ func TestStartRetriesTakenPort(t *testing.T) {
 		t.Errorf("ruok = %q, %v", got, err)
 	}
 }
+
+// TestFaultyEnsembleSlowDisk checks the slow-disk hook end to end: with
+// every server's fsync delayed, a write cannot be acknowledged before the
+// delay has passed (a proposal is acked only once durable), and removing the
+// delay leaves the ensemble serving.
+func TestFaultyEnsembleSlowDisk(t *testing.T) {
+	servers, nw := StartFaultyEnsemble(t, 3, map[string]string{"tickTime": "500"})
+	if got := nw.String(); got != "healthy" {
+		t.Errorf("new network: %s", got)
+	}
+	const delay = 400 * time.Millisecond
+	for _, s := range servers {
+		if err := s.SetFsyncDelay(delay); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, _, err := zk.Connect([]string{servers[0].Addr()}, 10*time.Second, zk.WithLogger(quiet{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	began := time.Now()
+	if _, err := c.Create("/slow", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if took := time.Since(began); took < delay {
+		t.Errorf("a write was acknowledged after %v, before the injected fsync delay of %v", took, delay)
+	}
+	for _, s := range servers {
+		if err := s.SetFsyncDelay(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Create("/fast", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("create after removing the delay: %v", err)
+	}
+}
+
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}

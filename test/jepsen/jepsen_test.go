@@ -156,6 +156,9 @@ func runJepsen(t *testing.T, n int) {
 	// fresh session, recording the final reads in the history.
 	nw.Heal()
 	for _, s := range servers {
+		if err := s.SetFsyncDelay(0); err != nil {
+			t.Errorf("heal the disk of server %d: %v", s.ID(), err)
+		}
 		_ = s.Resume()
 		if !s.Alive() {
 			if err := s.Restart(); err != nil {
@@ -364,6 +367,7 @@ func syncRead(conn *zk.Conn, key string) (regOutput, error) {
 //	isolate-*   every link to and from the server silently dropped
 //	oneway-*    only the links from the server (or only those to it) dropped
 //	delay-*     every link to and from the server delayed 20-300ms
+//	slowdisk-*  every fsync of the server's log delayed 50-800ms
 //	split       a random minority (with the leader half of the time) cut off
 //	            from the majority, both ways
 //
@@ -376,7 +380,7 @@ func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, rng *
 	began := time.Now()
 	kinds := []string{"kill-random", "kill-leader", "pause-random", "pause-leader",
 		"isolate-random", "isolate-leader", "oneway-random", "oneway-leader",
-		"delay-random", "delay-leader", "split"}
+		"delay-random", "delay-leader", "split", "slowdisk-random", "slowdisk-leader"}
 	network := func(kind string) bool {
 		return kind == "split" || strings.HasPrefix(kind, "isolate") || strings.HasPrefix(kind, "oneway") || strings.HasPrefix(kind, "delay")
 	}
@@ -459,6 +463,12 @@ func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, rng *
 				}
 			case "split":
 				nw.Partition(minority(servers, f.victim, rng))
+			case "slowdisk":
+				delay := time.Duration(50+rng.Intn(750)) * time.Millisecond
+				if err := f.victim.SetFsyncDelay(delay); err != nil {
+					t.Errorf("nemesis: slow disk on server %d: %v", f.victim.ID(), err)
+				}
+				d += fmt.Sprintf("[fsync +%v]", delay)
 			}
 			if network(f.kind) {
 				d += "[" + nw.String() + "]"
@@ -476,6 +486,10 @@ func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, rng *
 			case "pause":
 				if err := f.victim.Resume(); err != nil {
 					t.Errorf("nemesis: resume server %d: %v", f.victim.ID(), err)
+				}
+			case "slowdisk":
+				if err := f.victim.SetFsyncDelay(0); err != nil {
+					t.Errorf("nemesis: heal the disk of server %d: %v", f.victim.ID(), err)
 				}
 			}
 		}

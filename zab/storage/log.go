@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble"
@@ -149,17 +150,46 @@ type syncTimingFile struct {
 
 func (f *syncTimingFile) Sync() error {
 	defer f.time(time.Now())
+	injectSyncDelay()
 	return f.File.Sync()
 }
 
 func (f *syncTimingFile) SyncData() error {
 	defer f.time(time.Now())
+	injectSyncDelay()
 	return f.File.SyncData()
 }
 
 func (f *syncTimingFile) SyncTo(length int64) (bool, error) {
 	defer f.time(time.Now())
+	injectSyncDelay()
 	return f.File.SyncTo(length)
+}
+
+// syncDelay is the fault-injection hook of SetSyncDelay.
+var syncDelay atomic.Pointer[func() time.Duration]
+
+// SetSyncDelay is a test hook that simulates a slow disk: every later sync
+// of a transaction log's write-ahead files first waits for the duration f
+// returns (f is called at each sync, so the delay can change at run time;
+// zero or less waits nothing). The wait counts as sync time for the
+// fsync.warningthresholdms warning. nil removes the hook. It is process-wide;
+// cmd/zkserver installs it only when the environment asks for it
+// (ZKGO_FAULT_FSYNC_DELAY_FILE, used by test/jepsen's slow-disk nemesis).
+func SetSyncDelay(f func() time.Duration) {
+	if f == nil {
+		syncDelay.Store(nil)
+		return
+	}
+	syncDelay.Store(&f)
+}
+
+func injectSyncDelay() {
+	if f := syncDelay.Load(); f != nil {
+		if d := (*f)(); d > 0 {
+			time.Sleep(d)
+		}
+	}
 }
 
 func (f *syncTimingFile) time(start time.Time) { f.warn(f.path, time.Since(start)) }
