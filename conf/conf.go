@@ -234,6 +234,9 @@ type Config struct {
 	SkipACL bool
 	// ReadOnlyModeEnabled is -Dreadonlymode.enabled=true.
 	ReadOnlyModeEnabled bool
+	// Auth is the configuration of client authentication: SASL users
+	// from the JAAS file, the auth schemes, enforce.auth.* (see jaas.go).
+	Auth Auth
 
 	// MyID is this server's id from dataDir/myid (0 if there is no myid
 	// file; required when the configuration is not standalone).

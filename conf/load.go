@@ -417,6 +417,9 @@ func (l *loader) finish() error {
 	if err := l.applyProperties(); err != nil {
 		return err
 	}
+	if err := l.applyAuth(); err != nil {
+		return err
+	}
 	if err := l.setupQuorum(); err != nil {
 		return err
 	}

@@ -35,6 +35,8 @@ type conn struct {
 	timeout int32
 	auth    []wire.Id // copy-on-write: replaced, never modified
 
+	saslAuth *digestMD5 // the SASL exchange in progress; read goroutine only
+
 	mu    sync.Mutex // guards queue
 	queue []*request // requests not yet answered, in arrival order
 
@@ -371,8 +373,9 @@ func (c *conn) handle(pkt []byte) bool {
 		return c.handleAuth(d, h.Xid)
 	}
 	if h.Type == wire.OpSASL {
-		s.log.Warn("SASL authentication is not supported yet; refusing", zap.String("sessionId", hex(id)))
-		c.sendAndClose(&wire.ReplyHeader{Xid: h.Xid, Err: wire.ErrAuthFailed})
+		return c.handleSASL(d, h.Xid)
+	}
+	if !c.authEnforced(h.Xid) {
 		return false
 	}
 	r.body = wire.RequestBody(h.Type)
@@ -422,15 +425,7 @@ func (c *conn) handleAuth(d *wire.Decoder, xid int32) bool {
 		c.sendAndClose(&wire.ReplyHeader{Xid: xid, Err: wire.ErrAuthFailed})
 		return false
 	}
-	c.idMu.Lock()
-	auth := append([]wire.Id(nil), c.auth...)
-	for _, id := range ids {
-		if !containsID(auth, id) {
-			auth = append(auth, id)
-		}
-	}
-	c.auth = auth
-	c.idMu.Unlock()
+	c.addAuth(ids)
 	c.send(&wire.ReplyHeader{Xid: xid})
 	return true
 }

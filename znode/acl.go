@@ -93,8 +93,12 @@ func CheckACL(acl []wire.ACL, perm int32, ids []wire.Id) bool {
 				continue
 			}
 			switch id.Scheme {
-			case "digest", "x509", "sasl":
+			case "digest", "x509":
 				if id.ID == a.ID.ID {
+					return true
+				}
+			case "sasl":
+				if saslMatches(id.ID, a.ID.ID) {
 					return true
 				}
 			case "ip":
@@ -168,6 +172,11 @@ func fixupACL(auth []wire.Id, acls []wire.ACL) ([]wire.ACL, wire.ErrCode) {
 			out = append(out, a)
 		case a.ID.Scheme == "ip":
 			if !validIPACL(a.ID.ID) {
+				return nil, wire.ErrInvalidACL
+			}
+			out = append(out, a)
+		case a.ID.Scheme == "sasl":
+			if !ValidSASLID(a.ID.ID) {
 				return nil, wire.ErrInvalidACL
 			}
 			out = append(out, a)
