@@ -590,7 +590,9 @@ func (t *Tree) createNode(path string, data []byte, acl []wire.ACL, owner, zxid,
 	if parent.children == nil {
 		parent.children = make(map[string]*node, 4)
 	}
-	parent.children[name] = child
+	// The name is a slice of the request's path: keep a copy of its own,
+	// not the whole path, alive in the map.
+	parent.children[strings.Clone(name)] = child
 	t.nodeCount++
 	t.dataSize += int64(len(path) + len(data))
 	t.index(path, parentPath, name, child)

@@ -21,7 +21,7 @@
 //
 //	zkbench [-quick] [-duration 10s] [-conns 12] [-outstanding 16]
 //	        [-sizes 100,1024] [-znodes 100000 | -million] [-zkserver bin/zkserver]
-//	        [-only ours|apache] [-out zkbench-report]
+//	        [-only ours|apache] [-run regexp] [-nofill] [-nofailover] [-out zkbench-report]
 package main
 
 import (
@@ -32,6 +32,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -51,6 +52,7 @@ type config struct {
 	zkserver    string
 	apacheHeap  int
 	only        string
+	run         *regexp.Regexp // workloads to run (nil: all)
 	out         string
 	keep        bool
 	noFill      bool
@@ -61,6 +63,7 @@ func parseFlags() config {
 	var c config
 	var sizes string
 	var quick, million bool
+	var run string
 	flag.IntVar(&c.conns, "conns", 12, "client connections (sessions)")
 	flag.IntVar(&c.outstanding, "outstanding", 16, "requests in flight per connection")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "duration of each workload")
@@ -72,6 +75,7 @@ func parseFlags() config {
 	flag.StringVar(&c.zkserver, "zkserver", "", "our zkserver binary (default: go build ./cmd/zkserver)")
 	flag.IntVar(&c.apacheHeap, "apache-heap", 2048, "Apache ZooKeeper JVM heap (-Xmx) in MB")
 	flag.StringVar(&c.only, "only", "", "run only \"ours\" or \"apache\"")
+	flag.StringVar(&run, "run", "", "run only the workloads whose names match this regexp (the fan-out is \"watch\"; the fill and failover have their own flags)")
 	flag.StringVar(&c.out, "out", "zkbench-report", "report path without extension (.json and .html are written)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the servers' directories (zoo.cfg, data, server.log)")
 	flag.BoolVar(&c.noFill, "nofill", false, "skip the memory fill")
@@ -88,6 +92,13 @@ func parseFlags() config {
 		if !isSet("apache-heap") {
 			c.apacheHeap = 4096
 		}
+	}
+	if run != "" {
+		re, err := regexp.Compile(run)
+		if err != nil {
+			fatalf("bad -run: %v", err)
+		}
+		c.run = re
 	}
 	for _, f := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))

@@ -25,13 +25,17 @@ const (
 func stepsPerImpl(cfg config) int {
 	n := 2 // start, warmup
 	for _, w := range workloads {
-		if w.sized {
+		switch {
+		case !cfg.runs(w.name):
+		case w.sized:
 			n += len(cfg.sizes)
-		} else {
+		default:
 			n++
 		}
 	}
-	n++ // watch fan-out
+	if cfg.runs(watchName) {
+		n++
+	}
 	if !cfg.noFill {
 		n++
 	}
@@ -40,6 +44,12 @@ func stepsPerImpl(cfg config) int {
 	}
 	return n
 }
+
+// watchName names the watch fan-out for -run.
+const watchName = "watch fan-out"
+
+// runs reports whether the workload called name is selected by -run.
+func (c config) runs(name string) bool { return c.run == nil || c.run.MatchString(name) }
 
 // sizeName renders a value size for a workload name.
 func sizeName(n int) string {
@@ -94,7 +104,7 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 			return rep
 		}
 		for _, w := range workloads {
-			if !w.sized && si > 0 {
+			if !w.sized && si > 0 || !cfg.runs(w.name) {
 				continue
 			}
 			name := w.name
@@ -110,14 +120,16 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 	}
 	value := bytes.Repeat([]byte{'v'}, cfg.sizes[0])
 
-	p.start(fmt.Sprintf("%s watch fan-out (%d watchers)", im.name, cfg.watchers), cfg.duration+5*time.Second)
-	s, err := watchFanOut(e.addrs(), cfg.watchers, cfg.duration, value)
-	r := s.result(fmt.Sprintf("watch fan-out x%d (notif/s)", cfg.watchers))
-	if err != nil && r.FirstError == "" {
-		r.FirstError = err.Error()
+	if cfg.runs(watchName) {
+		p.start(fmt.Sprintf("%s %s (%d watchers)", im.name, watchName, cfg.watchers), cfg.duration+5*time.Second)
+		s, err := watchFanOut(e.addrs(), cfg.watchers, cfg.duration, value)
+		r := s.result(fmt.Sprintf("%s x%d (notif/s)", watchName, cfg.watchers))
+		if err != nil && r.FirstError == "" {
+			r.FirstError = err.Error()
+		}
+		rep.Results = append(rep.Results, r)
+		p.end()
 	}
-	rep.Results = append(rep.Results, r)
-	p.end()
 
 	if !cfg.noFill {
 		p.start(fmt.Sprintf("%s fill %d znodes", im.name, cfg.znodes), time.Duration(cfg.znodes)*time.Second/5000)
