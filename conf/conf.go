@@ -234,6 +234,13 @@ type Config struct {
 	SkipACL bool
 	// ReadOnlyModeEnabled is -Dreadonlymode.enabled=true.
 	ReadOnlyModeEnabled bool
+	// FsyncWarningThresholdMs is how long a sync of the transaction log
+	// may take before a warning is logged (property
+	// zookeeper.fsync.warningthresholdms, zoo.cfg fsync.warningthresholdms;
+	// 0 means DefaultFsyncWarningThresholdMs).
+	FsyncWarningThresholdMs int64
+	// Log is how the server logs (log.level, log.format, log.file).
+	Log Logging
 	// Auth is the configuration of client authentication: SASL users
 	// from the JAAS file, the auth schemes, enforce.auth.* (see jaas.go).
 	Auth Auth

@@ -296,6 +296,8 @@ func (l *loader) setKey(p property, hasDynamic bool) error {
 		return boolVal(&c.MultiAddressReachabilityCheckEnabled)
 	case "oraclePath":
 		c.OraclePath = value
+	case "log.level", "log.format", "log.file":
+		return l.setLogKey(key, value)
 	default:
 		switch {
 		case strings.HasPrefix(key, "metricsProvider."):
@@ -418,6 +420,9 @@ func (l *loader) finish() error {
 		return err
 	}
 	if err := l.applyAuth(); err != nil {
+		return err
+	}
+	if err := l.applyFsyncWarning(); err != nil {
 		return err
 	}
 	if err := l.setupQuorum(); err != nil {

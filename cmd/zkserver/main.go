@@ -1,7 +1,7 @@
 // Command zkserver runs a ZooKeeper-compatible server.
 //
 //	zkserver                          standalone on the embedded default (port 2181, data in ./data)
-//	zkserver [start-foreground] zoo.cfg
+//	zkserver [start-foreground] [--log-level L] [--log-format console|json] [--log-file F] zoo.cfg
 //	zkserver start|stop|restart|status [zoo.cfg]   as zkServer.sh
 //	zkserver version
 //	zkserver import --from <Apache dataDir> [--from-log <Apache dataLogDir>] [--to <dataDir> | zoo.cfg]
@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/zkgo/zkgo/conf"
 	"github.com/zkgo/zkgo/server"
@@ -62,6 +61,10 @@ func run(args []string) error {
 			return usage()
 		}
 	}
+	args, logSet, err := splitLogFlags(args)
+	if err != nil {
+		return err
+	}
 	if len(args) > 1 {
 		return usage()
 	}
@@ -69,15 +72,16 @@ func run(args []string) error {
 		fmt.Printf("ZooKeeper JMX enabled by default\nApache ZooKeeper, version %s\n", server.Version)
 		return nil
 	}
-	tuneGC()
 	cfg := conf.Default()
 	if len(args) == 1 {
-		var err error
 		if cfg, err = conf.Load(args[0]); err != nil {
 			return err
 		}
 	}
-	log := newLogger()
+	log, err := newLogger(cfg.Log, logSet)
+	if err != nil {
+		return err
+	}
 	defer log.Sync()
 	injectFaults(log)
 	for _, k := range cfg.UnknownKeys {
@@ -104,19 +108,6 @@ func run(args []string) error {
 		srv.Close()
 		return err
 	}
-}
-
-func newLogger() *zap.Logger {
-	cfg := zap.NewProductionConfig()
-	cfg.Encoding = "console"
-	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
-	cfg.EncoderConfig.EncodeLevel = zapcore.CapitalLevelEncoder
-	cfg.Sampling = nil
-	log, err := cfg.Build()
-	if err != nil {
-		return zap.NewExample()
-	}
-	return log
 }
 
 // envFaultFsyncDelayFile names a file holding a Go duration ("250ms") that
