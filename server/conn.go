@@ -491,7 +491,7 @@ func (c *conn) complete(r *request) {
 func (c *conn) reply(r *request) {
 	c.send(&r.hdr, r.resp)
 	lat := time.Since(r.start)
-	c.s.stats.recordLatency(lat)
+	c.s.stats.recordLatency(lat, r.op.IsWrite())
 	c.stats.record(r, lat)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/zkgo/zkgo/conf"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab/storage"
 	"github.com/zkgo/zkgo/znode"
@@ -42,10 +43,7 @@ func (s *Server) recover() error {
 		}
 	}
 	start := time.Now()
-	txnLog, err := storage.OpenLog(s.txnLogDir(), storage.Options{
-		ForceSync: s.cfg.ForceSync,
-		Logger:    s.log,
-	})
+	txnLog, err := storage.OpenLog(s.txnLogDir(), s.logOptions())
 	if err != nil {
 		return err
 	}
@@ -58,12 +56,28 @@ func (s *Server) recover() error {
 	for _, si := range tree.Sessions() {
 		s.sessions.add(si.ID, si.Timeout)
 	}
+	s.stats.observe("dbinittime", time.Since(start).Milliseconds())
 	s.log.Info("database loaded",
 		zap.String("snapshot", snapshot), zap.Int("txnsReplayed", replayed),
 		zap.String("lastZxid", hex(tree.LastZxid())), zap.Int("sessions", len(tree.Sessions())),
 		zap.Duration("took", time.Since(start)))
 	s.resetSnapCountdown()
 	return nil
+}
+
+// logOptions are the transaction log's options: forceSync, the fsync
+// warning threshold (fsync.warningthresholdms) and the fsynctime metric.
+func (s *Server) logOptions() storage.Options {
+	warn := s.cfg.FsyncWarningThresholdMs
+	if warn <= 0 {
+		warn = conf.DefaultFsyncWarningThresholdMs
+	}
+	return storage.Options{
+		ForceSync:    s.cfg.ForceSync,
+		Logger:       s.log,
+		FsyncWarning: time.Duration(warn) * time.Millisecond,
+		OnSync:       func(d time.Duration) { s.stats.observe("fsynctime", d.Milliseconds()) },
+	}
 }
 
 // LoadTree rebuilds the tree from the newest valid snapshot in snapDir plus
@@ -170,8 +184,14 @@ func (s *Server) writeSnapshot(zxid int64, write func(io.Writer) error) {
 		s.log.Error("writing snapshot failed", zap.Error(err))
 		return
 	}
+	took := time.Since(start)
+	s.stats.observe("snapshottime", took.Milliseconds())
+	size := int64(-1)
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
 	s.log.Info("snapshot taken", zap.String("file", path), zap.String("zxid", hex(zxid)),
-		zap.Duration("took", time.Since(start)))
+		zap.Int64("bytes", size), zap.Duration("took", took))
 	retain := max(s.cfg.AutopurgeSnapRetainCount, 3)
 	oldest, err := storage.PurgeSnapshots(s.snapshotDir(), retain)
 	if err != nil {

@@ -713,15 +713,7 @@ func (s *Server) monitorValues(line func(key string, v any)) {
 			case mntrCounter:
 				line(name, 0)
 			case mntrSummary, mntrPercentiles:
-				line("avg_"+name, 0.0)
-				for _, p := range []string{"min_", "max_", "cnt_", "sum_"} {
-					line(p+name, 0)
-				}
-				if group.kind == mntrPercentiles {
-					for _, p := range []string{"p50_", "p95_", "p99_", "p999_"} {
-						line(p+name, 0)
-					}
-				}
+				s.monitorSummary(line, name, group.kind == mntrPercentiles)
 			}
 		}
 	}

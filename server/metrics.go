@@ -7,11 +7,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+
+	"github.com/zkgo/zkgo/zab"
 )
 
 // PrometheusMetricsProvider is the metricsProvider.className that turns on
@@ -152,9 +155,10 @@ func (c *zkCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector. Before Serve and after Close
-// the server has no values and exports none. Counters and summaries are
-// those mntr shows, which this server does not track yet: 0, and summaries
-// without observations (NaN quantiles, as Prometheus' Java client).
+// the server has no values and exports none. Counters are those mntr
+// shows, which this server does not track yet: 0. Summaries this server
+// feeds (summaryNames) have their count, sum and quantiles; the others
+// have no observations (NaN quantiles, as Prometheus' Java client).
 func (c *zkCollector) Collect(ch chan<- prometheus.Metric) {
 	if !c.s.running.Load() {
 		return
@@ -171,12 +175,68 @@ func (c *zkCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.desc, prometheus.CounterValue, 0)
 	}
 	for _, m := range c.summaries {
+		v := c.s.stats.summaryValues(m.name)
 		q := make(map[float64]float64, len(m.quantiles))
 		for _, p := range m.quantiles {
-			q[p] = math.NaN()
+			q[p] = v.quantile(p)
 		}
-		ch <- prometheus.MustNewConstSummary(m.desc, 0, 0, q)
+		ch <- prometheus.MustNewConstSummary(m.desc, uint64(v.count), float64(v.sum), q)
 	}
+}
+
+// monitorSummary calls line with mntr's keys of the summary name, as
+// Apache's AvgMinMaxCounter (avg_, min_, max_, cnt_, sum_) and, with
+// percentiles, AvgMinMaxPercentileCounter (p50_, p95_, p99_, p999_). A
+// summary this server does not feed is all zeros.
+func (s *Server) monitorSummary(line func(key string, v any), name string, percentiles bool) {
+	v := s.stats.summaryValues(name)
+	line("avg_"+name, v.avg())
+	line("min_"+name, v.min)
+	line("max_"+name, v.max)
+	line("cnt_"+name, v.count)
+	line("sum_"+name, v.sum)
+	if !percentiles {
+		return
+	}
+	for _, p := range []struct {
+		key string
+		q   float64
+	}{{"p50_", 0.5}, {"p95_", 0.95}, {"p99_", 0.99}, {"p999_", 0.999}} {
+		x := v.quantile(p.q)
+		if math.IsNaN(x) {
+			x = 0
+		}
+		line(p.key+name, int64(math.Round(x)))
+	}
+}
+
+// noteElection is told of every role change of the quorum driver (old is
+// the previous role): it times elections, from LOOKING until this server
+// leads, follows or observes, feeds election_time and logs the result.
+func (s *Server) noteElection(old zab.Role, st zab.Status) {
+	now := time.Now()
+	s.stats.mu.Lock()
+	if st.Role == zab.Looking {
+		if old != zab.Looking || s.stats.lookingSince.IsZero() {
+			s.stats.lookingSince = now
+		}
+		s.stats.mu.Unlock()
+		return
+	}
+	since := s.stats.lookingSince
+	if old != zab.Looking {
+		s.stats.mu.Unlock()
+		return
+	}
+	if since.IsZero() {
+		since = s.started // the first election, since the server started
+	}
+	took := now.Sub(since)
+	s.stats.lookingSince = time.Time{}
+	s.stats.summary("election_time").observe(took.Milliseconds())
+	s.stats.mu.Unlock()
+	s.log.Info("leader election finished", zap.String("mode", modeName(st.Role)),
+		zap.Int64("myid", s.cfg.MyID), zap.Int64("leader", st.Leader), zap.Duration("took", took))
 }
 
 // toFloat converts a monitor value to a sample value; a missing one is 0,

@@ -4,14 +4,18 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/zkgo/zkgo/conf"
 	"github.com/zkgo/zkgo/wire"
+	"github.com/zkgo/zkgo/zab"
 )
 
 // scrape fetches the server's metrics and parses them with Prometheus'
@@ -130,8 +134,8 @@ func TestPrometheusMetrics(t *testing.T) {
 				t.Errorf("%s: %v with %d samples, want %v", name, f.GetType(), len(f.Metric), want)
 				continue
 			}
-			if want != dto.MetricType_SUMMARY {
-				continue
+			if want != dto.MetricType_SUMMARY || slices.Contains(summaryNames, name) {
+				continue // fed summaries: see TestSummariesFed
 			}
 			sum := f.Metric[0].GetSummary()
 			var got []float64
@@ -185,5 +189,139 @@ func TestPrometheusWithoutRuntimeMetrics(t *testing.T) {
 		if strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") {
 			t.Errorf("exportJvmInfo=false but %s is exported", name)
 		}
+	}
+}
+
+// summaryOf returns the one sample of a summary family.
+func summaryOf(t *testing.T, fams map[string]*dto.MetricFamily, name string) *dto.Summary {
+	t.Helper()
+	f, ok := fams[name]
+	if !ok || f.GetType() != dto.MetricType_SUMMARY || len(f.Metric) != 1 {
+		t.Fatalf("%s: no summary family", name)
+	}
+	return f.Metric[0].GetSummary()
+}
+
+// mntrValues runs mntr and returns its values by key.
+func mntrValues(t *testing.T, s *Server) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(fourLetter(t, s.Addr().String(), "mntr")), "\n") {
+		k, v, ok := strings.Cut(line, "\t")
+		if !ok {
+			t.Fatalf("mntr line %q", line)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// TestSummariesFed checks the summaries this server feeds, after writes,
+// reads and a snapshot, in a Prometheus scrape and in mntr (Apache's
+// format: a double average, integer min, max, count, sum and percentiles),
+// and that srst resets them.
+func TestSummariesFed(t *testing.T) {
+	s := startServer(t, func(c *conf.Config) {
+		c.MetricsProviderClassName = PrometheusMetricsProvider
+		c.SnapCount = 2
+	})
+	c := newRaw(t, s)
+	const writes, reads = 20, 30
+	for i := range writes {
+		c.expect(wire.ErrOK, wire.OpCreate, create("/n"+strconv.Itoa(i), "x", 0), nil)
+	}
+	for range reads {
+		c.expect(wire.ErrOK, wire.OpGetData, &wire.PathWatchRequest{Path: "/n1"}, nil)
+	}
+	// Snapshots are written in the background: wait for one.
+	deadline := time.Now().Add(waitLimit)
+	for s.stats.summaryValues("snapshottime").count == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no snapshot taken after 20 writes with snapCount=2")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	fams := scrape(t, s)
+	for name, least := range map[string]uint64{
+		"updatelatency": writes, "readlatency": reads, "fsynctime": 1, "snapshottime": 1, "dbinittime": 1,
+	} {
+		sum := summaryOf(t, fams, name)
+		if sum.GetSampleCount() < least {
+			t.Errorf("%s: count %d, want at least %d", name, sum.GetSampleCount(), least)
+		}
+		for _, q := range sum.Quantile {
+			if math.IsNaN(q.GetValue()) || q.GetValue() < 0 {
+				t.Errorf("%s: quantile %v = %v", name, q.GetQuantile(), q.GetValue())
+			}
+		}
+	}
+	if got := summaryOf(t, fams, "election_time").GetSampleCount(); got != 0 {
+		t.Errorf("standalone election_time count %d", got)
+	}
+
+	m := mntrValues(t, s)
+	for _, name := range []string{"updatelatency", "readlatency", "fsynctime", "snapshottime"} {
+		cnt, err := strconv.ParseInt(m["zk_cnt_"+name], 10, 64)
+		if err != nil || cnt <= 0 {
+			t.Errorf("zk_cnt_%s = %q", name, m["zk_cnt_"+name])
+		}
+		if _, err := strconv.ParseFloat(m["zk_avg_"+name], 64); err != nil || !strings.Contains(m["zk_avg_"+name], ".") {
+			t.Errorf("zk_avg_%s = %q, want a double", name, m["zk_avg_"+name])
+		}
+		for _, k := range []string{"min_", "max_", "sum_"} {
+			if _, err := strconv.ParseInt(m["zk_"+k+name], 10, 64); err != nil {
+				t.Errorf("zk_%s%s = %q", k, name, m["zk_"+k+name])
+			}
+		}
+	}
+	for _, k := range []string{"zk_p50_updatelatency", "zk_p95_updatelatency", "zk_p99_updatelatency", "zk_p999_readlatency"} {
+		if _, err := strconv.ParseInt(m[k], 10, 64); err != nil {
+			t.Errorf("%s = %q", k, m[k])
+		}
+	}
+	if _, ok := m["zk_p50_fsynctime"]; ok {
+		t.Error("fsynctime is a basic summary in Apache: no percentiles")
+	}
+
+	fourLetter(t, s.Addr().String(), "srst")
+	if got := mntrValues(t, s)["zk_cnt_updatelatency"]; got != "0" {
+		t.Errorf("zk_cnt_updatelatency after srst = %q", got)
+	}
+}
+
+func TestElectionTime(t *testing.T) {
+	s := startServer(t, nil)
+	s.noteElection(zab.Looking, zab.Status{Role: zab.Following, Leader: 2, Epoch: 1})
+	s.noteElection(zab.Following, zab.Status{Role: zab.Following, Leader: 2, Epoch: 1, Serving: true})
+	s.noteElection(zab.Following, zab.Status{Role: zab.Looking})
+	s.noteElection(zab.Looking, zab.Status{Role: zab.Leading, Leader: 1, Epoch: 2})
+	if got := s.stats.summaryValues("election_time").count; got != 2 {
+		t.Errorf("election_time count %d, want 2 (two elections)", got)
+	}
+}
+
+func TestSummaryQuantiles(t *testing.T) {
+	var m summary
+	if !math.IsNaN(m.quantile(0.5)) || m.avg() != 0 {
+		t.Error("empty summary has values")
+	}
+	for v := int64(1); v <= 100; v++ {
+		m.observe(v)
+	}
+	if m.count != 100 || m.sum != 5050 || m.min != 1 || m.max != 100 || m.avg() != 50.5 {
+		t.Errorf("summary %+v", m)
+	}
+	// Dropwizard's UniformSnapshot: position q*(n+1), interpolated.
+	for q, want := range map[float64]float64{0.5: 50.5, 0.99: 99.99, 0.001: 1, 0.9999: 100} {
+		if got := m.quantile(q); math.Abs(got-want) > 1e-9 {
+			t.Errorf("quantile(%v) = %v, want %v", q, got, want)
+		}
+	}
+	for range 10 * summaryReservoir {
+		m.observe(7)
+	}
+	if len(m.samples) != summaryReservoir || m.quantile(0.5) != 7 {
+		t.Errorf("reservoir %d samples, median %v", len(m.samples), m.quantile(0.5))
 	}
 }

@@ -167,7 +167,7 @@ func (q *quorumPeer) recover() error {
 		}
 	}
 	start := time.Now()
-	txnLog, err := storage.OpenLog(s.txnLogDir(), storage.Options{ForceSync: cfg.ForceSync, Logger: s.log})
+	txnLog, err := storage.OpenLog(s.txnLogDir(), s.logOptions())
 	if err != nil {
 		return err
 	}
@@ -482,6 +482,7 @@ func (q *quorumPeer) publish() {
 func (q *quorumPeer) setStatus(st zab.Status) bool {
 	old := q.status
 	q.status = st
+	q.s.noteElection(old.Role, st)
 	q.log.Info("peer state changed", zap.Stringer("state", st.Role), zap.Int64("leader", st.Leader),
 		zap.Int64("epoch", st.Epoch), zap.Bool("serving", st.Serving))
 	if old.Serving && (!st.Serving || st.Leader != old.Leader || st.Epoch != old.Epoch || st.Role != old.Role) {

@@ -1,30 +1,146 @@
 package server
 
 import (
+	"math"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// stats are the server-wide counters srvr, stat and mntr report.
+// stats are the server-wide counters srvr, stat and mntr report, and the
+// summaries of Apache's ServerMetrics this server feeds.
 type stats struct {
 	received, sent atomic.Int64
-	mu             sync.Mutex
+	mu             sync.Mutex // guards the fields below
 	latency        latencyStats
+	summaries      map[string]*summary // by mntr name; see summaryNames
+	// lookingSince is when this server last started looking for a
+	// leader (zero when it is not looking).
+	lookingSince time.Time
 }
 
-func (s *stats) recordLatency(d time.Duration) {
+// summaryNames are the mntr summaries this server feeds, all in ms, as
+// Apache ZooKeeper's ServerMetrics: request latencies (readlatency for
+// requests without a txn, updatelatency for those with one), transaction
+// log fsyncs, snapshots, loading the database at startup, and elections
+// (from LOOKING until this server leads or follows).
+var summaryNames = []string{"readlatency", "updatelatency", "fsynctime", "snapshottime", "dbinittime", "election_time"}
+
+// recordLatency records the latency of an answered request; write is true
+// for a request that went through the log.
+func (s *stats) recordLatency(d time.Duration, write bool) {
+	name := "readlatency"
+	if write {
+		name = "updatelatency"
+	}
 	s.mu.Lock()
 	s.latency.add(d)
+	s.summary(name).observe(d.Milliseconds())
 	s.mu.Unlock()
 }
 
+// observe adds one value, in ms, to the summary name.
+func (s *stats) observe(name string, ms int64) {
+	s.mu.Lock()
+	s.summary(name).observe(ms)
+	s.mu.Unlock()
+}
+
+// summary returns the summary name, creating it; s.mu is held.
+func (s *stats) summary(name string) *summary {
+	m := s.summaries[name]
+	if m == nil {
+		if s.summaries == nil {
+			s.summaries = make(map[string]*summary)
+		}
+		m = &summary{}
+		s.summaries[name] = m
+	}
+	return m
+}
+
+// summaryValues returns a copy of the summary name (empty if it has no
+// values).
+func (s *stats) summaryValues(name string) summary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.summaries[name]
+	if m == nil {
+		return summary{}
+	}
+	c := *m
+	c.samples = append([]int64(nil), m.samples...)
+	return c
+}
+
+// reset is srst: like Apache's ServerStats.reset it clears the latency and
+// packet counters and every summary.
 func (s *stats) reset() {
 	s.received.Store(0)
 	s.sent.Store(0)
 	s.mu.Lock()
 	s.latency = latencyStats{}
+	s.summaries = nil
 	s.mu.Unlock()
+}
+
+// summaryReservoir is how many values a summary keeps for its quantiles:
+// a uniform sample of all values, as Apache's ResettableUniformReservoir.
+const summaryReservoir = 1024
+
+// summary is one of Apache's summaries (AvgMinMaxPercentileCounter): the
+// count, sum, min and max of its values, and a uniform sample of them for
+// quantiles.
+type summary struct {
+	count, sum, min, max int64
+	samples              []int64
+}
+
+func (m *summary) observe(v int64) {
+	if m.count == 0 || v < m.min {
+		m.min = v
+	}
+	if m.count == 0 || v > m.max {
+		m.max = v
+	}
+	m.count++
+	m.sum += v
+	if len(m.samples) < summaryReservoir {
+		m.samples = append(m.samples, v)
+	} else if i := rand.Int64N(m.count); i < summaryReservoir {
+		m.samples[i] = v
+	}
+}
+
+// avg is the mean rounded half up to 4 decimals (0 with no values).
+func (m *summary) avg() float64 {
+	if m.count == 0 {
+		return 0
+	}
+	return roundHalfUp4(float64(m.sum) / float64(m.count))
+}
+
+// quantile returns the q-quantile of the sample as Dropwizard's
+// UniformSnapshot computes it (interpolating between neighbours); NaN
+// with no values.
+func (m *summary) quantile(q float64) float64 {
+	n := len(m.samples)
+	if n == 0 {
+		return math.NaN()
+	}
+	sorted := slices.Clone(m.samples)
+	slices.Sort(sorted)
+	pos := q * float64(n+1)
+	switch {
+	case pos < 1:
+		return float64(sorted[0])
+	case pos >= float64(n):
+		return float64(sorted[n-1])
+	}
+	lower, upper := float64(sorted[int(pos)-1]), float64(sorted[int(pos)])
+	return lower + (pos-math.Floor(pos))*(upper-lower)
 }
 
 func (s *stats) snapshot() latencyStats {

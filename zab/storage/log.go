@@ -30,6 +30,9 @@ type Options struct {
 	// FsyncWarning is how long a sync of the log may take before a warning
 	// is logged (fsync.warningthresholdms); zero means one second.
 	FsyncWarning time.Duration
+	// OnSync, if set, is told how long each sync of the log took (the
+	// fsynctime metric).
+	OnSync func(time.Duration)
 
 	fs vfs.FS // tests inject faults here; nil means the OS file system
 }
@@ -111,8 +114,12 @@ func OpenLog(dir string, opts Options) (*Log, error) {
 	return l, nil
 }
 
-// slowSync logs a WAL sync that took longer than FsyncWarning.
+// slowSync reports each WAL sync's duration to OnSync and logs one that
+// took longer than FsyncWarning.
 func (l *Log) slowSync(path string, d time.Duration) {
+	if l.opts.OnSync != nil {
+		l.opts.OnSync(d)
+	}
 	if d >= l.opts.FsyncWarning {
 		l.logger.Warn("fsync-ing the transaction log took longer than fsync.warningthresholdms; this adds to write latency",
 			zap.String("file", path), zap.Duration("took", d), zap.Duration("threshold", l.opts.FsyncWarning))
