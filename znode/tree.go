@@ -328,7 +328,7 @@ func (t *Tree) Stats() Stats {
 	defer t.wmu.Unlock()
 	s.WatchCount = t.dataWatches.size()
 	s.WatchedPaths = len(t.dataWatches.byPath)
-	s.WatchingClients = len(t.dataWatches.byWatcher)
+	s.WatchingClients = t.dataWatches.watchers()
 	s.AllWatches = s.WatchCount + t.childWatches.size()
 	return s
 }
@@ -344,6 +344,9 @@ func (t *Tree) WatchesBySession() map[int64][]string {
 	t.wmu.Lock()
 	all := make([]watched, 0, len(t.dataWatches.byWatcher))
 	for w, paths := range t.dataWatches.byWatcher {
+		if len(paths) == 0 {
+			continue
+		}
 		ps := make([]string, 0, len(paths))
 		for p := range paths {
 			ps = append(ps, p)

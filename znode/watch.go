@@ -122,7 +122,10 @@ func (s *watchSet) each(fn func(w Watcher, mode watchMode)) {
 
 // watchManager is one of Apache's two watch tables (data or child).
 type watchManager struct {
-	byPath    map[string]*watchSet
+	byPath map[string]*watchSet
+	// byWatcher holds the paths of each watcher. A watcher's set is kept
+	// when it empties (a one-shot watch fired and is about to be re-armed:
+	// no new map each time) and dropped by removeWatcher.
 	byWatcher map[Watcher]map[string]struct{}
 	recursive int // (path, watcher) pairs with modeRecursive
 }
@@ -130,6 +133,17 @@ type watchManager struct {
 func (m *watchManager) init() {
 	m.byPath = make(map[string]*watchSet)
 	m.byWatcher = make(map[Watcher]map[string]struct{})
+}
+
+// watchers counts the watchers with at least one watch.
+func (m *watchManager) watchers() int {
+	n := 0
+	for _, paths := range m.byWatcher {
+		if len(paths) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // size counts the (path, watcher) pairs.
@@ -210,12 +224,7 @@ func (m *watchManager) unwatch(path string, w Watcher, set *watchSet) {
 	if set.len() == 0 {
 		delete(m.byPath, path)
 	}
-	if paths := m.byWatcher[w]; paths != nil {
-		delete(paths, path)
-		if len(paths) == 0 {
-			delete(m.byWatcher, w)
-		}
-	}
+	delete(m.byWatcher[w], path)
 }
 
 // removeWatcher drops every watch of w.
@@ -314,12 +323,7 @@ func (m *watchManager) consume(path string, w Watcher, mode watchMode, set *watc
 		return false
 	}
 	set.del(w)
-	if paths := m.byWatcher[w]; paths != nil {
-		delete(paths, path)
-		if len(paths) == 0 {
-			delete(m.byWatcher, w)
-		}
-	}
+	delete(m.byWatcher[w], path)
 	return true
 }
 
