@@ -94,7 +94,8 @@ func (s Store) Errorf(format string, args ...any) error {
 }
 
 // ClientTLS is the TLS configuration of the secure client port, read from
-// Apache ZooKeeper's zookeeper.ssl.* properties.
+// Apache ZooKeeper's zookeeper.ssl.* properties, or of the quorum and
+// election ports (zookeeper.ssl.quorum.*, see Config.QuorumTLS).
 type ClientTLS struct {
 	// KeyStore holds the server's private key and certificate chain.
 	KeyStore Store
@@ -112,6 +113,10 @@ type ClientTLS struct {
 	// CipherSuites is ssl.ciphersuites split at commas (nil: Apache's
 	// default list).
 	CipherSuites []string
+	// HostnameVerification is ssl.hostnameVerification (default true): a
+	// client checks that the server's certificate names the address it
+	// connected to (for the quorum, see Config.QuorumTLS).
+	HostnameVerification bool
 	// ClientHostnameVerification makes the server check that a client
 	// certificate names the client's address (ssl.clientHostnameVerification,
 	// default false; off too when ssl.hostnameVerification is false).
@@ -129,18 +134,60 @@ type ClientTLS struct {
 // revocation checking, another x509 authentication provider) are refused
 // rather than ignored.
 func (c *Config) ClientTLS() (*ClientTLS, error) {
-	p := c.Properties
+	t, err := readTLS(c.Properties, "zookeeper.ssl.")
+	if err != nil {
+		return nil, err
+	}
+	t.ClientHostnameVerification = t.HostnameVerification &&
+		javaBool(c.Properties, PropSSLClientHostnameVerification, false)
+	t.SuperUser = c.Properties[PropX509SuperUser]
+	if v := strings.TrimSpace(c.Properties[PropSSLAuthProvider]); v != "" && v != "x509" {
+		return nil, propError(PropSSLAuthProvider,
+			"%q: only the built-in x509 authentication provider is supported; remove the key", v)
+	}
+	return t, nil
+}
+
+// QuorumTLS reads the TLS configuration between the servers of an
+// ensemble (sslQuorum=true) from the zookeeper.ssl.quorum.* properties
+// (zoo.cfg ssl.quorum.keyStore.location and so on), with the rules of
+// ClientTLS. As Apache's QuorumX509Util, ssl.quorum.hostnameVerification
+// (default true) makes each side check that the other's certificate names
+// its address; ClientHostnameVerification is the same switch. Every
+// server presents the key store's certificate and trusts the trust store's
+// CAs in both directions.
+func (c *Config) QuorumTLS() (*ClientTLS, error) {
+	t, err := readTLS(c.Properties, "zookeeper.ssl.quorum.")
+	if err != nil {
+		return nil, err
+	}
+	t.ClientHostnameVerification = t.HostnameVerification
+	if t.KeyStore.Location == "" {
+		return nil, &Error{Key: "sslQuorum", Msg: "is true but ssl.quorum.keyStore.location (zookeeper.ssl.quorum.keyStore.location) is not: " +
+			"the quorum and election ports need a PEM file with the server's private key and certificate chain"}
+	}
+	if t.TrustStore.Location == "" {
+		return nil, &Error{Key: "sslQuorum", Msg: "is true but ssl.quorum.trustStore.location (zookeeper.ssl.quorum.trustStore.location) is not: " +
+			"servers verify each other's certificates against its CA certificates"}
+	}
+	return t, nil
+}
+
+// readTLS reads the TLS properties that start with prefix
+// ("zookeeper.ssl." or "zookeeper.ssl.quorum.").
+func readTLS(p map[string]string, prefix string) (*ClientTLS, error) {
+	name := func(k string) string { return prefix + k }
 	t := &ClientTLS{Protocol: DefaultSSLProtocol}
 	var err error
-	if t.KeyStore, err = readStore(p, PropSSLKeyStoreLocation, PropSSLKeyStoreType,
-		PropSSLKeyStorePassword, PropSSLKeyStorePasswordPath, true); err != nil {
+	if t.KeyStore, err = readStore(p, name("keyStore.location"), name("keyStore.type"),
+		name("keyStore.password"), name("keyStore.passwordPath"), true); err != nil {
 		return nil, err
 	}
-	if t.TrustStore, err = readStore(p, PropSSLTrustStoreLocation, PropSSLTrustStoreType,
-		PropSSLTrustStorePassword, PropSSLTrustStorePasswordPath, false); err != nil {
+	if t.TrustStore, err = readStore(p, name("trustStore.location"), name("trustStore.type"),
+		name("trustStore.password"), name("trustStore.passwordPath"), false); err != nil {
 		return nil, err
 	}
-	switch v := strings.TrimSpace(p[PropSSLClientAuth]); strings.ToUpper(v) {
+	switch v := strings.TrimSpace(p[name("clientAuth")]); strings.ToUpper(v) {
 	case "", "NEED":
 		t.ClientAuth = ClientAuthNeed
 	case "WANT":
@@ -148,41 +195,36 @@ func (c *Config) ClientTLS() (*ClientTLS, error) {
 	case "NONE":
 		t.ClientAuth = ClientAuthNone
 	default:
-		return nil, propError(PropSSLClientAuth, "%q is not a client auth mode; choose need, want or none", v)
+		return nil, propError(name("clientAuth"), "%q is not a client auth mode; choose need, want or none", v)
 	}
-	if v, ok := p[PropSSLProtocol]; ok && strings.TrimSpace(v) != "" {
+	if v, ok := p[name("protocol")]; ok && strings.TrimSpace(v) != "" {
 		t.Protocol = strings.TrimSpace(v)
 	}
-	if v, ok := p[PropSSLEnabledProtocols]; ok {
+	if v, ok := p[name("enabledProtocols")]; ok {
 		t.EnabledProtocols = splitList(v)
 		if len(t.EnabledProtocols) == 0 {
-			return nil, propError(PropSSLEnabledProtocols, "names no protocol")
+			return nil, propError(name("enabledProtocols"), "names no protocol")
 		}
 	} else {
 		t.EnabledProtocols = []string{t.Protocol}
 	}
-	if v, ok := p[PropSSLCipherSuites]; ok {
+	if v, ok := p[name("ciphersuites")]; ok {
 		t.CipherSuites = splitList(v)
 		if len(t.CipherSuites) == 0 {
-			return nil, propError(PropSSLCipherSuites, "names no cipher suite")
+			return nil, propError(name("ciphersuites"), "names no cipher suite")
 		}
 	}
-	t.ClientHostnameVerification = javaBool(p, PropSSLHostnameVerification, true) &&
-		javaBool(p, PropSSLClientHostnameVerification, false)
-	t.SuperUser = p[PropX509SuperUser]
+	t.HostnameVerification = javaBool(p, name("hostnameVerification"), true)
 
-	if v := strings.TrimSpace(p[PropSSLContextSupplierClass]); v != "" {
-		return nil, propError(PropSSLContextSupplierClass,
-			"%s: Java SSLContext supplier classes are not supported; configure the ssl.keyStore.* and ssl.trustStore.* keys instead", v)
+	if v := strings.TrimSpace(p[name("context.supplier.class")]); v != "" {
+		return nil, propError(name("context.supplier.class"),
+			"%s: Java SSLContext supplier classes are not supported; configure the %skeyStore.* and %strustStore.* keys instead",
+			v, strings.TrimPrefix(prefix, "zookeeper."), strings.TrimPrefix(prefix, "zookeeper."))
 	}
-	for _, k := range []string{PropSSLCRL, PropSSLOCSP} {
+	for _, k := range []string{name("crl"), name("ocsp")} {
 		if javaBool(p, k, false) {
 			return nil, propError(k, "certificate revocation checking is not supported; remove the key (or set it to false)")
 		}
-	}
-	if v := strings.TrimSpace(p[PropSSLAuthProvider]); v != "" && v != "x509" {
-		return nil, propError(PropSSLAuthProvider,
-			"%q: only the built-in x509 authentication provider is supported; remove the key", v)
 	}
 	return t, nil
 }

@@ -29,6 +29,7 @@ package transport
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -69,6 +70,13 @@ type Config struct {
 	// MaxMessage bounds the size of one received message (default 1 GiB:
 	// a SNAP carries the whole tree).
 	MaxMessage int
+	// ListenTLS, if set, makes both ports accept only TLS (sslQuorum): it
+	// is the server side's configuration, which should require and verify
+	// the peer's certificate.
+	ListenTLS *tls.Config
+	// DialTLS, if set, makes connections to peers TLS; its ServerName, if
+	// empty, is the host of the peer's address.
+	DialTLS *tls.Config
 }
 
 // Kinds of connection, sent in the header.
@@ -162,6 +170,9 @@ func New(cfg Config) (*Transport, error) {
 				l.Close()
 			}
 			return nil, fmt.Errorf("transport: listen on %s: %w", addr, err)
+		}
+		if cfg.ListenTLS != nil {
+			ln = tls.NewListener(ln, cfg.ListenTLS)
 		}
 		t.lns = append(t.lns, ln)
 	}
@@ -294,6 +305,10 @@ func (t *Transport) readLoop(c net.Conn) {
 	c.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	var hdr [len(magic) + 8 + 1]byte
 	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		if _, isTLS := c.(*tls.Conn); isTLS && !errors.Is(err, io.EOF) {
+			t.log.Warn("quorum transport: TLS handshake with a connecting peer failed",
+				zap.String("remote", c.RemoteAddr().String()), zap.Error(err))
+		}
 		return
 	}
 	from := int64(binary.BigEndian.Uint64(hdr[len(magic):]))
@@ -485,6 +500,11 @@ func (l *link) dial() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l.t.cfg.DialTLS != nil {
+		if c, err = l.tlsHandshake(c); err != nil {
+			return nil, err
+		}
+	}
 	hdr := make([]byte, 0, len(magic)+9)
 	hdr = append(hdr, magic...)
 	hdr = binary.BigEndian.AppendUint64(hdr, uint64(l.t.cfg.ID))
@@ -500,6 +520,25 @@ func (l *link) dial() (net.Conn, error) {
 	l.t.log.Info("quorum transport: connected to peer",
 		zap.Int64("peer", l.peer), zap.String("address", l.addr), zap.String("port", portName(l.kind)))
 	return c, nil
+}
+
+// tlsHandshake runs the client side of a TLS handshake on a new
+// connection to the peer (closing it on failure).
+func (l *link) tlsHandshake(c net.Conn) (net.Conn, error) {
+	tc := l.t.cfg.DialTLS.Clone()
+	if tc.ServerName == "" {
+		tc.ServerName, _, _ = net.SplitHostPort(l.addr)
+	}
+	tlc := tls.Client(c, tc)
+	tlc.SetDeadline(time.Now().Add(handshakeTimeout))
+	if err := tlc.Handshake(); err != nil {
+		c.Close()
+		l.t.log.Warn("quorum transport: TLS handshake with peer failed",
+			zap.Int64("peer", l.peer), zap.String("address", l.addr), zap.Error(err))
+		return nil, err
+	}
+	tlc.SetDeadline(time.Time{})
+	return tlc, nil
 }
 
 // drain reads (and discards) from an outgoing connection, which peers never
