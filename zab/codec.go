@@ -11,10 +11,11 @@ import (
 //
 //	type     byte (as the low byte of an int)
 //	from, to long
-//	MsgVote:  leader, zxid, epoch, round (longs), state (int)
+//	MsgVote:  leader, zxid, epoch, round (longs), state (int), membership
 //	others:   session, seq, epoch, zxid, commit (longs), flags (int: 1 observer,
-//	          2 probe, 4 established), entries (int count, then zxid long + buffer each),
-//	          data (buffer)
+//	          2 probe, 4 established, 8 membership), entries (int count, then
+//	          zxid long + buffer each), data (buffer), membership if flagged
+//	membership: version (long), voters, observers (int count, then longs)
 //
 // The layout is ours: peers speak only to peers of the same implementation.
 
@@ -22,6 +23,7 @@ const (
 	flagObserver = 1 << iota
 	flagProbe
 	flagEstablished
+	flagMembers
 )
 
 // entryMinSize is the smallest encoding of an entry (zxid and an empty
@@ -44,6 +46,11 @@ func (m *Message) Encode(e *wire.Encoder) {
 		e.Long(m.Vote.Epoch)
 		e.Long(m.Round)
 		e.Int(int32(m.State))
+		members := m.Members
+		if members == nil {
+			members = &Membership{}
+		}
+		members.encode(e)
 		return
 	}
 	e.Long(int64(m.Session))
@@ -61,6 +68,9 @@ func (m *Message) Encode(e *wire.Encoder) {
 	if m.Established {
 		flags |= flagEstablished
 	}
+	if m.Members != nil {
+		flags |= flagMembers
+	}
 	e.Int(flags)
 	e.Int(int32(len(m.Entries)))
 	for _, en := range m.Entries {
@@ -68,6 +78,9 @@ func (m *Message) Encode(e *wire.Encoder) {
 		e.Buffer(en.Data)
 	}
 	e.Buffer(m.Data)
+	if m.Members != nil {
+		m.Members.encode(e)
+	}
 }
 
 // Decode reads a message encoded by Encode; errors are reported by d.Err.
@@ -83,6 +96,11 @@ func (m *Message) Decode(d *wire.Decoder) {
 		m.State = Role(d.Int())
 		if d.Err() == nil && (m.State < Looking || m.State > Observing) {
 			d.Fail(fmt.Errorf("%w: unknown state %d", ErrBadMessage, m.State))
+		}
+		m.Members = &Membership{}
+		m.Members.decode(d)
+		if len(m.Members.Voters) == 0 {
+			m.Members = nil // none sent
 		}
 		return
 	}
@@ -110,6 +128,10 @@ func (m *Message) Decode(d *wire.Decoder) {
 		}
 	}
 	m.Data = d.Buffer()
+	if flags&flagMembers != 0 {
+		m.Members = &Membership{}
+		m.Members.decode(d)
+	}
 }
 
 // MarshalMessage returns m's encoding (without a length prefix).

@@ -11,10 +11,13 @@ import (
 func TestMessageRoundTrip(t *testing.T) {
 	msgs := []Message{
 		{Type: MsgVote, From: 1, To: 2, Vote: Vote{Leader: 3, Zxid: MakeZxid(4, 5), Epoch: 4}, Round: 7, State: Following},
+		{Type: MsgVote, From: 1, To: 2, Vote: Vote{Leader: 3}, Round: 7, State: Leading,
+			Members: &Membership{Version: MakeZxid(2, 3), Voters: []int64{1, 2, 3}, Observers: []int64{9}}},
 		{Type: MsgFollowerInfo, From: 2, To: 1, Session: 1<<63 | 5, Epoch: 3, Zxid: MakeZxid(3, 9), Observer: true},
 		{Type: MsgLeaderInfo, From: 1, To: 2, Session: 5, Seq: 1, Epoch: 4, Established: true},
 		{Type: MsgTrunc, From: 1, To: 2, Session: 5, Seq: 2, Epoch: 4, Zxid: MakeZxid(3, 1), Probe: true},
-		{Type: MsgSnap, From: 1, To: 2, Session: 5, Seq: 3, Epoch: 4, Zxid: 9, Data: []byte("tree")},
+		{Type: MsgSnap, From: 1, To: 2, Session: 5, Seq: 3, Epoch: 4, Zxid: 9, Data: []byte("tree"),
+			Members: &Membership{Version: 7, Voters: []int64{1, 2}}},
 		{Type: MsgProposal, From: 1, To: 2, Session: 5, Seq: 4, Epoch: 4, Entries: []Entry{{Zxid: 1, Data: []byte("a")}, {Zxid: 2, Data: []byte{}}}},
 		{Type: MsgInform, From: 1, To: 2, Session: 5, Seq: 5, Epoch: 4, Entries: []Entry{{Zxid: 3, Data: []byte("b")}}, Commit: 3},
 		{Type: MsgPing, From: 1, To: 2, Session: 5, Seq: 6, Epoch: 4, Commit: 3},
@@ -29,8 +32,8 @@ func TestMessageRoundTrip(t *testing.T) {
 		}
 	}
 	// Framed for a stream.
-	frame := wire.AppendFrame(nil, &msgs[5])
-	if got, err := UnmarshalMessage(frame[4:]); err != nil || !reflect.DeepEqual(got, msgs[5]) {
+	frame := wire.AppendFrame(nil, &msgs[6])
+	if got, err := UnmarshalMessage(frame[4:]); err != nil || !reflect.DeepEqual(got, msgs[6]) {
 		t.Errorf("framed: %v, %v", got, err)
 	}
 }

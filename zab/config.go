@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 )
 
 // LogReader is read access to the entries the driver has written to its
@@ -40,6 +39,13 @@ type Config struct {
 	Voters []int64
 	// Observers are the ids of the observers.
 	Observers []int64
+	// Version is the version of Voters and Observers (the zxid of the
+	// change that made them, 0 for a static configuration).
+	Version int64
+	// Members, if set, recognizes a log entry that changes the membership
+	// and returns the new voters and observers (see Membership). It must be
+	// a pure function of data.
+	Members func(data []byte) (Membership, bool)
 
 	// InitLimit bounds discovery and sync: a leader that has not been
 	// established within it, or a learner that hears nothing from its leader
@@ -92,22 +98,13 @@ func (c *Config) validate() error {
 	if c.Rand == nil {
 		return errors.New("zab: Config.Rand is nil")
 	}
-	if len(c.Voters) == 0 {
-		return errors.New("zab: no voters")
-	}
 	if c.InitLimit <= 0 || c.SyncLimit <= 0 || c.ElectionTicks <= 0 || c.FinalizeTicks < 0 {
 		return fmt.Errorf("zab: bad limits initLimit=%d syncLimit=%d electionTicks=%d finalizeTicks=%d",
 			c.InitLimit, c.SyncLimit, c.ElectionTicks, c.FinalizeTicks)
 	}
-	seen := map[int64]bool{}
-	for _, id := range append(slices.Clone(c.Voters), c.Observers...) {
-		if seen[id] {
-			return fmt.Errorf("zab: server %d listed twice", id)
-		}
-		seen[id] = true
-	}
-	if !seen[c.ID] {
-		return fmt.Errorf("zab: own id %d is neither a voter nor an observer", c.ID)
+	m := Membership{Version: c.Version, Voters: c.Voters, Observers: c.Observers}
+	if err := m.validate(); err != nil {
+		return err
 	}
 	if c.MaxEntriesPerMsg <= 0 {
 		c.MaxEntriesPerMsg = 1000
@@ -118,7 +115,6 @@ func (c *Config) validate() error {
 	if c.KeepEntries <= 0 {
 		c.KeepEntries = 500
 	}
-	c.Voters = slices.Sorted(slices.Values(c.Voters))
-	c.Observers = slices.Sorted(slices.Values(c.Observers))
+	c.Voters, c.Observers = m.Voters, m.Observers
 	return nil
 }

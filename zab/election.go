@@ -53,16 +53,18 @@ func (n *Node) becomeLooking() {
 // sendNotifications sends this server's vote to every voter.
 func (n *Node) sendNotifications() {
 	n.elect.lastSent = n.now
-	for _, v := range n.cfg.Voters {
+	for _, v := range n.members.Voters {
 		if v != n.id {
 			n.send(n.notification(v))
 		}
 	}
 }
 
-// notification is this server's vote, addressed to peer.
+// notification is this server's vote, addressed to peer, with its active
+// membership.
 func (n *Node) notification(peer int64) Message {
-	return Message{Type: MsgVote, To: peer, Vote: n.elect.vote, Round: n.elect.round, State: n.status.Role}
+	m := n.members
+	return Message{Type: MsgVote, To: peer, Vote: n.elect.vote, Round: n.elect.round, State: n.status.Role, Members: &m}
 }
 
 func (n *Node) electionTick() {
@@ -172,7 +174,7 @@ func (n *Node) checkElection() {
 // in this round that matches this server's vote.
 func (n *Node) allUpAgree() bool {
 	e := &n.elect
-	for _, v := range n.cfg.Voters {
+	for _, v := range n.members.Voters {
 		if v == n.id || n.down[v] {
 			continue
 		}
@@ -186,7 +188,7 @@ func (n *Node) allUpAgree() bool {
 
 // announceLeader tells every other server that this one now leads.
 func (n *Node) announceLeader() {
-	for _, ids := range [][]int64{n.cfg.Voters, n.cfg.Observers} {
+	for _, ids := range [][]int64{n.members.Voters, n.members.Observers} {
 		for _, id := range ids {
 			if id != n.id {
 				n.send(n.notification(id))

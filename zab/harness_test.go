@@ -22,6 +22,9 @@ type disk struct {
 	log  []Entry
 	hs   HardState
 	snap snapshotFile
+	// members is the last active membership (the real driver writes it to
+	// a dynamic configuration file); Version 0 means the initial one.
+	members Membership
 }
 
 type snapshotFile struct {
@@ -132,6 +135,12 @@ type cluster struct {
 }
 
 func newCluster(seed uint64, nVoters, nObservers int, tmpl Config) *cluster {
+	return newClusterSpares(seed, nVoters, nObservers, 0, tmpl)
+}
+
+// newClusterSpares is newCluster with nSpares more servers (ids 201, ...)
+// that are in no membership at first: they can join by reconfiguration.
+func newClusterSpares(seed uint64, nVoters, nObservers, nSpares int, tmpl Config) *cluster {
 	c := &cluster{
 		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		cfg:      tmpl,
@@ -150,6 +159,13 @@ func newCluster(seed uint64, nVoters, nObservers int, tmpl Config) *cluster {
 		c.obs = append(c.obs, int64(100+i))
 	}
 	c.ids = append(slices.Clone(c.voters), c.obs...)
+	for i := 1; i <= nSpares; i++ {
+		c.ids = append(c.ids, int64(200+i))
+	}
+	if tmpl.Members == nil {
+		tmpl.Members = simMembers
+		c.cfg.Members = simMembers
+	}
 	for _, id := range c.ids {
 		c.nodes[id] = &simNode{id: id, observer: id >= 100, persistP: 0.5}
 	}
@@ -184,6 +200,9 @@ func (c *cluster) start(id int64) {
 	cfg.ID = id
 	cfg.Voters = c.voters
 	cfg.Observers = c.obs
+	if m := s.disk.members; m.Version > 0 {
+		cfg.Voters, cfg.Observers, cfg.Version = m.Voters, m.Observers, m.Version
+	}
 	cfg.Log = &s.disk
 	cfg.Rand = rand.New(rand.NewPCG(c.rng.Uint64(), c.rng.Uint64()))
 	cfg.State = DurableState{HardState: s.disk.hs, SnapshotZxid: s.disk.snap.zxid, LastZxid: s.disk.lastZxid()}
@@ -266,6 +285,13 @@ func (c *cluster) process(s *simNode) {
 				c.failf("n%d appends %s after %s", s.id, ZxidString(e.Zxid), ZxidString(last))
 			}
 			s.pending = append(s.pending, e)
+		}
+		for _, m := range rd.Memberships {
+			if m.Version <= s.disk.members.Version {
+				c.failf("n%d activates membership %v after %v", s.id, m, s.disk.members)
+			}
+			s.disk.members = m
+			c.logf("n%d activates %v", s.id, m)
 		}
 		for _, m := range rd.Messages {
 			c.send(m)
@@ -578,4 +604,64 @@ func (c *cluster) history(id int64) []Entry {
 
 func (c *cluster) dumpTrace() string {
 	return strings.Join(c.events, "\n")
+}
+
+// simMembers recognizes the simulation's membership changes:
+// "cfg:" then voter ids, "|", observer ids, each comma-separated.
+func simMembers(data []byte) (Membership, bool) {
+	rest, ok := strings.CutPrefix(string(data), "cfg:")
+	if !ok {
+		return Membership{}, false
+	}
+	var m Membership
+	vs, os, _ := strings.Cut(rest, "|")
+	for i, part := range []string{vs, os} {
+		for _, f := range strings.Split(part, ",") {
+			if f == "" {
+				continue
+			}
+			var id int64
+			fmt.Sscan(f, &id)
+			if i == 0 {
+				m.Voters = append(m.Voters, id)
+			} else {
+				m.Observers = append(m.Observers, id)
+			}
+		}
+	}
+	return m, true
+}
+
+// encodeMembers is the simulation's membership change to m.
+func encodeMembers(m Membership) []byte {
+	join := func(ids []int64) string {
+		s := make([]string, len(ids))
+		for i, id := range ids {
+			s[i] = fmt.Sprint(id)
+		}
+		return strings.Join(s, ",")
+	}
+	return []byte("cfg:" + join(m.Voters) + "|" + join(m.Observers))
+}
+
+// checkMemberships checks that every running server has the membership of
+// the last committed change active (or the initial one if none).
+func (c *cluster) checkMemberships() {
+	want := Membership{Voters: c.voters, Observers: c.obs}
+	for _, e := range c.committed {
+		if m, ok := simMembers(e.Data); ok {
+			m.Version = e.Zxid
+			want = m
+		}
+	}
+	for _, id := range c.ids {
+		s := c.nodes[id]
+		if !s.up {
+			continue
+		}
+		got := s.node.Membership()
+		if got.Version != want.Version || !slices.Equal(got.Voters, slices.Sorted(slices.Values(want.Voters))) {
+			c.failf("n%d has membership %v active, want %v", id, got, want)
+		}
+	}
 }

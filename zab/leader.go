@@ -152,16 +152,17 @@ func (n *Node) leaderStep(m Message) {
 // leaderFollowerInfo opens (or reopens) a learner's session.
 func (n *Node) leaderFollowerInfo(m Message) {
 	ld := n.lead
-	if m.Observer != n.learner[m.From] {
-		return // the learner's idea of its own type disagrees with ours
-	}
 	if old := ld.learners[m.From]; old != nil && old.session == m.Session {
 		return // duplicate
 	}
-	li := &learnerInfo{id: m.From, session: m.Session, observer: m.Observer, lastHeard: n.now}
+	// Whether the learner observes is this server's view: with dynamic
+	// membership the learner's own may be older (it learns the change
+	// during sync and then reconnects).
+	observer := n.learner[m.From]
+	li := &learnerInfo{id: m.From, session: m.Session, observer: observer, lastHeard: n.now}
 	ld.addLearner(li)
 	if ld.phase == leaderDiscovery {
-		if !m.Observer {
+		if !observer && !m.Observer {
 			if m.Epoch >= ld.epoch {
 				ld.epoch = m.Epoch + 1
 			}
@@ -170,7 +171,7 @@ func (n *Node) leaderFollowerInfo(m Message) {
 		n.checkEpochQuorum()
 		return
 	}
-	if !m.Observer && m.Epoch > ld.epoch {
+	if !observer && !m.Observer && n.voters[m.From] && m.Epoch > ld.epoch {
 		// The voter promised a newer epoch to a leader that failed, and
 		// will not follow this one: start over with a newer epoch rather
 		// than leave it out for as long as this server leads.
@@ -184,7 +185,7 @@ func (n *Node) leaderFollowerInfo(m Message) {
 // checkEpochQuorum fixes the epoch once a quorum of voters reported theirs.
 func (n *Node) checkEpochQuorum() {
 	ld := n.lead
-	if ld.phase != leaderDiscovery || len(ld.infoFrom) < n.quorum() {
+	if ld.phase != leaderDiscovery || !n.jointQuorum(func(id int64) bool { return ld.infoFrom[id] }) {
 		return
 	}
 	ld.phase = leaderEpochAck
@@ -210,7 +211,12 @@ func (n *Node) leaderAckEpoch(li *learnerInfo, m Message) {
 	}
 	li.lastZxid = m.Zxid
 	if ld.phase == leaderEpochAck && li.phase == lpEpoch && !li.observer {
-		if m.Epoch > n.hs.CurrentEpoch || (m.Epoch == n.hs.CurrentEpoch && m.Zxid > n.log.last) {
+		// Only a voter's history can hold committed entries this server
+		// lacks: every commit needs a quorum of the active voters, and
+		// this server's election quorum of them had nothing newer. Other
+		// followers' extra entries (even a pending membership's voters')
+		// are dropped.
+		if n.voters[li.id] && (m.Epoch > n.hs.CurrentEpoch || (m.Epoch == n.hs.CurrentEpoch && m.Zxid > n.log.last)) {
 			// A follower has a newer history: this server must not lead.
 			n.becomeLooking()
 			return
@@ -228,7 +234,7 @@ func (n *Node) leaderAckEpoch(li *learnerInfo, m Message) {
 // checkEpochAcks starts syncing once a quorum acknowledged the epoch.
 func (n *Node) checkEpochAcks() {
 	ld := n.lead
-	if ld.phase != leaderEpochAck || len(ld.ackFrom) < n.quorum() {
+	if ld.phase != leaderEpochAck || !n.jointQuorum(func(id int64) bool { return ld.ackFrom[id] }) {
 		return
 	}
 	ld.phase = leaderSync
@@ -265,13 +271,7 @@ func (n *Node) checkEstablished() {
 	if ld.phase != leaderSync || !ld.selfAcked {
 		return
 	}
-	count := 1
-	for _, li := range ld.learners {
-		if li.phase == lpActive && !li.observer {
-			count++
-		}
-	}
-	if count < n.quorum() {
+	if !n.jointQuorum(n.syncedFollower) {
 		return
 	}
 	ld.phase = leaderBroadcast
@@ -290,24 +290,64 @@ func (n *Node) sendUpToDate(li *learnerInfo) {
 	n.sendTo(li, Message{Type: MsgUpToDate, Commit: min(n.committed, li.sent)})
 }
 
-// advanceCommit commits the highest zxid a quorum has logged durably.
+// syncedFollower reports whether id is this leader or a follower that
+// acknowledged NEWLEADER.
+func (n *Node) syncedFollower(id int64) bool {
+	if id == n.id {
+		return true
+	}
+	li := n.lead.learners[id]
+	return li != nil && li.phase == lpActive && !li.observer
+}
+
+// quorumAcked returns the highest zxid a quorum of m's voters has logged
+// durably (-1 if no quorum of them is synced).
+func (n *Node) quorumAcked(m *Membership) int64 {
+	ld := n.lead
+	acks := ld.acks[:0]
+	for _, v := range m.Voters {
+		switch li := ld.learners[v]; {
+		case v == n.id:
+			acks = append(acks, n.log.persisted)
+		case li != nil && li.phase == lpActive && !li.observer:
+			acks = append(acks, li.ack)
+		}
+	}
+	ld.acks = acks
+	if len(acks) < m.quorum() {
+		return -1
+	}
+	slices.Sort(acks)
+	return acks[len(acks)-m.quorum()]
+}
+
+// advanceCommit commits the highest zxid a quorum has logged durably:
+// entries from a pending membership change on need a quorum of its voters
+// too.
 func (n *Node) advanceCommit() {
 	ld := n.lead
 	if ld.phase != leaderBroadcast {
 		return
 	}
-	acks := append(ld.acks[:0], n.log.persisted)
-	for _, li := range ld.learners {
-		if li.phase == lpActive && !li.observer {
-			acks = append(acks, li.ack)
+	q := n.quorumAcked(&n.members)
+	for i := range n.pending {
+		p := &n.pending[i]
+		if q < p.Version {
+			break
 		}
+		if qp := n.quorumAcked(p); qp >= p.Version {
+			q = min(q, qp)
+			continue
+		}
+		// Only the entries before the change are committed.
+		f, err := n.log.floor(p.Version - 1)
+		if err != nil {
+			n.fail(err)
+			return
+		}
+		q = f
+		break
 	}
-	if len(acks) < n.quorum() {
-		return
-	}
-	slices.Sort(acks)
-	ld.acks = acks
-	q := acks[len(acks)-n.quorum()]
 	if q <= n.committed {
 		return
 	}
@@ -387,7 +427,6 @@ func (n *Node) leaderTick() {
 		}
 		return
 	}
-	live := 1
 	for _, id := range slices.Clone(ld.learnerIDs()) {
 		li := ld.learners[id]
 		limit := int64(n.cfg.SyncLimit)
@@ -398,17 +437,18 @@ func (n *Node) leaderTick() {
 			ld.removeLearner(id)
 			continue
 		}
-		if li.phase == lpActive && !li.observer {
-			live++
-		}
 		if li.phase >= lpSynced {
 			n.sendTo(li, Message{Type: MsgPing, Commit: min(n.committed, li.sent)})
 		}
 	}
-	if live < n.quorum() {
+	if !n.hasLiveQuorum() {
 		n.becomeLooking()
 	}
 }
+
+// hasLiveQuorum reports whether the leader's synced followers (and itself)
+// still make a quorum of the active and every pending membership.
+func (n *Node) hasLiveQuorum() bool { return n.jointQuorum(n.syncedFollower) }
 
 // leaderDisconnected forgets a learner whose connection was lost; an
 // established leader left without a quorum of synced followers steps down.
@@ -423,13 +463,7 @@ func (n *Node) leaderDisconnected(id int64) {
 	if ld.phase != leaderBroadcast {
 		return
 	}
-	live := 1
-	for _, li := range ld.learners {
-		if li.phase == lpActive && !li.observer {
-			live++
-		}
-	}
-	if live < n.quorum() {
+	if !n.hasLiveQuorum() {
 		n.becomeLooking()
 	}
 }
@@ -438,8 +472,12 @@ func (n *Node) leaderDisconnected(id int64) {
 type LearnerStats struct {
 	// Learners is every learner with an open session.
 	Learners int
-	// SyncedFollowers are the followers that acknowledged NEWLEADER.
+	// SyncedFollowers are the voters that acknowledged NEWLEADER.
 	SyncedFollowers int
+	// SyncedNonVoting are the followers that acknowledged NEWLEADER but
+	// are not voters of the active membership (servers being added, or
+	// removed ones still connected).
+	SyncedNonVoting int
 	// SyncedObservers are the observers that did.
 	SyncedObservers int
 }
@@ -456,6 +494,8 @@ func (n *Node) LearnerStats() LearnerStats {
 		case li.phase != lpActive:
 		case li.observer:
 			st.SyncedObservers++
+		case !n.voters[li.id]:
+			st.SyncedNonVoting++
 		default:
 			st.SyncedFollowers++
 		}

@@ -31,8 +31,8 @@ func (n *Node) becomeLearner(leader int64) {
 	n.lead = nil
 	n.learn = &learnerState{leader: leader, session: n.cfg.Rand.Uint64(), lastHeard: n.now}
 	role := Following
-	if !n.voter {
-		role = Observing
+	if n.learner[n.id] {
+		role = Observing // a server in no membership follows without a vote
 	}
 	n.status = Status{Role: role, Leader: leader}
 	n.sendFollowerInfo()
@@ -43,7 +43,7 @@ func (n *Node) becomeLearner(leader int64) {
 // the election (it may decide later than its followers) or if it was lost.
 func (n *Node) sendFollowerInfo() {
 	n.learn.infoSent = n.now
-	n.learnerSend(Message{Type: MsgFollowerInfo, Epoch: n.hs.AcceptedEpoch, Zxid: n.log.last, Observer: !n.voter})
+	n.learnerSend(Message{Type: MsgFollowerInfo, Epoch: n.hs.AcceptedEpoch, Zxid: n.log.last, Observer: n.learner[n.id]})
 }
 
 func (n *Node) learnerSend(m Message) {
@@ -117,7 +117,7 @@ func (n *Node) learnerStep(m Message) {
 				return
 			}
 		case MsgSnap:
-			if !n.installSnapshot(m.Zxid, m.Data) {
+			if !n.installSnapshot(m.Zxid, m.Data, m.Members) {
 				return
 			}
 		}
@@ -258,7 +258,7 @@ func (n *Node) learnerPersisted() {
 		ls.held = nil
 		n.appendEntries(held)
 	case lsBroadcast:
-		if n.voter && n.log.persisted > ls.acked {
+		if !n.learner[n.id] && n.log.persisted > ls.acked {
 			ls.acked = n.log.persisted
 			n.learnerSend(Message{Type: MsgAck, Zxid: ls.acked})
 		}

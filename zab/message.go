@@ -97,6 +97,9 @@ type Message struct {
 	Established bool
 	Entries     []Entry
 	Data        []byte
+	// Members is the sender's active membership (VOTE), or the one of the
+	// snapshot (SNAP).
+	Members *Membership
 }
 
 func (m Message) String() string {

@@ -54,6 +54,9 @@ type Ready struct {
 	NeedSnapshot bool
 	// Requests are writes forwarded by learners (leader only).
 	Requests []Request
+	// Memberships are the memberships that became active, oldest first
+	// (see Membership): applied changes and newer ones heard from peers.
+	Memberships []Membership
 	// Fatal is set once the node failed (a log read failed or a safety
 	// invariant broke): the server must stop. It is repeated in every later
 	// Ready.
@@ -68,6 +71,11 @@ type Node struct {
 	voters  map[int64]bool
 	learner map[int64]bool // observers
 	now     int64
+
+	members   Membership   // active
+	pending   []Membership // logged, not yet applied, in zxid order
+	cfgHist   []Membership // recently active, oldest first
+	activated []Membership // for the next Ready
 
 	hs        HardState
 	log       history
@@ -106,28 +114,34 @@ func NewNode(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg:       cfg,
 		id:        cfg.ID,
-		voters:    map[int64]bool{},
-		learner:   map[int64]bool{},
 		hs:        cfg.State.HardState,
 		log:       newHistory(cfg.Log, cfg.State),
 		lastMsgTo: map[int64]int{},
 		down:      map[int64]bool{},
 	}
-	for _, v := range cfg.Voters {
-		n.voters[v] = true
-	}
-	for _, o := range cfg.Observers {
-		n.learner[o] = true
-	}
-	n.voter = n.voters[n.id]
+	n.setMembers(Membership{Version: cfg.Version, Voters: cfg.Voters, Observers: cfg.Observers})
 	n.committed, n.applied = n.log.base, n.log.base
+	if cfg.Members != nil && n.log.last > n.log.base {
+		// Membership changes logged but not yet applied are pending.
+		err := cfg.Log.Iterate(n.log.base+1, func(zxid int64, data []byte) error {
+			if zxid > n.log.last {
+				return errStop
+			}
+			n.noteEntries([]Entry{{Zxid: zxid, Data: data}})
+			return nil
+		})
+		if err != nil && err != errStop {
+			return nil, fmt.Errorf("zab: reading the log for membership changes: %w", err)
+		}
+	}
 	n.reported = Status{Role: -1}
 	n.becomeLooking()
 	return n, nil
 }
 
-// quorum is the number of voters that make a majority.
-func (n *Node) quorum() int { return len(n.cfg.Voters)/2 + 1 }
+// quorum is the number of voters that make a majority of the active
+// membership.
+func (n *Node) quorum() int { return n.members.quorum() }
 
 // Status returns the node's current role.
 func (n *Node) Status() Status { return n.status }
@@ -159,12 +173,15 @@ func (n *Node) Tick() {
 
 // Step hands the node a message received from peer m.From.
 func (n *Node) Step(m Message) {
-	if n.fatal != nil || m.From == n.id || (!n.voters[m.From] && !n.learner[m.From]) {
+	if n.fatal != nil || m.From == n.id {
 		return
 	}
 	delete(n.down, m.From)
 	if m.Type == MsgVote {
-		n.stepVote(m)
+		n.adopt(m.Members)
+		if n.fatal == nil {
+			n.stepVote(m)
+		}
 		return
 	}
 	switch {
@@ -184,7 +201,7 @@ func (n *Node) Step(m Message) {
 // connection that flapped, a late report about a peer that is back): it
 // costs an election at worst, never correctness, like any message loss.
 func (n *Node) Disconnected(id int64) {
-	if n.fatal != nil || id == n.id || (!n.voters[id] && !n.learner[id]) {
+	if n.fatal != nil || id == n.id {
 		return
 	}
 	n.down[id] = true
@@ -238,7 +255,7 @@ func (n *Node) SnapshotReady(zxid int64, data []byte) {
 func (n *Node) HasReady() bool {
 	return n.status != n.reported || n.hsDirty || n.snapOut != nil || n.hasTrunc ||
 		len(n.entriesOut) > 0 || len(n.msgs) > 0 || n.needSnapshot || len(n.requests) > 0 ||
-		n.applied < min(n.committed, n.log.last) || n.fatal != nil
+		len(n.activated) > 0 || n.applied < min(n.committed, n.log.last) || n.fatal != nil
 }
 
 // Ready hands out everything the driver has to do, and forgets it: the
@@ -272,10 +289,12 @@ func (n *Node) Ready() Ready {
 			} else if len(es) > 0 {
 				rd.Committed = es
 				n.applied = es[len(es)-1].Zxid
+				n.activateApplied()
 			}
 		}
 		n.log.trim(n.applied, n.cfg.KeepEntries)
 	}
+	rd.Memberships, n.activated = n.activated, nil
 	return rd
 }
 
@@ -322,6 +341,7 @@ func (n *Node) appendEntries(es []Entry) {
 	}
 	n.log.append(es)
 	n.entriesOut = append(n.entriesOut, es...)
+	n.noteEntries(es)
 }
 
 // truncate drops the log's entries after z. Committed entries are never
@@ -336,6 +356,7 @@ func (n *Node) truncate(z int64) bool {
 		n.fail(err)
 		return false
 	}
+	n.dropPendingAfter(n.log.last)
 	// Entries not yet handed out above the new last are dropped; those
 	// below it are appended after the truncation, so not yet durable.
 	i, _ := slices.BinarySearchFunc(n.entriesOut, n.log.last+1, func(e Entry, z int64) int { return cmpZxid(e.Zxid, z) })
@@ -347,8 +368,9 @@ func (n *Node) truncate(z int64) bool {
 	return true
 }
 
-// installSnapshot replaces the history by a leader's snapshot.
-func (n *Node) installSnapshot(zxid int64, data []byte) bool {
+// installSnapshot replaces the history by a leader's snapshot, whose
+// active membership was m.
+func (n *Node) installSnapshot(zxid int64, data []byte, m *Membership) bool {
 	if zxid < n.applied {
 		n.fail(fmt.Errorf("snapshot at %s is older than the applied zxid %s", ZxidString(zxid), ZxidString(n.applied)))
 		return false
@@ -358,6 +380,14 @@ func (n *Node) installSnapshot(zxid int64, data []byte) bool {
 	n.snapOut = &Snapshot{Zxid: zxid, Data: data}
 	n.applied = zxid
 	n.committed = max(n.committed, zxid)
+	n.pending = nil
+	if m != nil && m.Version > n.members.Version {
+		c := m.clone()
+		if c.validate() == nil {
+			n.setMembers(c)
+			n.activated = append(n.activated, c)
+		}
+	}
 	return true
 }
 

@@ -16,6 +16,8 @@ var (
 // simParams are the knobs a seed picks.
 type simParams struct {
 	voters, observers int
+	spares            int     // servers in no membership at first
+	reconfigP         float64 // per tick: the leader proposes a new membership
 	chaosTicks        int
 	faults            netFaults
 	crashP, partP     float64 // per tick
@@ -55,6 +57,10 @@ func pickParams(rng *rand.Rand) simParams {
 	if rng.IntN(3) == 0 {
 		p.observers = 1
 	}
+	if rng.IntN(2) == 0 {
+		p.spares = rng.IntN(3)
+		p.reconfigP = rng.Float64() * 0.05
+	}
 	if rng.IntN(4) > 0 {
 		p.discP = rng.Float64() * 0.1
 		p.crashNoticeP = rng.Float64()
@@ -74,13 +80,13 @@ const livenessTicks = 250
 func runSim(seed uint64, trace bool) (c *cluster, recovery int, err error) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	p := pickParams(rng)
-	c = newCluster(rng.Uint64(), p.voters, p.observers, p.cfg)
+	c = newClusterSpares(rng.Uint64(), p.voters, p.observers, p.spares, p.cfg)
 	c.trace = trace
 	if trace {
 		c.maxTrace = 0 // keep it all
 	}
-	c.logf("seed %d: %d voters, %d observers, %d chaos ticks, faults %+v, crash %.3f, partition %.3f, disconnect %.3f/%.2f, slow disks %v, cfg %+v",
-		seed, p.voters, p.observers, p.chaosTicks, p.faults, p.crashP, p.partP, p.discP, p.crashNoticeP, p.slowDisks, p.cfg)
+	c.logf("seed %d: %d voters, %d observers, %d spares, %d chaos ticks, faults %+v, crash %.3f, partition %.3f, disconnect %.3f/%.2f, reconfig %.3f, slow disks %v, cfg %+v",
+		seed, p.voters, p.observers, p.spares, p.chaosTicks, p.faults, p.crashP, p.partP, p.discP, p.crashNoticeP, p.reconfigP, p.slowDisks, p.cfg)
 	c.faults = p.faults
 	if p.slowDisks {
 		for _, id := range c.ids {
@@ -97,6 +103,29 @@ func runSim(seed uint64, trace bool) (c *cluster, recovery int, err error) {
 				}
 			}
 		}
+	}
+
+	// A membership change, proposed as Apache ZooKeeper's leader would:
+	// none in progress, and a quorum of the new voters synced with it.
+	reconfigure := func() {
+		l := c.leader()
+		if l == nil || l.node.ReconfigPending() {
+			return
+		}
+		var m Membership
+		for _, i := range rng.Perm(len(c.ids)) {
+			switch id := c.ids[i]; {
+			case len(m.Voters) == 0 || (len(m.Voters) < 5 && rng.IntN(2) == 0):
+				m.Voters = append(m.Voters, id)
+			case rng.IntN(3) == 0:
+				m.Observers = append(m.Observers, id)
+			}
+		}
+		if !l.node.QuorumSynced(m) {
+			return
+		}
+		next++
+		c.propose(l, encodeMembers(m))
 	}
 
 	// A crash closes the server's connections: some peers hear of it.
@@ -118,6 +147,9 @@ func runSim(seed uint64, trace bool) (c *cluster, recovery int, err error) {
 			c.step()
 		}
 		proposeSome()
+		if rng.Float64() < p.reconfigP {
+			reconfigure()
+		}
 		for _, id := range c.ids {
 			s := c.nodes[id]
 			switch {
@@ -191,6 +223,7 @@ func runSim(seed uint64, trace bool) (c *cluster, recovery int, err error) {
 			}
 		}
 		if done {
+			c.checkMemberships()
 			return c, tick, c.err
 		}
 		if l := c.leader(); l == nil || l.status.Epoch != EpochOf(mark) {
@@ -222,7 +255,7 @@ func TestSim(t *testing.T) {
 		seeds = min(seeds, 50)
 	}
 	start := time.Now()
-	worst, total, elections := 0, 0, 0
+	worst, total, elections, reconfigs := 0, 0, 0, 0
 	for seed := range uint64(seeds) {
 		c, rec, err := runSim(seed, false)
 		if err != nil {
@@ -239,7 +272,12 @@ func TestSim(t *testing.T) {
 		worst = max(worst, rec)
 		total += len(c.committed)
 		elections += len(c.leaders)
+		for _, e := range c.committed {
+			if _, ok := simMembers(e.Data); ok {
+				reconfigs++
+			}
+		}
 	}
-	t.Logf("%d seeds in %v: %d txns committed, %d established leaders, slowest recovery %d ticks",
-		seeds, time.Since(start).Round(time.Millisecond), total, elections, worst)
+	t.Logf("%d seeds in %v: %d txns committed (%d membership changes), %d established leaders, slowest recovery %d ticks",
+		seeds, time.Since(start).Round(time.Millisecond), total, reconfigs, elections, worst)
 }

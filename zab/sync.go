@@ -107,7 +107,8 @@ func (n *Node) leaderSnapshot(zxid int64, data []byte) {
 			n.syncLearner(li)
 			continue
 		}
-		n.sendTo(li, Message{Type: MsgSnap, Zxid: zxid, Data: data})
+		m := n.membershipAt(zxid)
+		n.sendTo(li, Message{Type: MsgSnap, Zxid: zxid, Data: data, Members: &m})
 		n.sendHistory(li, zxid)
 	}
 }
