@@ -407,7 +407,7 @@ func (t *Tree) applyApache(txn *ApacheTxn, op *ApacheOp) wire.ErrCode {
 		if parent == nil {
 			return wire.ErrNoNode
 		}
-		_, exists := parent.children[name]
+		_, exists := parent.kids()[name]
 		t.deleteNode(op.Path, zxid) // raises the parent's pzxid even if the node is gone
 		if !exists {
 			return wire.ErrNoNode
@@ -478,19 +478,20 @@ func (t *Tree) apacheCreate(path string, data []byte, acl []wire.ACL, owner int6
 	if parent == nil {
 		return wire.ErrNoNode
 	}
-	if _, exists := parent.children[name]; exists {
+	if _, exists := parent.kids()[name]; exists {
 		return wire.ErrNodeExists
 	}
-	oldCversion, oldPzxid := parent.cversion, parent.pzxid
+	oldCversion, oldPzxid := parent.cversion(), parent.pzxid()
 	if parentCVersion == -1 {
 		parentCVersion = oldCversion + 1
 	}
 	t.createNode(path, data, apacheACL(acl), owner, zxid, time)
 	parent = t.mutable(parentPath)
+	d := parent.mkdir()
 	if parentCVersion > oldCversion {
-		parent.cversion, parent.pzxid = parentCVersion, zxid
+		d.cversion, d.pzxid = parentCVersion, zxid
 	} else {
-		parent.cversion, parent.pzxid = oldCversion, oldPzxid
+		d.cversion, d.pzxid = oldCversion, oldPzxid
 	}
 	return wire.ErrOK
 }
@@ -504,11 +505,11 @@ func (t *Tree) apacheSetCversionPzxid(path string, cversion int32, zxid int64) b
 		return false
 	}
 	if cversion == -1 {
-		cversion = n.cversion + 1
+		cversion = n.cversion() + 1
 	}
-	if cversion > n.cversion {
-		n = t.mutable(path)
-		n.cversion, n.pzxid = cversion, zxid
+	if cversion > n.cversion() {
+		d := t.mutable(path).mkdir()
+		d.cversion, d.pzxid = cversion, zxid
 	}
 	return true
 }

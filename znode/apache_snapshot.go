@@ -162,11 +162,14 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 		n := &node{data: d.Buffer()}
 		aclID := d.Long()
 		n.czxid, n.mzxid, n.ctime, n.mtime = d.Long(), d.Long(), d.Long(), d.Long()
-		n.version, n.cversion, n.aversion = d.Int(), d.Int(), d.Int()
-		n.owner, n.pzxid = d.Long(), d.Long()
+		var cversion int32
+		n.version, cversion, n.aversion = d.Int(), d.Int(), d.Int()
+		owner, pzxid := d.Long(), d.Long()
 		if d.Err() != nil {
 			return corruptApache("node %q: %v", path, d.Err())
 		}
+		n.owner = owner
+		n.setDir(cversion, pzxid, 0)
 		a := entries[aclID]
 		if a == nil {
 			list, ok := acls[aclID]
@@ -199,13 +202,14 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 		if parent == nil {
 			return corruptApache("node %q comes before its parent", path)
 		}
-		if _, dup := parent.children[name]; dup {
+		if _, dup := parent.kids()[name]; dup {
 			return corruptApache("node %q twice", path)
 		}
-		if parent.children == nil {
-			parent.children = make(map[string]*node)
+		pd := parent.mkdir()
+		if pd.children == nil {
+			pd.children = make(map[string]*node)
 		}
-		parent.children[name] = n
+		pd.children[name] = n
 		t.nodeCount++
 		t.dataSize += int64(len(path) + len(n.data))
 		t.index(path, parentPath, name, n)
@@ -223,7 +227,7 @@ func (t *Tree) apacheSetupQuota() {
 	}
 	var walk func(path string, n *node)
 	walk = func(path string, n *node) {
-		if len(n.children) == 0 {
+		if len(n.kids()) == 0 {
 			const end = "/" + quotaLimitNode
 			if strings.HasSuffix(path, end) {
 				quoted := path[len(quotaPath):strings.Index(path, end)]
@@ -232,7 +236,7 @@ func (t *Tree) apacheSetupQuota() {
 			}
 			return
 		}
-		for name, c := range n.children {
+		for name, c := range n.kids() {
 			walk(path+"/"+name, c)
 		}
 	}
@@ -284,12 +288,12 @@ func (t *Tree) WriteApacheSnapshot(w io.Writer) error {
 		e.Long(n.ctime)
 		e.Long(n.mtime)
 		e.Int(n.version)
-		e.Int(n.cversion)
+		e.Int(n.cversion())
 		e.Int(n.aversion)
 		e.Long(n.owner)
-		e.Long(n.pzxid)
+		e.Long(n.pzxid())
 		for _, name := range sortedChildren(n) {
-			walk(path+"/"+name, n.children[name])
+			walk(path+"/"+name, n.kids()[name])
 		}
 	}
 	walk("", t.root)

@@ -212,32 +212,32 @@ func TestImportApplyFuzzy(t *testing.T) {
 		{Zxid: 3, ApacheOp: ApacheOp{Type: wire.OpCreate, Path: "/p/b", ACL: OpenACL, ParentCVersion: 2}},
 	})
 	p := tree.lookup("/p")
-	eq(t, "cversion", p.cversion, int32(2))
+	eq(t, "cversion", p.cversion(), int32(2))
 
 	// A create the snapshot holds: NodeExists, but the parent's cversion
 	// and pzxid move forward (setCversionPzxid), for create only.
 	code, _ := tree.ApplyApache(&ApacheTxn{Zxid: 4, ApacheOp: ApacheOp{Type: wire.OpCreate, Path: "/p/a", ACL: OpenACL, ParentCVersion: 5}})
 	eq(t, "create existing", code, wire.ErrNodeExists)
-	eq(t, "cversion after create existing", [2]int64{int64(p.cversion), p.pzxid}, [2]int64{5, 4})
+	eq(t, "cversion after create existing", [2]int64{int64(p.cversion()), p.pzxid()}, [2]int64{5, 4})
 	code, _ = tree.ApplyApache(&ApacheTxn{Zxid: 5, ApacheOp: ApacheOp{Type: wire.OpCreate2, Path: "/p/a", ACL: OpenACL, ParentCVersion: 9}})
 	eq(t, "create2 existing", code, wire.ErrNodeExists)
-	eq(t, "cversion after create2 existing", [2]int64{int64(p.cversion), p.pzxid}, [2]int64{5, 4})
+	eq(t, "cversion after create2 existing", [2]int64{int64(p.cversion()), p.pzxid()}, [2]int64{5, 4})
 
 	// A create whose parentCVersion is not above the current one leaves
 	// the parent's cversion and pzxid alone.
 	code, _ = tree.ApplyApache(&ApacheTxn{Zxid: 6, ApacheOp: ApacheOp{Type: wire.OpCreate, Path: "/p/c", ACL: OpenACL, ParentCVersion: 3}})
 	eq(t, "create behind", code, wire.ErrOK)
-	eq(t, "cversion after create behind", [2]int64{int64(p.cversion), p.pzxid}, [2]int64{5, 4})
+	eq(t, "cversion after create behind", [2]int64{int64(p.cversion()), p.pzxid()}, [2]int64{5, 4})
 	eq(t, "czxid of /p/c", tree.lookup("/p/c").czxid, int64(6))
 
 	// A V0 create (parentCVersion -1) takes cversion+1.
 	applyAll(t, tree, []*ApacheTxn{{Zxid: 7, ApacheOp: ApacheOp{Type: wire.OpCreate, Path: "/p/d", ACL: OpenACL, V0: true, ParentCVersion: -1}}})
-	eq(t, "cversion after V0 create", [2]int64{int64(p.cversion), p.pzxid}, [2]int64{6, 7})
+	eq(t, "cversion after V0 create", [2]int64{int64(p.cversion()), p.pzxid()}, [2]int64{6, 7})
 
 	// A delete of a node already gone still raises the parent's pzxid.
 	code, _ = tree.ApplyApache(&ApacheTxn{Zxid: 8, ApacheOp: ApacheOp{Type: wire.OpDelete, Path: "/p/gone"}})
 	eq(t, "delete missing", code, wire.ErrNoNode)
-	eq(t, "pzxid after delete missing", p.pzxid, int64(8))
+	eq(t, "pzxid after delete missing", p.pzxid(), int64(8))
 	code, _ = tree.ApplyApache(&ApacheTxn{Zxid: 9, ApacheOp: ApacheOp{Type: wire.OpDelete, Path: "/nowhere/x"}})
 	eq(t, "delete under missing parent", code, wire.ErrNoNode)
 
@@ -300,7 +300,7 @@ func TestImportDropOrphanEphemerals(t *testing.T) {
 	if tree.lookup("/dead") != nil || tree.lookup("/live") == nil {
 		t.Error("wrong nodes dropped")
 	}
-	eq(t, "root pzxid", tree.root.pzxid, int64(4))
+	eq(t, "root pzxid", tree.root.pzxid(), int64(4))
 }
 
 // apacheTestTree builds a tree with sessions, ACLs, ephemeral, container,

@@ -251,9 +251,9 @@ func (v *view) get(path string) (rec, bool) {
 		exists:   true,
 		owner:    n.owner,
 		version:  n.version,
-		cversion: n.cversion,
+		cversion: n.cversion(),
 		aversion: n.aversion,
-		nchild:   len(n.children),
+		nchild:   len(n.kids()),
 		acl:      n.acl.acls,
 		data:     n.data,
 	}, true
@@ -284,7 +284,7 @@ type prepared struct {
 }
 
 func (t *Tree) checkSession(txn *Txn) bool {
-	if txn.Session == 0 {
+	if txn.Session == 0 || t.opts.LocalSessions {
 		return true
 	}
 	_, ok := t.sessions[txn.Session]
@@ -345,7 +345,7 @@ func (t *Tree) prepareCreate(v *view, txn *Txn, op wire.OpCode, req *wire.Create
 		// here and then fails to apply it; refuse it up front.
 		return prepared{}, wire.ErrBadArguments
 	}
-	if !t.checkSession(txn) {
+	if !t.checkSession(txn) || (ephemeral && t.opts.LocalSessions && t.sessions[txn.Session] == nil && txn.Session != 0) {
 		return prepared{}, wire.ErrSessionExpired
 	}
 	path := req.Path
@@ -530,7 +530,7 @@ func (t *Tree) checkDeleteContainer(path string, now int64) wire.ErrCode {
 	if n == nil {
 		return wire.ErrNoNode
 	}
-	if len(n.children) > 0 {
+	if len(n.kids()) > 0 {
 		return wire.ErrNotEmpty
 	}
 	switch t.kind(n.owner) {
@@ -575,24 +575,25 @@ func (t *Tree) execute(p *prepared, txn *Txn) wire.Record {
 func (t *Tree) createNode(path string, data []byte, acl []wire.ACL, owner, zxid, time int64) wire.Stat {
 	parentPath, name, _ := splitPath(path)
 	parent := t.mutable(parentPath)
-	if cv := parent.cversion + 1; cv > parent.cversion {
-		parent.cversion = cv
-		parent.pzxid = zxid
+	pd := parent.mkdir()
+	if cv := pd.cversion + 1; cv > pd.cversion {
+		pd.cversion = cv
+		pd.pzxid = zxid
 	}
 	child := &node{
 		data:  data,
 		acl:   t.acls.intern(acl),
-		czxid: zxid, mzxid: zxid, pzxid: zxid,
+		czxid: zxid, mzxid: zxid,
 		ctime: time, mtime: time,
 		owner: owner,
 		gen:   t.gen,
 	}
-	if parent.children == nil {
-		parent.children = make(map[string]*node, 4)
+	if pd.children == nil {
+		pd.children = make(map[string]*node, 4)
 	}
 	// The name is a slice of the request's path: keep a copy of its own,
 	// not the whole path, alive in the map.
-	parent.children[strings.Clone(name)] = child
+	pd.children[strings.Clone(name)] = child
 	t.nodeCount++
 	t.dataSize += int64(len(path) + len(data))
 	t.index(path, parentPath, name, child)
@@ -615,13 +616,15 @@ func (t *Tree) deleteNode(path string, zxid int64) {
 	if parent == nil {
 		return
 	}
-	n := parent.children[name]
-	delete(parent.children, name)
-	if len(parent.children) == 0 {
-		parent.children = nil
+	n := parent.kids()[name]
+	if n != nil {
+		delete(parent.dir.children, name)
+		if len(parent.dir.children) == 0 {
+			parent.dir.children = nil
+		}
 	}
-	if zxid > parent.pzxid {
-		parent.pzxid = zxid
+	if zxid > parent.pzxid() {
+		parent.mkdir().pzxid = zxid
 	}
 	if n == nil {
 		return

@@ -180,7 +180,7 @@ func (t *Tree) updateQuotaForPath(p string) {
 func countSubtree(n *node, count, bytes *int64) {
 	*count++
 	*bytes += int64(len(n.data))
-	for _, c := range n.children {
+	for _, c := range n.kids() {
 		countSubtree(c, count, bytes)
 	}
 }

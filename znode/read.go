@@ -366,7 +366,7 @@ func (t *Tree) setWatches(req *wire.SetWatches, v2 bool, c Caller) {
 		switch {
 		case n == nil:
 			notify(wire.EventNodeDeleted, p)
-		case n.pzxid > req.RelativeZxid:
+		case n.pzxid() > req.RelativeZxid:
 			notify(wire.EventNodeChildrenChanged, p)
 		default:
 			t.childWatches.add(p, w, modeStandard)

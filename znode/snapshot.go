@@ -155,14 +155,15 @@ func encodeNode(sw *snapshotWriter, name string, n *node, index map[*aclEntry]in
 	e.Long(n.ctime)
 	e.Long(n.mtime)
 	e.Int(n.version)
-	e.Int(n.cversion)
+	e.Int(n.cversion())
 	e.Int(n.aversion)
 	e.Long(n.owner)
-	e.Long(n.pzxid)
+	e.Long(n.pzxid())
 	names := sortedChildren(n)
 	e.Int(int32(len(names)))
+	kids := n.kids()
 	for _, c := range names {
-		encodeNode(sw, c, n.children[c], index)
+		encodeNode(sw, c, kids[c], index)
 	}
 }
 
@@ -238,12 +239,15 @@ func (r *snapReader) node(prefix string, root bool) (string, *node, error) {
 	n := &node{data: d.Buffer()}
 	ai := d.Int()
 	n.czxid, n.mzxid, n.ctime, n.mtime = d.Long(), d.Long(), d.Long(), d.Long()
-	n.version, n.cversion, n.aversion = d.Int(), d.Int(), d.Int()
-	n.owner, n.pzxid = d.Long(), d.Long()
+	var cversion int32
+	var pzxid int64
+	n.version, cversion, n.aversion = d.Int(), d.Int(), d.Int()
+	n.owner, pzxid = d.Long(), d.Long()
 	nc := d.Int()
 	if d.Err() != nil {
 		return "", nil, fmt.Errorf("%w: %v", ErrCorruptSnapshot, d.Err())
 	}
+	n.setDir(cversion, pzxid, int(nc))
 	path := rootPath
 	if !root {
 		if name == "" || strings.IndexByte(name, '/') >= 0 {
@@ -270,7 +274,7 @@ func (r *snapReader) node(prefix string, root bool) (string, *node, error) {
 		t.index(path, strings.TrimSuffix(prefix, "/"), name, n)
 	}
 	if nc > 0 {
-		n.children = make(map[string]*node, nc)
+		n.dir.children = make(map[string]*node, nc)
 		childPrefix := path + "/"
 		if root {
 			childPrefix = rootPath
@@ -280,10 +284,10 @@ func (r *snapReader) node(prefix string, root bool) (string, *node, error) {
 			if err != nil {
 				return "", nil, err
 			}
-			if _, dup := n.children[cname]; dup {
+			if _, dup := n.dir.children[cname]; dup {
 				return "", nil, fmt.Errorf("%w: duplicate node %q", ErrCorruptSnapshot, childPrefix+cname)
 			}
-			n.children[cname] = c
+			n.dir.children[cname] = c
 		}
 	}
 	return name, n, nil

@@ -184,11 +184,11 @@ func checkInvariants(t *testing.T, tree *Tree) {
 				eph[n.owner] = map[string]struct{}{}
 			}
 			eph[n.owner][p] = struct{}{}
-			if len(n.children) > 0 {
+			if len(n.kids()) > 0 {
 				t.Fatalf("ephemeral %s has children", p)
 			}
 		}
-		for name, c := range n.children {
+		for name, c := range n.kids() {
 			walk(p+"/"+name, c)
 		}
 	}

@@ -37,19 +37,69 @@ const (
 
 // node is one znode. Children are kept by name; the full path of a node is
 // known only while walking to it. Stats are kept as Apache's StatPersisted:
-// cversion counts child creations only.
+// cversion counts child creations only. What only a parent needs (its
+// children, cversion and pzxid) lives in dir, which a leaf that never had
+// a child does not have: most znodes are such leaves, and the node fits a
+// 96-byte allocation instead of 112.
 type node struct {
-	data     []byte
-	acl      *aclEntry
-	children map[string]*node
+	data []byte
+	acl  *aclEntry
+	dir  *dir // nil: no children, cversion 0, pzxid = czxid
 
-	czxid, mzxid, ctime, mtime, pzxid int64
-	owner                             int64 // ephemeralOwner as stored
-	version, cversion, aversion       int32
+	czxid, mzxid, ctime, mtime int64
+	owner                      int64 // ephemeralOwner as stored
+	version, aversion          int32
 	// gen is the tree generation the node belongs to. While a snapshot is
 	// being written, nodes of older generations are shared with it and are
 	// copied before they change (see mutable).
 	gen uint32
+}
+
+// dir is the part of a node that concerns its children.
+type dir struct {
+	children map[string]*node
+	pzxid    int64
+	cversion int32
+}
+
+// kids returns the node's children by name (nil if none).
+func (n *node) kids() map[string]*node {
+	if n.dir == nil {
+		return nil
+	}
+	return n.dir.children
+}
+
+// pzxid is the zxid of the last change to the node's children.
+func (n *node) pzxid() int64 {
+	if n.dir == nil {
+		return n.czxid
+	}
+	return n.dir.pzxid
+}
+
+// cversion counts the creations of the node's children.
+func (n *node) cversion() int32 {
+	if n.dir == nil {
+		return 0
+	}
+	return n.dir.cversion
+}
+
+// mkdir returns the node's dir, adding one if it has none.
+func (n *node) mkdir() *dir {
+	if n.dir == nil {
+		n.dir = &dir{pzxid: n.czxid}
+	}
+	return n.dir
+}
+
+// setDir gives a node read from a snapshot its child counters, adding a dir
+// only where they differ from a leaf's.
+func (n *node) setDir(cversion int32, pzxid int64, nchild int) {
+	if cversion != 0 || pzxid != n.czxid || nchild > 0 {
+		n.dir = &dir{pzxid: pzxid, cversion: cversion}
+	}
 }
 
 // Tree is the data tree plus the session table and the watch manager.
@@ -100,8 +150,8 @@ func NewTree(opts Options) *Tree {
 	proc := &node{data: []byte{}, acl: t.acls.intern(OpenACL)}
 	quota := &node{data: []byte{}, acl: t.acls.intern(OpenACL)}
 	config := &node{data: []byte{}, acl: t.acls.intern(ReadACL), aversion: -1}
-	t.root.children = map[string]*node{"zookeeper": proc}
-	proc.children = map[string]*node{"quota": quota, "config": config}
+	t.root.dir = &dir{children: map[string]*node{"zookeeper": proc}}
+	proc.dir = &dir{children: map[string]*node{"quota": quota, "config": config}}
 	t.nodeCount = 4
 	t.dataSize = int64(len(rootPath) + len(procPath) + len(quotaPath) + len(configPath))
 	return t
@@ -157,13 +207,13 @@ func (t *Tree) walk(path string, copy bool) *node {
 		if i >= 0 {
 			name = rest[:i]
 		}
-		c := n.children[name]
+		c := n.kids()[name]
 		if c == nil {
 			return nil
 		}
 		if copy && c.gen != t.gen {
 			c = t.copyNode(c)
-			n.children[name] = c
+			n.dir.children[name] = c
 		}
 		if i < 0 {
 			return c
@@ -176,8 +226,10 @@ func (t *Tree) walk(path string, copy bool) *node {
 func (t *Tree) copyNode(n *node) *node {
 	c := *n
 	c.gen = t.gen
-	if n.children != nil {
-		c.children = maps.Clone(n.children)
+	if n.dir != nil {
+		d := *n.dir
+		d.children = maps.Clone(d.children)
+		c.dir = &d
 	}
 	return &c
 }
@@ -200,7 +252,7 @@ func (t *Tree) kind(owner int64) nodeKind {
 // counts creations and deletions of children, and only plain ephemerals
 // show their owner.
 func (t *Tree) statOf(n *node) wire.Stat {
-	nc := int32(len(n.children))
+	nc := int32(len(n.kids()))
 	owner := n.owner
 	if t.kind(owner) != kindEphemeral {
 		owner = 0
@@ -211,19 +263,19 @@ func (t *Tree) statOf(n *node) wire.Stat {
 		Ctime:          n.ctime,
 		Mtime:          n.mtime,
 		Version:        n.version,
-		Cversion:       n.cversion*2 - nc,
+		Cversion:       n.cversion()*2 - nc,
 		Aversion:       n.aversion,
 		EphemeralOwner: owner,
 		DataLength:     int32(len(n.data)),
 		NumChildren:    nc,
-		Pzxid:          n.pzxid,
+		Pzxid:          n.pzxid(),
 	}
 }
 
 // sortedChildren returns the names of n's children in order (never nil).
 func sortedChildren(n *node) []string {
-	names := make([]string, 0, len(n.children))
-	for name := range n.children {
+	names := make([]string, 0, len(n.kids()))
+	for name := range n.kids() {
 		names = append(names, name)
 	}
 	sort.Strings(names)
@@ -281,10 +333,10 @@ func (t *Tree) ExpiredContainers(now int64) []string {
 }
 
 func (t *Tree) containerExpired(n *node, now int64) bool {
-	if len(n.children) > 0 || t.kind(n.owner) != kindContainer {
+	if len(n.kids()) > 0 || t.kind(n.owner) != kindContainer {
 		return false
 	}
-	if n.cversion > 0 {
+	if n.cversion() > 0 {
 		return true
 	}
 	limit := t.opts.MaxNeverUsedIntervalMs
@@ -292,7 +344,7 @@ func (t *Tree) containerExpired(n *node, now int64) bool {
 }
 
 func (t *Tree) ttlExpired(n *node, now int64) bool {
-	if len(n.children) > 0 || t.kind(n.owner) != kindTTL {
+	if len(n.kids()) > 0 || t.kind(n.owner) != kindTTL {
 		return false
 	}
 	ttl := n.owner &^ ttlMask &^ (0xffff << 40)
