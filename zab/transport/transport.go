@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,7 +80,11 @@ type Config struct {
 	DialTLS *tls.Config
 }
 
-// Kinds of connection, sent in the header.
+// Kinds of connection, sent in the header. After the kind, the header
+// carries the sender's own quorum and election addresses (a 2-byte length,
+// then "quorumAddr electionAddr"), so that a server can answer a peer its
+// configuration does not list yet: one joining the ensemble by dynamic
+// reconfiguration.
 const (
 	kindQuorum   byte = 'Q'
 	kindElection byte = 'E'
@@ -104,13 +109,15 @@ const (
 
 // Transport sends and receives the messages of one server.
 type Transport struct {
-	cfg   Config
-	log   *zap.Logger
-	links map[int64][2]*link // peer -> [quorum, election]
-	lns   []net.Listener
-	recv  chan zab.Message
-	lost  chan int64
-	known map[int64]bool
+	cfg  Config
+	log  *zap.Logger
+	self Peer
+	lns  []net.Listener
+	recv chan zab.Message
+	lost chan int64
+
+	peersMu sync.RWMutex
+	links   map[int64][2]*link // peer -> [quorum, election]
 
 	done    chan struct{}
 	closeMu sync.Once
@@ -143,14 +150,12 @@ func New(cfg Config) (*Transport, error) {
 		links:    map[int64][2]*link{},
 		recv:     make(chan zab.Message, recvBuffer),
 		lost:     make(chan int64, lostBuffer),
-		known:    map[int64]bool{},
 		done:     make(chan struct{}),
 		incoming: map[net.Conn]struct{}{},
 	}
 	var self *Peer
 	for i := range cfg.Peers {
 		p := cfg.Peers[i]
-		t.known[p.ID] = true
 		if p.ID == cfg.ID {
 			self = &cfg.Peers[i]
 			continue
@@ -163,6 +168,7 @@ func New(cfg Config) (*Transport, error) {
 	if self == nil {
 		return nil, fmt.Errorf("transport: server %d is not in the server list", cfg.ID)
 	}
+	t.self = *self
 	for _, addr := range []string{self.QuorumAddr, self.ElectionAddr} {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -189,6 +195,35 @@ func New(cfg Config) (*Transport, error) {
 	t.log.Info("quorum transport listening",
 		zap.String("quorum", self.QuorumAddr), zap.String("election", self.ElectionAddr))
 	return t, nil
+}
+
+// AddPeer makes a peer known, or changes its addresses (a peer added or
+// moved by dynamic reconfiguration). Peers are never forgotten: a removed
+// server may still follow as a non-voter.
+func (t *Transport) AddPeer(p Peer) {
+	if p.ID == t.cfg.ID {
+		return
+	}
+	t.peersMu.Lock()
+	defer t.peersMu.Unlock()
+	if ls, ok := t.links[p.ID]; ok {
+		ls[0].setAddr(p.QuorumAddr)
+		ls[1].setAddr(p.ElectionAddr)
+		return
+	}
+	select {
+	case <-t.done:
+		return
+	default:
+	}
+	ls := [2]*link{newLink(t, p.ID, p.QuorumAddr, kindQuorum), newLink(t, p.ID, p.ElectionAddr, kindElection)}
+	t.links[p.ID] = ls
+	for _, l := range ls {
+		t.wg.Add(1)
+		go l.run()
+	}
+	t.log.Info("quorum transport: new peer", zap.Int64("peer", p.ID),
+		zap.String("quorum", p.QuorumAddr), zap.String("election", p.ElectionAddr))
 }
 
 // Recv delivers the messages received from peers. From is the id the
@@ -219,6 +254,8 @@ func (t *Transport) reportLost(peer int64) {
 // election port. Messages to unknown peers are dropped. The messages'
 // slices must not be modified afterwards.
 func (t *Transport) Send(msgs []zab.Message) {
+	t.peersMu.RLock()
+	defer t.peersMu.RUnlock()
 	for i := range msgs {
 		m := &msgs[i]
 		ls, ok := t.links[m.To]
@@ -250,11 +287,13 @@ func (t *Transport) Close() error {
 			c.Close()
 		}
 		t.mu.Unlock()
+		t.peersMu.Lock()
 		for _, ls := range t.links {
 			for _, l := range ls {
 				l.signal()
 			}
 		}
+		t.peersMu.Unlock()
 	})
 	t.wg.Wait()
 	return nil
@@ -313,10 +352,25 @@ func (t *Transport) readLoop(c net.Conn) {
 	}
 	from := int64(binary.BigEndian.Uint64(hdr[len(magic):]))
 	kind := hdr[len(hdr)-1]
-	if string(hdr[:len(magic)]) != magic || !t.known[from] || from == t.cfg.ID || (kind != kindQuorum && kind != kindElection) {
+	var alen [2]byte
+	if _, err := io.ReadFull(br, alen[:]); err != nil {
+		return
+	}
+	addrs := make([]byte, binary.BigEndian.Uint16(alen[:]))
+	if _, err := io.ReadFull(br, addrs); err != nil {
+		return
+	}
+	qa, ea, _ := strings.Cut(string(addrs), " ")
+	if string(hdr[:len(magic)]) != magic || from == t.cfg.ID || (kind != kindQuorum && kind != kindElection) {
 		t.log.Warn("quorum transport: refusing a connection that is not from a peer",
 			zap.String("remote", c.RemoteAddr().String()), zap.Int64("claimedId", from))
 		return
+	}
+	t.peersMu.RLock()
+	_, known := t.links[from]
+	t.peersMu.RUnlock()
+	if !known && qa != "" && ea != "" {
+		t.AddPeer(Peer{ID: from, QuorumAddr: qa, ElectionAddr: ea})
 	}
 	var buf []byte
 	for {
@@ -367,6 +421,17 @@ type link struct {
 	mu    sync.Mutex
 	queue []zab.Message
 	bytes int
+	next  string // a new address to use from the next connection on
+}
+
+// setAddr changes the address the link connects to (from its next
+// connection on).
+func (l *link) setAddr(addr string) {
+	l.mu.Lock()
+	if addr != l.addr {
+		l.next = addr
+	}
+	l.mu.Unlock()
 }
 
 func newLink(t *Transport, peer int64, addr string, kind byte) *link {
@@ -452,6 +517,14 @@ func (l *link) run() {
 		if len(msgs) == 0 {
 			continue
 		}
+		l.mu.Lock()
+		if l.next != "" {
+			l.addr, l.next = l.next, ""
+			l.mu.Unlock()
+			closeConn()
+		} else {
+			l.mu.Unlock()
+		}
 		if c == nil {
 			var err error
 			c, err = l.dial()
@@ -505,10 +578,13 @@ func (l *link) dial() (net.Conn, error) {
 			return nil, err
 		}
 	}
-	hdr := make([]byte, 0, len(magic)+9)
+	addrs := l.t.self.QuorumAddr + " " + l.t.self.ElectionAddr
+	hdr := make([]byte, 0, len(magic)+11+len(addrs))
 	hdr = append(hdr, magic...)
 	hdr = binary.BigEndian.AppendUint64(hdr, uint64(l.t.cfg.ID))
 	hdr = append(hdr, l.kind)
+	hdr = binary.BigEndian.AppendUint16(hdr, uint16(len(addrs)))
+	hdr = append(hdr, addrs...)
 	c.SetWriteDeadline(time.Now().Add(handshakeTimeout))
 	if _, err := c.Write(hdr); err != nil {
 		c.Close()

@@ -144,3 +144,29 @@ func TestDisconnectedReported(t *testing.T) {
 	a.Send([]zab.Message{{Type: zab.MsgPing, From: 1, To: 2}})
 	waitLost(t, a, 2) // connecting to b is refused
 }
+
+// A server that the other's configuration does not list (one joining by
+// reconfiguration) is answered: its connection announces its addresses.
+func TestUnlistedPeerIsAnswered(t *testing.T) {
+	one := Peer{ID: 1, QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)}
+	four := Peer{ID: 4, QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)}
+	a, err := New(Config{ID: 1, Peers: []Peer{one}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := New(Config{ID: 4, Peers: []Peer{one, four}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	a.Send([]zab.Message{{Type: zab.MsgPing, From: 1, To: 4}}) // unknown yet: dropped
+	b.Send([]zab.Message{{Type: zab.MsgVote, From: 4, To: 1, Round: 3}})
+	if m := receive(t, a, 1)[0]; m.From != 4 || m.Round != 3 {
+		t.Fatalf("server 1 received %v", m)
+	}
+	a.Send([]zab.Message{{Type: zab.MsgVote, From: 1, To: 4, Round: 5}})
+	if m := receive(t, b, 1)[0]; m.From != 1 || m.Round != 5 {
+		t.Fatalf("server 4 received %v", m)
+	}
+}
