@@ -570,7 +570,7 @@ func TestAdminValues(t *testing.T) {
 		mntr.num(t, "num_alive_connections") != 1 || mntr.num(t, "packets_received") < 11 {
 		t.Errorf("mntr: %s", mntr.body)
 	}
-	if !strings.Contains(mntr.body, `"avg_fsynctime" : 0.0,`) || !strings.Contains(mntr.body, `"connection_drop_probability" : 0.0,`) {
+	if !strings.Contains(mntr.body, `"avg_jvm_pause_time_ms" : 0.0,`) || !strings.Contains(mntr.body, `"connection_drop_probability" : 0.0,`) {
 		t.Errorf("mntr: doubles are not printed as Java's: %s", mntr.body)
 	}
 

@@ -433,8 +433,8 @@ func TestFourLetterMntr(t *testing.T) {
 		"zk_local_sessions":              "0",
 		"zk_connection_drop_probability": "0.0",
 		"zk_last_client_response_size":   "-1",
-		"zk_avg_fsynctime":               "0.0",
-		"zk_p999_readlatency":            "0",
+		"zk_avg_jvm_pause_time_ms":       "0.0",
+		"zk_p999_jvm_pause_time_ms":      "0",
 	} {
 		if values[k] != v {
 			t.Errorf("%s = %q, want %q", k, values[k], v)
