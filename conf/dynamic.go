@@ -90,16 +90,22 @@ func DynamicFileName(cfgFile string, version int64) string {
 // the static file cfgFile point at it: its server.N, group, weight,
 // peerType and dynamicConfigFile lines are dropped (the first time, the
 // original is kept as cfgFile.bak) and dynamicConfigFile=<path> appended.
-// Both files are replaced atomically. It returns the dynamic file's path.
-func WriteDynamic(cfgFile string, servers []Server, version int64) (string, error) {
+// As in Apache, clientPort and clientPortAddress are dropped too when the
+// server line of myID has a client address. Both files are replaced
+// atomically. It returns the dynamic file's path.
+func WriteDynamic(cfgFile string, myID int64, servers []Server, version int64) (string, error) {
 	abs, err := filepath.Abs(cfgFile)
 	if err != nil {
 		return "", err
 	}
 	dyn := DynamicFileName(abs, version)
 	lines := make([]string, 0, len(servers))
+	eraseClient := false
 	for _, s := range servers {
 		lines = append(lines, fmt.Sprintf("server.%d=%s", s.ID, s.String()))
+		if s.ID == myID && s.ClientPort != 0 {
+			eraseClient = true
+		}
 	}
 	slices.Sort(lines)
 	if err := writeAtomic(dyn, []byte(strings.Join(lines, "\n")+"\n")); err != nil {
@@ -119,7 +125,8 @@ func WriteDynamic(cfgFile string, servers []Server, version int64) (string, erro
 		key, _, _ := strings.Cut(strings.TrimSpace(line), "=")
 		key = strings.TrimSpace(key)
 		if strings.HasPrefix(key, "server.") || strings.HasPrefix(key, "group") || strings.HasPrefix(key, "weight") ||
-			strings.HasPrefix(key, "dynamicConfigFile") || strings.HasPrefix(key, "peerType") {
+			strings.HasPrefix(key, "dynamicConfigFile") || strings.HasPrefix(key, "peerType") ||
+			(eraseClient && strings.HasPrefix(key, "clientPort")) {
 			continue
 		}
 		if line == "" {

@@ -36,7 +36,7 @@ func TestWriteDynamicReloads(t *testing.T) {
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "zoo.cfg")
 	os.WriteFile(filepath.Join(dir, "myid"), []byte("2\n"), 0o644)
-	static := "tickTime=2000\ndataDir=" + dir + "\nclientPort=2181\nreconfigEnabled=true\n" +
+	static := "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=" + dir + "\nclientPort=2181\nreconfigEnabled=true\n" +
 		"server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\n"
 	if err := os.WriteFile(cfgFile, []byte(static), 0o644); err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func TestWriteDynamicReloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dyn, err := WriteDynamic(cfgFile, servers, 0x200000001)
+	dyn, err := WriteDynamic(cfgFile, 2, servers, 0x200000001)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +58,9 @@ func TestWriteDynamicReloads(t *testing.T) {
 	c, err := Load(cfgFile)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.ClientPort != 2182 {
+		t.Errorf("client port %d, want the one of server.2's line", c.ClientPort)
 	}
 	if c.ConfigVersion != 0x200000001 || len(c.Servers) != 3 || c.Servers[1].ID != 3 || !c.Servers[1].Observer {
 		t.Fatalf("reloaded version %x servers %+v", c.ConfigVersion, c.Servers)
