@@ -652,3 +652,231 @@ func (c *cClient) record(cmd string, block []string) {
 		c.out.WriteString("  " + strings.ReplaceAll(l, "\t", "\\t") + "\n")
 	}
 }
+
+// failoverTimeout bounds how long a real client may take to reconnect to
+// another server of the ensemble after the one it was connected to died.
+const failoverTimeout = 60 * time.Second
+
+// lineClient is an interactive client process (zkCli.sh, cli_mt) fed
+// commands on stdin, its stdout and stderr merged into one stream of lines.
+type lineClient struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string // closed at EOF
+	seen  []string    // every line read, for failure messages
+}
+
+func startLineClient(t *testing.T, name string, args, env []string) *lineClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*clientRunTimeout)
+	t.Cleanup(cancel)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pr.Close() })
+	c := &lineClient{t: t, cmd: exec.CommandContext(ctx, name, args...), lines: make(chan string, 4096)}
+	c.cmd.Env = env
+	c.cmd.Stdout, c.cmd.Stderr = pw, pw
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+		close(c.lines)
+	}()
+	t.Cleanup(func() {
+		c.cmd.Process.Kill()
+		c.cmd.Wait()
+	})
+	return c
+}
+
+// send writes one command line.
+func (c *lineClient) send(line string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.stdin, line+"\n"); err != nil {
+		c.t.Fatalf("send %q: %v", line, err)
+	}
+}
+
+// expect reads lines until one matches re and returns its submatches; it
+// fails the test after timeout or at EOF.
+func (c *lineClient) expect(re *regexp.Regexp, timeout time.Duration) []string {
+	c.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l, ok := <-c.lines:
+			if !ok {
+				c.t.Fatalf("client exited while waiting for %q; its output:\n%s", re, strings.Join(c.seen, "\n"))
+			}
+			c.seen = append(c.seen, l)
+			if m := re.FindStringSubmatch(l); m != nil {
+				return m
+			}
+		case <-deadline:
+			c.t.Fatalf("no line matching %q within %v; output:\n%s", re, timeout, strings.Join(c.seen, "\n"))
+		}
+	}
+}
+
+// retry sends the command made by cmd(i), i = 0, 1, ..., and reads its
+// outcome with outcome (true: done) until it succeeds or failoverTimeout
+// passes.
+func (c *lineClient) retry(cmd func(i int) string, outcome func(i int) bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(failoverTimeout)
+	for i := 0; ; i++ {
+		c.send(cmd(i))
+		if outcome(i) {
+			c.t.Logf("%q succeeded (attempt %d)", cmd(i), i+1)
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%q never succeeded within %v; output:\n%s", cmd(i), failoverTimeout, strings.Join(c.seen, "\n"))
+		}
+		time.Sleep(200 * time.Millisecond) // the client is reconnecting: try again
+	}
+}
+
+// sessionServer returns the server of the ensemble holding a connection
+// of session id (per cons), or nil.
+func sessionServer(servers []*harness.Server, id int64) *harness.Server {
+	sid := fmt.Sprintf("sid=0x%x,", id)
+	for _, s := range servers {
+		if cons, err := s.FourLetter("cons"); err == nil && strings.Contains(cons, sid) {
+			return s
+		}
+	}
+	return nil
+}
+
+// ephemeralOwner reads path's ephemeralOwner, after a sync, through a
+// session of its own on a live server; 0 if the node does not exist.
+func ephemeralOwner(t *testing.T, servers []*harness.Server, path string) int64 {
+	t.Helper()
+	c := connect(t, alive(servers)[0].Addr())
+	defer c.Close()
+	if _, err := c.Sync(path); err != nil {
+		t.Fatalf("sync %s: %v", path, err)
+	}
+	_, st, err := c.Exists(path)
+	if err != nil {
+		t.Fatalf("exists %s: %v", path, err)
+	}
+	if st == nil {
+		return 0
+	}
+	return st.EphemeralOwner
+}
+
+// clientFailover is the common part of the failover tests: the client made
+// the ephemeral node path; kill the server its session is connected to and
+// return the session id.
+func clientFailover(t *testing.T, servers []*harness.Server, path string) int64 {
+	t.Helper()
+	owner := ephemeralOwner(t, servers, path)
+	if owner == 0 {
+		t.Fatalf("%s does not exist", path)
+	}
+	victim := sessionServer(servers, owner)
+	if victim == nil {
+		t.Fatalf("no server lists session 0x%x in cons", owner)
+	}
+	victim.Kill()
+	t.Logf("killed server %d, which held session 0x%x", victim.ID(), owner)
+	return owner
+}
+
+// TestZkCliEnsembleFailover runs zkCli.sh against a 3-server ensemble of
+// ours with all three in its connect string: it makes an ephemeral node,
+// the server it is connected to is killed, it reconnects to another one
+// with the same session, its ephemeral node survives, and it serves the
+// next commands.
+func TestZkCliEnsembleFailover(t *testing.T) {
+	requireClient(t, zkCliSh, "zookeeper")
+	servers := harness.StartEnsemble(t, 3, nil)
+	log4j := filepath.Join(t.TempDir(), "log4j.properties")
+	if err := os.WriteFile(log4j, []byte("log4j.rootLogger=ERROR, CONSOLE\n"+
+		"log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\n"+
+		"log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\n"+
+		"log4j.appender.CONSOLE.layout.ConversionPattern=log4j %p %m%n\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "CLIENT_JVMFLAGS=-Dlog4j.configuration=file:"+log4j+" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+	c := startLineClient(t, zkCliSh, []string{"-server", harness.ConnectString(servers...)}, env)
+	c.send("create -e /eph survives")
+	c.expect(regexp.MustCompile(`^Created /eph$`), clientRunTimeout)
+	owner := clientFailover(t, servers, "/eph")
+
+	created := regexp.MustCompile(`^(Created /after-(\d+)|.*KeeperErrorCode = (\w+).*)$`)
+	c.retry(func(i int) string { return fmt.Sprintf("create /after-%d x", i) }, func(i int) bool {
+		m := c.expect(created, failoverTimeout)
+		return m[2] == strconv.Itoa(i)
+	})
+	c.send("stat /eph")
+	m := c.expect(regexp.MustCompile(`^ephemeralOwner = 0x([0-9a-f]+)$`), clientRunTimeout)
+	if got := fmt.Sprintf("%x", owner); m[1] != got {
+		t.Errorf("after failover, zkCli's stat /eph says ephemeralOwner 0x%s, want 0x%s (its session)", m[1], got)
+	}
+	if got := ephemeralOwner(t, servers, "/eph"); got != owner {
+		t.Errorf("after failover, /eph is owned by 0x%x, want 0x%x", got, owner)
+	}
+	c.send("quit")
+	if err := c.cmd.Wait(); err != nil {
+		t.Errorf("zkCli.sh quit: %v", err)
+	}
+	// Closing the session deletes its ephemeral node.
+	if got := ephemeralOwner(t, servers, "/eph"); got != 0 {
+		t.Errorf("/eph still exists (owner 0x%x) after zkCli.sh closed its session", got)
+	}
+}
+
+// TestCClientEnsembleFailover is TestZkCliEnsembleFailover for the C
+// client's shell cli_mt.
+func TestCClientEnsembleFailover(t *testing.T) {
+	requireClient(t, cliMt, "zookeeper-bin")
+	stdbuf, err := exec.LookPath("stdbuf")
+	if err != nil {
+		t.Fatalf("stdbuf not found (%v): install the Debian package coreutils", err)
+	}
+	servers := harness.StartEnsemble(t, 3, nil)
+	c := startLineClient(t, stdbuf, []string{"-oL", cliMt, harness.ConnectString(servers...)}, os.Environ())
+	m := c.expect(regexp.MustCompile(`^Got a new session id: (?:0x)?([0-9a-f]+)$`), clientRunTimeout)
+	c.send("create +e /ceph")
+	c.expect(regexp.MustCompile(`^\[/ceph\]: rc = 0$`), clientReplyTimeout)
+	owner := clientFailover(t, servers, "/ceph")
+	if got := fmt.Sprintf("%x", owner); m[1] != got {
+		t.Errorf("cli_mt's session is 0x%s, /ceph's owner 0x%s", m[1], got)
+	}
+
+	rc := regexp.MustCompile(`^\[/cafter-(\d+)\]: rc = (-?\d+)$`)
+	c.retry(func(i int) string { return fmt.Sprintf("create /cafter-%d", i) }, func(i int) bool {
+		for {
+			m := c.expect(rc, failoverTimeout)
+			if m[1] == strconv.Itoa(i) {
+				return m[2] == "0"
+			}
+		}
+	})
+	if got := ephemeralOwner(t, servers, "/ceph"); got != owner {
+		t.Errorf("after failover, /ceph is owned by 0x%x, want 0x%x", got, owner)
+	}
+	c.send("quit")
+	c.stdin.Close()
+	if err := c.cmd.Wait(); err != nil {
+		t.Errorf("cli_mt quit: %v", err)
+	}
+	if got := ephemeralOwner(t, servers, "/ceph"); got != 0 {
+		t.Errorf("/ceph still exists (owner 0x%x) after cli_mt closed its session", got)
+	}
+}

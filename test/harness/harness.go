@@ -529,3 +529,15 @@ func tail(path string, limit int) string {
 	}
 	return fmt.Sprintf("... (log truncated to its last %d bytes)\n%s", limit, b)
 }
+
+// ApacheJava returns the java binary and the classpath that run Apache
+// ZooKeeper's QuorumPeerMain, failing the test with installation advice if
+// either is missing; for tests that start Apache ZooKeeper their own way.
+func ApacheJava(t testing.TB) (java, classpath string) {
+	t.Helper()
+	java, err := exec.LookPath("java")
+	if err != nil {
+		t.Fatalf("harness: java not found (%v): Apache ZooKeeper is the reference server; install it with `apt-get install zookeeper zookeeper-bin`", err)
+	}
+	return java, apacheClasspath(t)
+}
