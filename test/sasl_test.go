@@ -192,3 +192,25 @@ func TestZkCliSASL(t *testing.T) {
 	out = zkCliSASL(t, srv.Addr(), "", "", "get /sasl\nquit\n")
 	check("anonymous", out, "Insufficient permission : /sasl")
 }
+
+// TestZkCliSASLEnforced runs zkCli.sh against a server with
+// enforce.auth.enabled=true and enforce.auth.schemes=sasl: a client without
+// a JAAS login is refused at its first request (Apache's message), one
+// with it is served. DIFF_SELF=1 runs it against Apache ZooKeeper.
+func TestZkCliSASLEnforced(t *testing.T) {
+	requireClient(t, zkCliSh, "zookeeper")
+	srv, name := startSASLServer(t, map[string]string{"enforce.auth.enabled": "true", "enforce.auth.schemes": "sasl"})
+	for _, tc := range []struct{ user, password, want string }{
+		{"", "", "KeeperErrorCode = Session closed because client failed to authenticate for /"},
+		{"jaasuser", "jaas_password", "[zookeeper]"},
+	} {
+		out := zkCliSASL(t, srv.Addr(), tc.user, tc.password, "ls /\nquit\n")
+		found := false
+		for _, l := range strings.Split(out, "\n") {
+			found = found || strings.TrimSpace(l) == tc.want
+		}
+		if !found {
+			t.Errorf("zkCli.sh as %q against %s with enforce.auth: no line %q in its output:\n%s", tc.user, name, tc.want, out)
+		}
+	}
+}
