@@ -2,6 +2,7 @@ package server
 
 import (
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -12,10 +13,13 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/zkgo/zkgo/conf"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab"
+	"github.com/zkgo/zkgo/zab/storage"
 )
 
 // scrape fetches the server's metrics and parses them with Prometheus'
@@ -323,5 +327,40 @@ func TestSummaryQuantiles(t *testing.T) {
 	}
 	if len(m.samples) != summaryReservoir || m.quantile(0.5) != 7 {
 		t.Errorf("reservoir %d samples, median %v", len(m.samples), m.quantile(0.5))
+	}
+}
+
+// TestSlowFsyncWarning checks that a sync of the transaction log slower
+// than fsync.warningthresholdms is logged with its duration and counted in
+// fsynctime.
+func TestSlowFsyncWarning(t *testing.T) {
+	storage.SetSyncDelay(func() time.Duration { return 5 * time.Millisecond })
+	t.Cleanup(func() { storage.SetSyncDelay(nil) })
+	core, logs := observer.New(zap.WarnLevel)
+	cfg := conf.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.DataLogDir = cfg.DataDir
+	cfg.FsyncWarningThresholdMs = 1
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(cfg, zap.New(core))
+	if err := s.Serve(ln); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c := newRaw(t, s)
+	c.expect(wire.ErrOK, wire.OpCreate, create("/slow", "x", 0), nil)
+	warned := logs.FilterMessageSnippet("fsync.warningthresholdms").All()
+	if len(warned) == 0 {
+		t.Fatal("no slow-fsync warning with a 5ms sync and a 1ms threshold")
+	}
+	fields := warned[0].ContextMap()
+	if took, ok := fields["took"].(time.Duration); !ok || took < 5*time.Millisecond {
+		t.Errorf("warning fields %v", fields)
+	}
+	if got := s.stats.summaryValues("fsynctime"); got.count == 0 || got.max < 5 {
+		t.Errorf("fsynctime count %d max %d, want a sync of at least 5ms", got.count, got.max)
 	}
 }
