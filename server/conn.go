@@ -229,7 +229,7 @@ func (c *conn) serve() {
 		c.s.serveFourLetterFrom(c.nc, br, cmd)
 		return
 	}
-	if !c.s.awaitServing() {
+	if !c.s.readOnlyActive() && !c.s.awaitServing() {
 		// In an ensemble without a leader: the client moves on to another
 		// server (it sees the connection close, as with Apache's).
 		return
@@ -288,6 +288,12 @@ func (c *conn) handshake(pkt []byte) bool {
 		return false
 	}
 	s := c.s
+	readOnly := s.readOnlyActive()
+	if readOnly && !req.ReadOnly {
+		s.log.Info("refusing session request for not-read-only client",
+			zap.String("client", c.nc.RemoteAddr().String()))
+		return false
+	}
 	if last := s.tree.LastZxid(); req.LastZxidSeen > last {
 		s.log.Info("refusing session: client has seen a newer zxid; it must try another server",
 			zap.String("client", c.nc.RemoteAddr().String()),
@@ -307,11 +313,22 @@ func (c *conn) handshake(pkt []byte) bool {
 	if req.SessionID == 0 {
 		return c.createSession(timeout)
 	}
+	if passwd, ok := s.sessions.localPasswd(req.SessionID); ok && bytes.Equal(passwd, req.Passwd) &&
+		s.sessions.ensure(req.SessionID, timeout) {
+		c.establish(req.SessionID, timeout, passwd)
+		return true
+	}
 	info, ok := s.tree.Session(req.SessionID)
+	if ok && readOnly {
+		// As Apache: a read-only server cannot keep a global session.
+		s.log.Info("refusing global session reconnection in read-only mode",
+			zap.String("sessionId", hex(req.SessionID)), zap.String("client", c.nc.RemoteAddr().String()))
+		return false
+	}
 	if !ok || !bytes.Equal(info.Passwd, req.Passwd) || !s.sessions.ensure(req.SessionID, timeout) {
 		s.log.Info("invalid session on reconnect: expired or wrong password",
 			zap.String("sessionId", hex(req.SessionID)), zap.String("client", c.nc.RemoteAddr().String()))
-		c.sendAndClose(&wire.ConnectResponse{Passwd: make([]byte, 16)})
+		c.sendAndClose(&wire.ConnectResponse{Passwd: make([]byte, 16), ReadOnly: readOnly})
 		return false
 	}
 	c.establish(req.SessionID, timeout, info.Passwd)
@@ -322,6 +339,19 @@ func (c *conn) createSession(timeout int32) bool {
 	s := c.s
 	passwd := make([]byte, 16)
 	rand.Read(passwd)
+	if s.localSessionsOn() {
+		c.createLocalSession(timeout, passwd)
+		return true
+	}
+	if s.readOnlyActive() {
+		// As Apache: a read-only server refuses the createSession of a
+		// global session with NotReadOnly, sent where the client waits
+		// for its ConnectResponse.
+		s.log.Info("refusing a global session in read-only mode (localSessionsEnabled is false)",
+			zap.String("client", c.nc.RemoteAddr().String()))
+		c.sendAndClose(&wire.ReplyHeader{Zxid: s.tree.LastZxid(), Err: wire.ErrNotReadOnly})
+		return false
+	}
 	id := s.sessions.newID()
 	s.sessions.add(id, timeout)
 	applied := make(chan wire.ErrCode, 1)
@@ -355,7 +385,7 @@ func (c *conn) establish(id int64, timeout int32, passwd []byte) {
 	c.s.attach(id, c)
 	c.s.log.Info("session established", zap.String("sessionId", hex(id)),
 		zap.Int32("timeout", timeout), zap.String("client", c.nc.RemoteAddr().String()))
-	c.send(&wire.ConnectResponse{TimeOut: timeout, SessionID: id, Passwd: passwd})
+	c.send(&wire.ConnectResponse{TimeOut: timeout, SessionID: id, Passwd: passwd, ReadOnly: c.s.readOnlyActive()})
 }
 
 // handle processes one request packet; false means the connection ends.

@@ -28,7 +28,7 @@ import (
 // where the values allow, since tools parse them.
 var fourLetterWords = map[string]func(s *Server, w io.Writer, in io.Reader) error{
 	"ruok": plain(func(_ *Server, w io.Writer) { io.WriteString(w, "imok") }),
-	"isro": plain(func(_ *Server, w io.Writer) { io.WriteString(w, "rw") }),
+	"isro": plain((*Server).writeIsReadOnly),
 	"srvr": plain(func(s *Server, w io.Writer) { s.writeStat(w, false) }),
 	"stat": plain(func(s *Server, w io.Writer) { s.writeStat(w, true) }),
 	"mntr": plain((*Server).writeMonitor),
@@ -84,7 +84,7 @@ func (s *Server) serveFourLetterFrom(nc net.Conn, in io.Reader, cmd string) {
 	var b strings.Builder
 	if !s.cfg.FourLetterWordEnabled(cmd) {
 		fmt.Fprintf(&b, "%s is not executed because it is not in the whitelist.\n", cmd)
-	} else if s.quorum != nil && !s.serving.Load() && needsServing[cmd] {
+	} else if s.quorum != nil && !s.serving.Load() && !s.readOnlyActive() && needsServing[cmd] {
 		b.WriteString(notServingMsg)
 	} else if err := fourLetterWords[cmd](s, &b, in); err != nil {
 		return // as Apache: no answer, the connection is closed
@@ -110,12 +110,28 @@ func setTraceMask(_ *Server, w io.Writer, in io.Reader) error {
 }
 
 // mode is the server state as srvr's "Mode:" line names it: standalone,
-// or leader, follower or observer in an ensemble.
+// or leader, follower, observer or read-only in an ensemble.
 func (s *Server) mode() string {
 	if s.quorum == nil {
 		return "standalone"
 	}
+	if s.readOnlyActive() {
+		return "read-only"
+	}
 	return modeName(s.quorum.state.Load().role)
+}
+
+// writeIsReadOnly answers isro as Apache's IsroCommand: "ro" in read-only
+// mode, "null" while an ensemble server serves no clients, else "rw".
+func (s *Server) writeIsReadOnly(w io.Writer) {
+	switch {
+	case s.readOnlyActive():
+		io.WriteString(w, "ro")
+	case s.quorum != nil && !s.serving.Load():
+		io.WriteString(w, "null")
+	default:
+		io.WriteString(w, "rw")
+	}
 }
 
 // notServingMsg is how Apache ZooKeeper answers the words that need a
@@ -132,6 +148,9 @@ var needsServing = map[string]bool{
 // plus the node count.
 func (s *Server) writeStat(w io.Writer, withClients bool) {
 	fmt.Fprintf(w, "Zookeeper version: %s\n", Version)
+	if s.readOnlyActive() {
+		io.WriteString(w, "READ-ONLY mode; serving only read-only clients\n")
+	}
 	if withClients {
 		io.WriteString(w, "Clients:\n")
 		for _, c := range s.connectionsByAge() {
@@ -645,6 +664,7 @@ func (s *Server) monitorGauges() map[string]any {
 		"outstanding_requests":        s.outstanding(),
 		"znode_count":                 st.NodeCount,
 		"global_sessions":             s.sessions.count(),
+		"local_sessions":              s.sessions.countLocal(),
 		"packets_sent":                s.stats.sent.Load(),
 		"packets_received":            s.stats.received.Load(),
 		"connection_drop_probability": 0.0,

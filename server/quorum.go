@@ -130,6 +130,8 @@ type quorumPeer struct {
 	snapReady  chan snapshotData
 	compacted  chan int64
 	driverDone chan struct{}
+
+	ro readOnlyMode // readonly.go
 }
 
 func newQuorumPeer(s *Server) *quorumPeer {
@@ -305,6 +307,7 @@ func (q *quorumPeer) drive() {
 		case <-ticker.C:
 			q.node.Tick()
 			q.onTick()
+			q.readOnlyTick()
 		case m := <-q.tr.Recv():
 			q.node.Step(m)
 		more:
@@ -487,6 +490,7 @@ func (q *quorumPeer) publish() {
 func (q *quorumPeer) setStatus(st zab.Status) bool {
 	old := q.status
 	q.status = st
+	q.readOnlyRoleChanged(st.Role)
 	q.s.noteElection(old.Role, st)
 	q.log.Info("peer state changed", zap.Stringer("state", st.Role), zap.Int64("leader", st.Leader),
 		zap.Int64("epoch", st.Epoch), zap.Bool("serving", st.Serving))
@@ -520,11 +524,8 @@ func (q *quorumPeer) stopServing() {
 	if wasServing {
 		q.log.Info("not serving clients any more: closing their connections")
 	}
-	for _, c := range s.connections() {
-		if _, fourLetter := fourLetterConns.Load(c); !fourLetter {
-			c.close()
-		}
-	}
+	q.closeClients()
+	s.sessions.dropLocal() // local sessions belong to the server that stopped
 	clear(q.byZxid)
 	clear(q.byCxid)
 }
@@ -575,6 +576,9 @@ func (q *quorumPeer) reject(r *request) {
 // leader had committed (or even proposed) before it. Simple and correct,
 // at the cost of a zxid per sync.
 func (q *quorumPeer) submit(r *request) {
+	if q.s.screenWrite(r, q.submit) {
+		return
+	}
 	if !q.status.Serving {
 		q.reject(r)
 		return

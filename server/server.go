@@ -91,6 +91,7 @@ func New(cfg *conf.Config, log *zap.Logger) *Server {
 func (s *Server) treeOptions() znode.Options {
 	return znode.Options{
 		ExtendedTypes: s.cfg.ExtendedTypesEnabled,
+		LocalSessions: s.cfg.LocalSessionsEnabled && !s.cfg.Standalone(),
 		Warn:          func(msg string, kv ...any) { s.log.Sugar().Warnw(msg, kv...) },
 	}
 }

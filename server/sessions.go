@@ -27,6 +27,10 @@ type trackedSession struct {
 	timeout  time.Duration
 	deadline time.Time
 	closing  bool // closeSession submitted
+	// local marks a local session (localSessionsEnabled): known to this
+	// server only, never in the tree; passwd is then its password.
+	local  bool
+	passwd []byte
 }
 
 // newSessionTracker seeds session ids the way Apache ZooKeeper does: the
@@ -76,10 +80,10 @@ func (t *sessionTracker) ensure(id int64, timeoutMs int32) bool {
 func (t *sessionTracker) touch(id int64) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.touched != nil && id != 0 {
+	s, ok := t.sessions[id]
+	if t.touched != nil && id != 0 && !(ok && s.local) {
 		t.touched[id] = struct{}{}
 	}
-	s, ok := t.sessions[id]
 	if !ok || s.closing {
 		return false
 	}
@@ -119,23 +123,33 @@ func (t *sessionTracker) takeTouched() []int64 {
 }
 
 // reset tracks exactly the given sessions, each with a fresh deadline (a
-// new leader takes over the sessions recorded in the tree).
+// new leader takes over the sessions recorded in the tree), and this
+// server's local sessions.
 func (t *sessionTracker) reset(sessions []znode.SessionInfo) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
+	old := t.sessions
 	t.sessions = make(map[int64]*trackedSession, len(sessions))
+	for id, s := range old {
+		if s.local {
+			t.sessions[id] = s
+		}
+	}
 	for _, si := range sessions {
 		d := time.Duration(si.Timeout) * time.Millisecond
 		t.sessions[si.ID] = &trackedSession{timeout: d, deadline: now.Add(d)}
 	}
 }
 
-// addIfAbsent tracks a session unless it is tracked already.
+// addIfAbsent tracks a session unless it is tracked already; a local
+// session becomes global (its createSession txn was committed).
 func (t *sessionTracker) addIfAbsent(id int64, timeoutMs int32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.sessions[id]; !ok {
+	if s, ok := t.sessions[id]; ok {
+		s.local, s.passwd = false, nil
+	} else {
 		d := time.Duration(timeoutMs) * time.Millisecond
 		t.sessions[id] = &trackedSession{timeout: d, deadline: time.Now().Add(d)}
 	}
@@ -147,13 +161,14 @@ func (t *sessionTracker) remove(id int64) {
 	delete(t.sessions, id)
 }
 
-// expire returns the sessions past their deadline and marks them closing.
-func (t *sessionTracker) expire(now time.Time) map[int64]time.Duration {
+// expire returns the sessions past their deadline (only the local ones
+// if localOnly) and marks them closing.
+func (t *sessionTracker) expire(now time.Time, localOnly bool) map[int64]time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out map[int64]time.Duration
 	for id, s := range t.sessions {
-		if !s.closing && now.After(s.deadline) {
+		if !s.closing && now.After(s.deadline) && (s.local || !localOnly) {
 			s.closing = true
 			if out == nil {
 				out = make(map[int64]time.Duration)
@@ -164,11 +179,17 @@ func (t *sessionTracker) expire(now time.Time) map[int64]time.Duration {
 	return out
 }
 
-// count returns the number of tracked sessions.
+// count returns the number of tracked global sessions.
 func (t *sessionTracker) count() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.sessions)
+	n := 0
+	for _, s := range t.sessions {
+		if !s.local {
+			n++
+		}
+	}
+	return n
 }
 
 // runExpiry closes expired sessions through closeSession txns, and removes
@@ -186,15 +207,18 @@ func (s *Server) runExpiry() {
 		case <-s.done:
 			return
 		case now := <-ticker.C:
-			if s.quorum != nil && !s.quorum.leading() {
-				// In an ensemble only the leader expires sessions and
-				// removes containers.
-				continue
-			}
-			for id, timeout := range s.sessions.expire(now) {
+			// In an ensemble only the leader expires global sessions and
+			// removes containers; every server expires its local sessions.
+			leader := s.quorum == nil || s.quorum.leading()
+			for id, timeout := range s.sessions.expire(now, !leader) {
 				s.log.Info("expiring session", zap.String("sessionId", hex(id)),
 					zap.Duration("timeout", timeout))
-				s.closeSession(id)
+				if !s.closeLocalSession(id) {
+					s.closeSession(id)
+				}
+			}
+			if !leader {
+				continue
 			}
 			if now.Sub(lastContainerCheck) >= containerCheckInterval {
 				lastContainerCheck = now

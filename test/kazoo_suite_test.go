@@ -66,17 +66,20 @@ func TestKazooSuite(t *testing.T) {
 	if os.Getenv(envDiffSelf) == "1" {
 		name, startServer = "apache (DIFF_SELF=1)", harness.StartApache
 	}
-	runKazooSuite(t, name, []*harness.Server{startServer(t, kazooSuiteCfg)})
+	runKazooSuite(t, name, []*harness.Server{startServer(t, kazooSuiteCfg)}, nil)
 }
 
 // TestKazooSuiteEnsemble runs the same suite against a 3-server ensemble of
 // ours: clients are given all three servers, and the tests that stop and
 // restart servers do so one server at a time.
 func TestKazooSuiteEnsemble(t *testing.T) {
-	runKazooSuite(t, "our 3-server ensemble", harness.StartEnsemble(t, 3, kazooSuiteCfg))
+	runKazooSuite(t, "our 3-server ensemble", harness.StartEnsemble(t, 3, kazooSuiteCfg), nil)
 }
 
-func runKazooSuite(t *testing.T, name string, servers []*harness.Server) {
+// runKazooSuite runs kazoo's suite, or only the given tests (node ids
+// relative to kazoo/tests), against servers, with env added to pytest's
+// environment.
+func runKazooSuite(t *testing.T, name string, servers []*harness.Server, env []string, tests ...string) {
 	requireClient(t, debianPython, "python3")
 	testsDir := kazooSuiteSetup(t)
 	shim, err := filepath.Abs(kazooShimDir)
@@ -91,11 +94,19 @@ func runKazooSuite(t *testing.T, name string, servers []*harness.Server) {
 
 	dir := t.TempDir()
 	report := filepath.Join(dir, "report.tsv")
+	targets := []string{testsDir}
+	if len(tests) > 0 {
+		targets = targets[:0]
+		for _, id := range tests {
+			targets = append(targets, filepath.Join(testsDir, id))
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), kazooSuiteTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, debianPython, "-m", "pytest",
 		"-p", "kazoo_shim", "-p", "no:cacheprovider", "-p", "no:warnings",
-		"-q", "-rfE", testsDir)
+		"-q", "-rfE")
+	cmd.Args = append(cmd.Args, targets...)
 	cmd.Dir = dir
 	cmd.Env = append(kazooEnv(),
 		"PYTHONPATH="+shim,
@@ -105,6 +116,7 @@ func runKazooSuite(t *testing.T, name string, servers []*harness.Server) {
 		"KAZOO_SHIM_REPORT="+report,
 		fmt.Sprintf("KAZOO_SHIM_TIMEOUT=%d", int(kazooTestTimeout/time.Second)),
 	)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

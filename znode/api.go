@@ -79,6 +79,10 @@ type Options struct {
 	// never had a child once they are older than this many ms
 	// (znode.container.maxNeverUsedIntervalMs); 0, the default, never does.
 	MaxNeverUsedIntervalMs int64
+	// LocalSessions accepts writes from sessions the tree does not know,
+	// except ephemeral creates (localSessionsEnabled: a server's local
+	// sessions are never recorded in the tree; the ensemble checks them).
+	LocalSessions bool
 	// Warn logs soft quota violations and other notable events; may be nil.
 	Warn func(msg string, keysAndValues ...any)
 }
