@@ -422,10 +422,11 @@ func (c *conn) handle(pkt []byte) bool {
 			zap.String("client", c.nc.RemoteAddr().String()), zap.Stringer("op", h.Type), zap.Error(err))
 		return false
 	}
-	if h.Type == wire.OpReconfig {
+	if h.Type == wire.OpReconfig && !(s.cfg.ReconfigEnabled && s.quorum != nil) {
 		r.done = true
-		// As Apache: disabled unless reconfigEnabled; enabled, a server
-		// that cannot reconfigure answers Unimplemented.
+		// As Apache: disabled unless reconfigEnabled; enabled, a
+		// standalone server answers Unimplemented. An ensemble carries
+		// it out as a write (reconfig.go).
 		code := wire.ErrReconfigDisabled
 		if s.cfg.ReconfigEnabled {
 			code = wire.ErrUnimplemented

@@ -131,6 +131,8 @@ type quorumPeer struct {
 	compacted  chan int64
 	driverDone chan struct{}
 
+	rc reconfigState // reconfig.go; driver only
+
 	ro readOnlyMode // readonly.go
 }
 
@@ -207,6 +209,7 @@ func (q *quorumPeer) recover() error {
 	tickTime := time.Duration(cfg.TickTime) * time.Millisecond
 	q.scale = max(1, int(tickTime/targetTick))
 	q.tick = tickTime / time.Duration(q.scale)
+	q.initReconfig()
 	var voters, observers []int64
 	for _, sv := range cfg.Servers {
 		if sv.Observer {
@@ -221,6 +224,8 @@ func (q *quorumPeer) recover() error {
 		ID:            cfg.MyID,
 		Voters:        voters,
 		Observers:     observers,
+		Version:       cfg.ConfigVersion,
+		Members:       membersOf,
 		InitLimit:     max(1, cfg.InitLimit) * q.scale,
 		SyncLimit:     max(1, cfg.SyncLimit) * q.scale,
 		ElectionTicks: max(1, int(400*time.Millisecond/q.tick)),
@@ -391,6 +396,7 @@ func (q *quorumPeer) process() bool {
 				s.failStorage(err)
 				return false
 			}
+			q.learnConfigNode()
 		}
 		// 2. Truncation (it syncs: every earlier append is durable).
 		if rd.HasTruncate {
@@ -441,10 +447,14 @@ func (q *quorumPeer) process() bool {
 		if n := len(rd.Committed); n > 0 {
 			s.maybeSnapshot(n)
 		}
+		if len(rd.Memberships) > 0 {
+			q.membershipsActivated(rd.Memberships)
+		}
 		if becameServing && q.status.Role == zab.Leading {
 			// The new leader takes over every session of the tree (all
 			// its history is applied by now) with a fresh deadline.
 			s.sessions.reset(s.tree.Sessions())
+			q.afterLeading()
 		}
 		if becameServing && q.status.Serving {
 			s.serving.Store(true)
@@ -585,6 +595,9 @@ func (q *quorumPeer) submit(r *request) {
 	}
 	txn := znode.Txn{Session: r.session, Cxid: r.xid, Type: r.op, Auth: r.auth, Body: r.body}
 	if q.status.Role == zab.Leading {
+		if txn.Type == wire.OpReconfig {
+			q.prepReconfig(&txn)
+		}
 		if !q.propose(&txn, r) {
 			q.reject(r)
 		}
@@ -640,6 +653,9 @@ func (q *quorumPeer) forwarded(req zab.Request) {
 			return
 		}
 		q.s.sessions.touch(txn.Session)
+		if txn.Type == wire.OpReconfig {
+			q.prepReconfig(&txn)
+		}
 		q.propose(&txn, nil)
 	case fwdTouches:
 		d := wire.NewDecoder(req.Data[1:])
@@ -675,7 +691,12 @@ func (q *quorumPeer) apply(e zab.Entry) error {
 	if err := wire.Decode(e.Data, &txn); err != nil || txn.Zxid != e.Zxid {
 		return &storage.CorruptionError{Path: s.txnLog.Dir(), Zxid: e.Zxid, Reason: "undecodable committed txn"}
 	}
-	res := s.tree.Apply(&txn)
+	var res znode.Result
+	if txn.Type == wire.OpReconfig {
+		res = q.applyReconfig(&txn)
+	} else {
+		res = s.tree.Apply(&txn)
+	}
 	var r *request
 	if q.status.Role == zab.Leading {
 		if r = q.byZxid[txn.Zxid]; r != nil {
@@ -866,7 +887,7 @@ func (q *quorumPeer) monitorGauges(g map[string]any) {
 	}
 	g["learners"] = st.learners.Learners
 	g["synced_followers"] = st.learners.SyncedFollowers
-	g["synced_non_voting_followers"] = 0
+	g["synced_non_voting_followers"] = st.learners.SyncedNonVoting
 	g["synced_observers"] = st.learners.SyncedObservers
 	g["pending_syncs"] = 0
 	g["leader_uptime"] = time.Since(st.since).Milliseconds()

@@ -21,8 +21,10 @@ import (
 //
 // Reactions to a new active membership: a leader that is no longer a voter
 // steps down (LOOKING), as do learners whose leader stopped being a voter
-// or whose own kind (voter, observer, neither) changed; a leader forgets
-// learners whose kind changed, so they reconnect as what they now are. A
+// or that became or stopped being observers; a leader forgets learners
+// that did, so they reconnect as what they now are. As in Apache, a
+// follower that is removed goes on following (and serving its clients) as
+// a non-voter, and one that is added starts voting without a new session. A
 // server in no membership still looks for the leader and syncs from it as
 // a non-voting follower: it logs and acknowledges proposals (the acks count
 // in any pending membership that names it), which is how a joining server
@@ -226,7 +228,7 @@ func (n *Node) activate(m Membership) {
 		}
 		ld := n.lead
 		for _, id := range slices.Clone(ld.learnerIDs()) {
-			if old.kind(id) != m.kind(id) {
+			if old.isObserver(id) != m.isObserver(id) {
 				ld.removeLearner(id)
 			}
 		}
@@ -234,7 +236,7 @@ func (n *Node) activate(m Membership) {
 			n.becomeLooking()
 		}
 	case n.learn != nil:
-		if n.learn.stage == lsBroadcast && (old.kind(n.id) != m.kind(n.id) || !m.isVoter(n.learn.leader)) {
+		if n.learn.stage == lsBroadcast && (old.isObserver(n.id) != m.isObserver(n.id) || !m.isVoter(n.learn.leader)) {
 			n.becomeLooking()
 		}
 	default:
