@@ -769,11 +769,11 @@ func ephemeralOwner(t *testing.T, servers []*harness.Server, path string) int64 
 	if _, err := c.Sync(path); err != nil {
 		t.Fatalf("sync %s: %v", path, err)
 	}
-	_, st, err := c.Exists(path)
+	ok, st, err := c.Exists(path)
 	if err != nil {
 		t.Fatalf("exists %s: %v", path, err)
 	}
-	if st == nil {
+	if !ok {
 		return 0
 	}
 	return st.EphemeralOwner

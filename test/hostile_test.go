@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -272,4 +273,199 @@ func TestEphemeralStorm(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // polling the server's state, with a deadline
 	}
 	stillServes(t, srv.Addr(), "/after-storm")
+}
+
+// Sizes for TestNearJuteMaxBuffer, at the default jute.maxbuffer of
+// 1048575 bytes (both servers read a request frame of up to that many
+// bytes and close the connection of a client that announces more).
+const (
+	juteMaxBuffer = 0xfffff
+	// createOverhead is a create request's frame length less its path
+	// length, with no data and the world ACL: xid and opcode (8), the
+	// path's length (4), empty data (4), one ACL (4 + 4 + 4+5 + 4+6) and
+	// the flags (4).
+	createOverhead = 47
+	// deepDepth is the depth of the deep path, one-letter names.
+	deepDepth = 2000
+	// childName is the length of each name in the huge child list: a
+	// getChildren reply is a 16-byte header, a 4-byte count and 4+len
+	// bytes per child.
+	childName = 246
+	// childrenUnder is the largest child count whose getChildren2 reply
+	// (header, count, names, Stat) fits in jute.maxbuffer.
+	childrenUnder = (juteMaxBuffer - 16 - 4 - 68) / (4 + childName)
+)
+
+// TestNearJuteMaxBuffer runs the same scenario against Apache ZooKeeper and
+// zkserver and compares what a client sees: a path 2000 levels deep; a
+// node whose name makes its create request exactly jute.maxbuffer long
+// (accepted) and one byte longer (the connection is closed, the session
+// survives); a node whose getChildren reply is just under jute.maxbuffer,
+// then just over it (the server sends it anyway: only clients enforce the
+// limit on replies, Apache's Java client with "Packet len ... is out of
+// range"); and after a restart, everything is still there. Another client
+// is served throughout.
+func TestNearJuteMaxBuffer(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]string{}
+	t.Run("sides", func(t *testing.T) { // returns when both sides are done
+		for _, side := range []string{"apache", "ours"} {
+			t.Run(side, func(t *testing.T) {
+				t.Parallel()
+				start := harness.StartOurs
+				if side == "apache" || os.Getenv(envDiffSelf) == "1" {
+					start = harness.StartApache
+				}
+				transcript := nearMaxBuffer(t, start(t, nil))
+				mu.Lock()
+				got[side] = transcript
+				mu.Unlock()
+			})
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	// What both must show, beyond agreeing.
+	for _, want := range []string{
+		"create with a request of exactly jute.maxbuffer bytes: <nil>",
+		"create with a request of jute.maxbuffer+1 bytes: zk: connection closed",
+		"the refused node exists: false <nil>",
+		fmt.Sprintf("over: getChildren2 /many: %d children", childrenUnder+10),
+		fmt.Sprintf("after a restart: /many has %d children, <nil>", childrenUnder+10),
+	} {
+		if !strings.Contains(got["ours"], want) {
+			t.Errorf("zkserver's transcript lacks %q", want)
+		}
+	}
+	if d := harness.UnifiedDiff("apache", got["apache"], "ours", got["ours"]); d != "" {
+		t.Errorf("near jute.maxbuffer, zkserver differs from Apache ZooKeeper:\n%s", d)
+	} else {
+		t.Logf("transcript (same on both):\n%s", got["ours"])
+	}
+}
+
+// nearMaxBuffer runs TestNearJuteMaxBuffer's scenario on srv and returns
+// its transcript.
+func nearMaxBuffer(t *testing.T, srv *harness.Server) string {
+	var out strings.Builder
+	logf := func(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
+	other := connect(t, srv.Addr())
+	defer func() { other.Close() }()
+	if _, err := other.Create("/keep", []byte("v"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	c, events, err := zk.Connect([]string{srv.Addr()}, 10*time.Second, zk.WithLogger(quietLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go func() {
+		for range events {
+		}
+	}()
+	acl := zk.WorldACL(zk.PermAll)
+	// createAll creates paths in order with multis of about 64 KiB.
+	createAll := func(paths []string) error {
+		var ops []any
+		size := 0
+		flush := func() error {
+			if len(ops) == 0 {
+				return nil
+			}
+			_, err := c.Multi(ops...)
+			ops, size = ops[:0], 0
+			return err
+		}
+		for _, p := range paths {
+			ops = append(ops, &zk.CreateRequest{Path: p, Acl: acl})
+			if size += len(p) + 64; size > 64<<10 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		return flush()
+	}
+
+	// A deep path.
+	var deep []string
+	p := ""
+	for range deepDepth {
+		p += "/d"
+		deep = append(deep, p)
+	}
+	logf("create a path %d deep (%d bytes): %v", deepDepth, len(p), createAll(deep))
+	_, err = c.Set(p, []byte("leaf"), -1)
+	data, st, err2 := c.Get(p)
+	logf("set and get the deepest node: %v, %q, %v, numChildren=%d", err, data, err2, numChildren(st))
+	_, err = c.Create(p+"/missing/child", nil, 0, acl)
+	logf("create under a missing parent at depth %d: %v", deepDepth+2, err)
+
+	// A name as long as a request allows, then one byte longer.
+	long := "/" + strings.Repeat("n", juteMaxBuffer-createOverhead-1)
+	_, err = c.Create(long, nil, 0, acl)
+	logf("create with a request of exactly jute.maxbuffer bytes: %v", err)
+	session := c.SessionID()
+	_, err = c.Create(long+"x", nil, 0, acl)
+	logf("create with a request of jute.maxbuffer+1 bytes: %v", err)
+	ok, _, err := c.Exists(long)
+	logf("after that, the same session (%v) sees the long node: %v %v", c.SessionID() == session, ok, err)
+	ok, _, err = c.Exists(long + "x")
+	logf("the refused node exists: %v %v", ok, err)
+	children, _, err := c.Children("/")
+	logf("getChildren / (a reply over jute.maxbuffer): %d children, %v", len(children), err)
+
+	// A child list whose reply is just under jute.maxbuffer, then over.
+	logf("create /many: %v", createAll([]string{"/many"}))
+	names := make([]string, childrenUnder)
+	for i := range names {
+		names[i] = fmt.Sprintf("/many/%0*d", childName, i)
+	}
+	logf("create %d children of %d-byte names: %v", len(names), childName, createAll(names))
+	// go-zookeeper's Children is getChildren2: the reply also holds a
+	// Stat (68 bytes).
+	listChildren := func(when string) {
+		children, st, err := c.Children("/many")
+		size := 16 + 4 + 68
+		for _, ch := range children {
+			size += 4 + len(ch)
+		}
+		logf("%s: getChildren2 /many: %d children (a %d-byte reply; jute.maxbuffer %d), numChildren=%d, %v",
+			when, len(children), size, juteMaxBuffer, numChildren(st), err)
+	}
+	listChildren("just under")
+	var more []string
+	for i := range 10 {
+		more = append(more, fmt.Sprintf("/many/%0*d", childName, childrenUnder+i))
+	}
+	logf("create 10 more: %v", createAll(more))
+	listChildren("over")
+	if data, _, err := other.Get("/keep"); err != nil || string(data) != "v" {
+		t.Errorf("another client's get /keep: %q %v", data, err)
+	}
+
+	// Nothing is lost across a restart.
+	c.Close()
+	other.Close()
+	srv.Stop()
+	if err := srv.Restart(); err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	other = connect(t, srv.Addr())
+	ok, _, err = other.Exists(p)
+	logf("after a restart: the deepest node exists: %v %v", ok, err)
+	ok, _, err = other.Exists(long)
+	logf("after a restart: the long node exists: %v %v", ok, err)
+	children, _, err = other.Children("/many")
+	logf("after a restart: /many has %d children, %v", len(children), err)
+	stillServes(t, srv.Addr(), "/after-maxbuffer")
+	return out.String()
+}
+
+func numChildren(st *zk.Stat) int32 {
+	if st == nil {
+		return -1
+	}
+	return st.NumChildren
 }
