@@ -66,6 +66,8 @@ authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider
 enforce.auth.enabled=true
 enforce.auth.schemes=sasl, digest
 superUser=admin
+allowSaslFailedClients=false
+sasl.serverconfig=Server
 `, map[string]string{"jaas.conf": kazooJAAS})
 	c, err := LoadEnv(path, env{"SERVER_JVMFLAGS": "-Djava.security.auth.login.config=" + dir + "/jaas.conf" +
 		" -Dzookeeper.SASLAuthenticationProvider.superPassword=changed"}.get)

@@ -33,7 +33,8 @@ var knownKeys = func() map[string]bool {
 		forward_learner_requests_to_commit_processor_disabled
 		kerberos.canonicalizeHostNames kerberos.removeHostFromPrincipal
 		kerberos.removeRealmFromPrincipal sslQuorum
-		X509AuthenticationProvider.superUser
+		X509AuthenticationProvider.superUser sasl.serverconfig allowSaslFailedClients
+		SASLAuthenticationProvider.superPassword
 	`) {
 		m[k] = true
 	}
