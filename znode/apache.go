@@ -407,7 +407,7 @@ func (t *Tree) applyApache(txn *ApacheTxn, op *ApacheOp) wire.ErrCode {
 		if parent == nil {
 			return wire.ErrNoNode
 		}
-		_, exists := parent.kids()[name]
+		exists := parent.kids().get(name) != nil
 		t.deleteNode(op.Path, zxid) // raises the parent's pzxid even if the node is gone
 		if !exists {
 			return wire.ErrNoNode
@@ -478,7 +478,7 @@ func (t *Tree) apacheCreate(path string, data []byte, acl []wire.ACL, owner int6
 	if parent == nil {
 		return wire.ErrNoNode
 	}
-	if _, exists := parent.kids()[name]; exists {
+	if parent.kids().get(name) != nil {
 		return wire.ErrNodeExists
 	}
 	oldCversion, oldPzxid := parent.cversion(), parent.pzxid()

@@ -159,7 +159,8 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 			}
 			return nil
 		}
-		n := &node{data: d.Buffer()}
+		data := d.Buffer()
+		n := &node{}
 		aclID := d.Long()
 		n.czxid, n.mzxid, n.ctime, n.mtime = d.Long(), d.Long(), d.Long(), d.Long()
 		var cversion int32
@@ -189,9 +190,10 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 			if path != "" {
 				return corruptApache("first node is %q, not the root", path)
 			}
+			n.set("", data)
 			t.root = n
 			t.nodeCount++
-			t.dataSize += int64(len(rootPath) + len(n.data))
+			t.dataSize += int64(len(rootPath) + len(n.data()))
 			continue
 		}
 		parentPath, name, ok := splitPath(path)
@@ -202,16 +204,13 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 		if parent == nil {
 			return corruptApache("node %q comes before its parent", path)
 		}
-		if _, dup := parent.kids()[name]; dup {
+		if parent.kids().get(name) != nil {
 			return corruptApache("node %q twice", path)
 		}
-		pd := parent.mkdir()
-		if pd.children == nil {
-			pd.children = make(map[string]*node)
-		}
-		pd.children[name] = n
+		n.set(name, data)
+		parent.mkdir().children.put(n)
 		t.nodeCount++
-		t.dataSize += int64(len(path) + len(n.data))
+		t.dataSize += int64(len(path) + len(n.data()))
 		t.index(path, parentPath, name, n)
 	}
 }
@@ -227,7 +226,7 @@ func (t *Tree) apacheSetupQuota() {
 	}
 	var walk func(path string, n *node)
 	walk = func(path string, n *node) {
-		if len(n.kids()) == 0 {
+		if n.kids().len() == 0 {
 			const end = "/" + quotaLimitNode
 			if strings.HasSuffix(path, end) {
 				quoted := path[len(quotaPath):strings.Index(path, end)]
@@ -236,8 +235,8 @@ func (t *Tree) apacheSetupQuota() {
 			}
 			return
 		}
-		for name, c := range n.kids() {
-			walk(path+"/"+name, c)
+		for c := range n.kids().all() {
+			walk(path+"/"+c.name(), c)
 		}
 	}
 	walk(quotaPath, q)
@@ -281,7 +280,7 @@ func (t *Tree) WriteApacheSnapshot(w io.Writer) error {
 	var walk func(path string, n *node)
 	walk = func(path string, n *node) {
 		e.String(path)
-		e.Buffer(n.data)
+		e.Buffer(n.data())
 		e.Long(index[n.acl])
 		e.Long(n.czxid)
 		e.Long(n.mzxid)
@@ -293,7 +292,7 @@ func (t *Tree) WriteApacheSnapshot(w io.Writer) error {
 		e.Long(n.owner)
 		e.Long(n.pzxid())
 		for _, name := range sortedChildren(n) {
-			walk(path+"/"+name, n.kids()[name])
+			walk(path+"/"+name, n.kids().get(name))
 		}
 	}
 	walk("", t.root)

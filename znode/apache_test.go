@@ -337,7 +337,7 @@ func ourSnapshot(t *testing.T, tree *Tree) []byte {
 
 func TestImportSnapshotRoundTrip(t *testing.T) {
 	tree := apacheTestTree(t)
-	eq(t, "quota stats", string(tree.lookup("/zookeeper/quota/app/zookeeper_stats").data), "count=3,bytes=15")
+	eq(t, "quota stats", string(tree.lookup("/zookeeper/quota/app/zookeeper_stats").data()), "count=3,bytes=15")
 	var b bytes.Buffer
 	if err := tree.WriteApacheSnapshot(&b); err != nil {
 		t.Fatal(err)
@@ -356,7 +356,7 @@ func TestImportSnapshotRoundTrip(t *testing.T) {
 
 	// Loading recomputes the quota stats, as Apache's setupQuota.
 	stats := tree.lookup("/zookeeper/quota/app/zookeeper_stats")
-	stats.data = []byte("count=99,bytes=99")
+	stats.setData([]byte("count=99,bytes=99"))
 	b.Reset()
 	if err := tree.WriteApacheSnapshot(&b); err != nil {
 		t.Fatal(err)
@@ -365,7 +365,7 @@ func TestImportSnapshotRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, "recomputed stats", string(got.lookup("/zookeeper/quota/app/zookeeper_stats").data), "count=3,bytes=15")
+	eq(t, "recomputed stats", string(got.lookup("/zookeeper/quota/app/zookeeper_stats").data()), "count=3,bytes=15")
 }
 
 // seal appends a seal over everything in b.

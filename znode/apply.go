@@ -253,9 +253,9 @@ func (v *view) get(path string) (rec, bool) {
 		version:  n.version,
 		cversion: n.cversion(),
 		aversion: n.aversion,
-		nchild:   len(n.kids()),
+		nchild:   n.kids().len(),
 		acl:      n.acl.acls,
-		data:     n.data,
+		data:     n.data(),
 	}, true
 }
 
@@ -530,7 +530,7 @@ func (t *Tree) checkDeleteContainer(path string, now int64) wire.ErrCode {
 	if n == nil {
 		return wire.ErrNoNode
 	}
-	if len(n.kids()) > 0 {
+	if n.kids().len() > 0 {
 		return wire.ErrNotEmpty
 	}
 	switch t.kind(n.owner) {
@@ -580,20 +580,13 @@ func (t *Tree) createNode(path string, data []byte, acl []wire.ACL, owner, zxid,
 		pd.cversion = cv
 		pd.pzxid = zxid
 	}
-	child := &node{
-		data:  data,
-		acl:   t.acls.intern(acl),
-		czxid: zxid, mzxid: zxid,
-		ctime: time, mtime: time,
-		owner: owner,
-		gen:   t.gen,
-	}
-	if pd.children == nil {
-		pd.children = make(map[string]*node, 4)
-	}
-	// The name is a slice of the request's path: keep a copy of its own,
-	// not the whole path, alive in the map.
-	pd.children[strings.Clone(name)] = child
+	child := newNode(name, data)
+	child.acl = t.acls.intern(acl)
+	child.czxid, child.mzxid = zxid, zxid
+	child.ctime, child.mtime = time, time
+	child.owner = owner
+	child.gen = t.gen
+	pd.children.put(child)
 	t.nodeCount++
 	t.dataSize += int64(len(path) + len(data))
 	t.index(path, parentPath, name, child)
@@ -616,12 +609,9 @@ func (t *Tree) deleteNode(path string, zxid int64) {
 	if parent == nil {
 		return
 	}
-	n := parent.kids()[name]
+	n := parent.kids().get(name)
 	if n != nil {
-		delete(parent.dir.children, name)
-		if len(parent.dir.children) == 0 {
-			parent.dir.children = nil
-		}
+		parent.dir.children.del(name)
 	}
 	if zxid > parent.pzxid() {
 		parent.mkdir().pzxid = zxid
@@ -630,7 +620,7 @@ func (t *Tree) deleteNode(path string, zxid int64) {
 		return
 	}
 	t.nodeCount--
-	t.dataSize -= int64(len(path) + len(n.data))
+	t.dataSize -= int64(len(path) + len(n.data()))
 	acl := n.acl.acls
 	t.acls.release(n.acl)
 	switch t.kind(n.owner) {
@@ -650,7 +640,7 @@ func (t *Tree) deleteNode(path string, zxid int64) {
 		t.removeQuota(parentPath[len(quotaPath):])
 	}
 	if q := t.maxQuotaPrefix(path); q != "" {
-		t.updateQuotaStat(q, -int64(len(n.data)), -1)
+		t.updateQuotaStat(q, -int64(len(n.data())), -1)
 	}
 	reached := t.fire(&t.dataWatches, path, wire.EventNodeDeleted, acl, zxid, nil, &t.wbuf1)
 	t.fire(&t.childWatches, path, wire.EventNodeDeleted, acl, zxid, reached, &t.wbuf2)
@@ -660,8 +650,8 @@ func (t *Tree) deleteNode(path string, zxid int64) {
 // setData replaces a node's data (DataTree.setData).
 func (t *Tree) setData(path string, data []byte, version int32, zxid, time int64) wire.Stat {
 	n := t.mutable(path)
-	last := n.data
-	n.data = data
+	last := n.data()
+	n.setData(data)
 	n.mtime = time
 	n.mzxid = zxid
 	n.version = version

@@ -8,8 +8,8 @@ import (
 )
 
 // TestNodeSize guards the memory per znode: a leaf is one node allocation
-// in Go's 96-byte size class (plus its data and its name in the parent's
-// map).
+// in Go's 96-byte size class, plus one buffer with its name and data, plus
+// a pointer slot in its parent's childSet.
 func TestNodeSize(t *testing.T) {
 	if got := unsafe.Sizeof(node{}); got > 96 {
 		t.Fatalf("node is %d bytes, want at most 96", got)

@@ -142,8 +142,8 @@ func (t *Tree) maxQuotaPrefix(path string) string {
 // setQuotaNodeData replaces the data of a quota stats node without
 // touching its Stat, as Apache does.
 func (t *Tree) setQuotaNodeData(n *node, data []byte) {
-	t.dataSize += int64(len(data) - len(n.data))
-	n.data = data
+	t.dataSize += int64(len(data) - len(n.data()))
+	n.setData(data)
 }
 
 // updateQuotaStat adds the diffs to the stats node of the quota at prefix.
@@ -154,7 +154,7 @@ func (t *Tree) updateQuotaStat(prefix string, bytesDiff int64, countDiff int64) 
 		t.warn("missing quota stat node", "path", statPath)
 		return
 	}
-	st := parseStatsTrack(n.data)
+	st := parseStatsTrack(n.data())
 	st[statsCount] = st.get(statsCount) + countDiff
 	st[statsBytes] = st.get(statsBytes) + bytesDiff
 	t.setQuotaNodeData(n, []byte(st.String()))
@@ -179,8 +179,8 @@ func (t *Tree) updateQuotaForPath(p string) {
 
 func countSubtree(n *node, count, bytes *int64) {
 	*count++
-	*bytes += int64(len(n.data))
-	for _, c := range n.kids() {
+	*bytes += int64(len(n.data()))
+	for c := range n.kids().all() {
 		countSubtree(c, count, bytes)
 	}
 }
@@ -205,7 +205,7 @@ func (t *Tree) checkQuota(path string, lastData, data []byte, create bool) bool 
 		t.warn("missing quota limit node", "path", limitPath)
 		return true
 	}
-	limits := parseStatsTrack(ln.data)
+	limits := parseStatsTrack(ln.data())
 	bytesDiff := int64(len(data))
 	var countDiff int64
 	if create {
@@ -224,7 +224,7 @@ func (t *Tree) checkQuota(path string, lastData, data []byte, create bool) bool 
 		t.warn("missing quota stat node", "path", statPath)
 		return true
 	}
-	cur := parseStatsTrack(sn.data)
+	cur := parseStatsTrack(sn.data())
 	if checkCount {
 		n := cur.get(statsCount) + countDiff
 		hard := limits.get(statsCountHardLimit) > -1

@@ -175,7 +175,7 @@ func (t *Tree) getData(path string, watch bool, c Caller) (*wire.GetDataResponse
 	if watch {
 		t.addWatch(&t.dataWatches, path, c.Watcher, modeStandard)
 	}
-	return &wire.GetDataResponse{Data: n.data, Stat: t.statOf(n)}, wire.ErrOK
+	return &wire.GetDataResponse{Data: n.data(), Stat: t.statOf(n)}, wire.ErrOK
 }
 
 func (t *Tree) getChildren(path string, watch bool, c Caller) (*node, []string, wire.ErrCode) {

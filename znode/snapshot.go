@@ -148,7 +148,7 @@ func encodeNode(sw *snapshotWriter, name string, n *node, index map[*aclEntry]in
 	sw.maybeFlush()
 	e := sw.e
 	e.String(name)
-	e.Buffer(n.data)
+	e.Buffer(n.data())
 	e.Int(index[n.acl])
 	e.Long(n.czxid)
 	e.Long(n.mzxid)
@@ -159,11 +159,10 @@ func encodeNode(sw *snapshotWriter, name string, n *node, index map[*aclEntry]in
 	e.Int(n.aversion)
 	e.Long(n.owner)
 	e.Long(n.pzxid())
-	names := sortedChildren(n)
-	e.Int(int32(len(names)))
-	kids := n.kids()
-	for _, c := range names {
-		encodeNode(sw, c, kids[c], index)
+	kids := sortedKids(n)
+	e.Int(int32(len(kids)))
+	for _, c := range kids {
+		encodeNode(sw, c.name(), c, index)
 	}
 }
 
@@ -235,8 +234,8 @@ type snapReader struct {
 // without its trailing '/', and records it in the tree's indexes.
 func (r *snapReader) node(prefix string, root bool) (string, *node, error) {
 	d := r.d
-	name := d.String()
-	n := &node{data: d.Buffer()}
+	n := newNode(d.String(), d.Buffer())
+	name := n.name()
 	ai := d.Int()
 	n.czxid, n.mzxid, n.ctime, n.mtime = d.Long(), d.Long(), d.Long(), d.Long()
 	var cversion int32
@@ -269,12 +268,12 @@ func (r *snapReader) node(prefix string, root bool) (string, *node, error) {
 	n.acl = a
 	t := r.t
 	t.nodeCount++
-	t.dataSize += int64(len(path) + len(n.data))
+	t.dataSize += int64(len(path) + len(n.data()))
 	if !root {
 		t.index(path, strings.TrimSuffix(prefix, "/"), name, n)
 	}
 	if nc > 0 {
-		n.dir.children = make(map[string]*node, nc)
+		n.dir.children.reserve(int(nc))
 		childPrefix := path + "/"
 		if root {
 			childPrefix = rootPath
@@ -284,10 +283,10 @@ func (r *snapReader) node(prefix string, root bool) (string, *node, error) {
 			if err != nil {
 				return "", nil, err
 			}
-			if _, dup := n.dir.children[cname]; dup {
+			if n.dir.children.get(cname) != nil {
 				return "", nil, fmt.Errorf("%w: duplicate node %q", ErrCorruptSnapshot, childPrefix+cname)
 			}
-			n.dir.children[cname] = c
+			n.dir.children.put(c)
 		}
 	}
 	return name, n, nil

@@ -177,19 +177,27 @@ func checkInvariants(t *testing.T, tree *Tree) {
 	var walk func(p string, n *node)
 	walk = func(p string, n *node) {
 		count++
-		size += int64(len(canonical(p)) + len(n.data))
+		size += int64(len(canonical(p)) + len(n.data()))
 		refs[n.acl]++
 		if tree.kind(n.owner) == kindEphemeral {
 			if eph[n.owner] == nil {
 				eph[n.owner] = map[string]struct{}{}
 			}
 			eph[n.owner][p] = struct{}{}
-			if len(n.kids()) > 0 {
+			if n.kids().len() > 0 {
 				t.Fatalf("ephemeral %s has children", p)
 			}
 		}
-		for name, c := range n.kids() {
-			walk(p+"/"+name, c)
+		seen := 0
+		for c := range n.kids().all() {
+			if n.kids().get(c.name()) != c {
+				t.Fatalf("child %q of %s is not found by its name", c.name(), p)
+			}
+			seen++
+			walk(p+"/"+c.name(), c)
+		}
+		if seen != n.kids().len() {
+			t.Fatalf("%s: %d children in the table, %d counted", p, seen, n.kids().len())
 		}
 	}
 	walk("", tree.root)

@@ -1,12 +1,13 @@
 package znode
 
 import (
-	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/zkgo/zkgo/wire"
 )
@@ -35,16 +36,19 @@ const (
 	kindTTL
 )
 
-// node is one znode. Children are kept by name; the full path of a node is
+// node is one znode. A node knows its name, not its path: the full path is
 // known only while walking to it. Stats are kept as Apache's StatPersisted:
 // cversion counts child creations only. What only a parent needs (its
 // children, cversion and pzxid) lives in dir, which a leaf that never had
-// a child does not have: most znodes are such leaves, and the node fits a
-// 96-byte allocation instead of 112.
+// a child does not have: most znodes are such leaves, and a leaf is two
+// allocations, the 96-byte node and its name and data in one buffer.
 type node struct {
-	data []byte
-	acl  *aclEntry
-	dir  *dir // nil: no children, cversion 0, pzxid = czxid
+	// buf is the node's name followed by its data; it is never modified
+	// once the node holds it (setData replaces it), so slices of it may be
+	// handed out.
+	buf []byte
+	acl *aclEntry
+	dir *dir // nil: no children, cversion 0, pzxid = czxid
 
 	czxid, mzxid, ctime, mtime int64
 	owner                      int64 // ephemeralOwner as stored
@@ -52,22 +56,64 @@ type node struct {
 	// gen is the tree generation the node belongs to. While a snapshot is
 	// being written, nodes of older generations are shared with it and are
 	// copied before they change (see mutable).
-	gen uint32
+	gen     uint32
+	nameLen uint32 // length of the name in buf, plus nullData if data is null
 }
+
+// nullData marks a node whose data is null (as distinct from empty).
+const nullData = 1 << 31
+
+// newNode returns a node called name holding data.
+func newNode(name string, data []byte) *node {
+	n := &node{}
+	n.set(name, data)
+	return n
+}
+
+// set gives n its name and data in one fresh buffer.
+func (n *node) set(name string, data []byte) {
+	buf := make([]byte, len(name)+len(data))
+	copy(buf[copy(buf, name):], data)
+	n.buf, n.nameLen = buf, uint32(len(name))
+	if data == nil {
+		n.nameLen |= nullData
+	}
+}
+
+// name returns the node's name (without copying it).
+func (n *node) name() string {
+	l := n.nameLen &^ nullData
+	if l == 0 {
+		return ""
+	}
+	return unsafe.String(&n.buf[0], l)
+}
+
+// data returns the node's data (nil if null). Callers must not modify it.
+func (n *node) data() []byte {
+	if n.nameLen&nullData != 0 {
+		return nil
+	}
+	return n.buf[n.nameLen:len(n.buf):len(n.buf)]
+}
+
+// setData replaces the node's data.
+func (n *node) setData(data []byte) { n.set(n.name(), data) }
 
 // dir is the part of a node that concerns its children.
 type dir struct {
-	children map[string]*node
+	children childSet
 	pzxid    int64
 	cversion int32
 }
 
-// kids returns the node's children by name (nil if none).
-func (n *node) kids() map[string]*node {
+// kids returns the node's children (nil if it has no dir; the methods of
+// childSet that only read accept nil).
+func (n *node) kids() *childSet {
 	if n.dir == nil {
 		return nil
 	}
-	return n.dir.children
+	return &n.dir.children
 }
 
 // pzxid is the zxid of the last change to the node's children.
@@ -146,12 +192,17 @@ type Tree struct {
 func NewTree(opts Options) *Tree {
 	t := newEmptyTree(opts)
 	open := t.acls.intern(OpenACL)
-	t.root = &node{data: []byte{}, acl: open}
-	proc := &node{data: []byte{}, acl: t.acls.intern(OpenACL)}
-	quota := &node{data: []byte{}, acl: t.acls.intern(OpenACL)}
-	config := &node{data: []byte{}, acl: t.acls.intern(ReadACL), aversion: -1}
-	t.root.dir = &dir{children: map[string]*node{"zookeeper": proc}}
-	proc.dir = &dir{children: map[string]*node{"quota": quota, "config": config}}
+	t.root = newNode("", []byte{})
+	t.root.acl = open
+	proc := newNode("zookeeper", []byte{})
+	proc.acl = t.acls.intern(OpenACL)
+	quota := newNode("quota", []byte{})
+	quota.acl = t.acls.intern(OpenACL)
+	config := newNode("config", []byte{})
+	config.acl, config.aversion = t.acls.intern(ReadACL), -1
+	t.root.mkdir().children.put(proc)
+	proc.mkdir().children.put(quota)
+	proc.dir.children.put(config)
 	t.nodeCount = 4
 	t.dataSize = int64(len(rootPath) + len(procPath) + len(quotaPath) + len(configPath))
 	return t
@@ -207,13 +258,13 @@ func (t *Tree) walk(path string, copy bool) *node {
 		if i >= 0 {
 			name = rest[:i]
 		}
-		c := n.kids()[name]
+		c := n.kids().get(name)
 		if c == nil {
 			return nil
 		}
 		if copy && c.gen != t.gen {
 			c = t.copyNode(c)
-			n.dir.children[name] = c
+			n.dir.children.put(c)
 		}
 		if i < 0 {
 			return c
@@ -228,7 +279,7 @@ func (t *Tree) copyNode(n *node) *node {
 	c.gen = t.gen
 	if n.dir != nil {
 		d := *n.dir
-		d.children = maps.Clone(d.children)
+		d.children = d.children.clone()
 		c.dir = &d
 	}
 	return &c
@@ -252,7 +303,7 @@ func (t *Tree) kind(owner int64) nodeKind {
 // counts creations and deletions of children, and only plain ephemerals
 // show their owner.
 func (t *Tree) statOf(n *node) wire.Stat {
-	nc := int32(len(n.kids()))
+	nc := int32(n.kids().len())
 	owner := n.owner
 	if t.kind(owner) != kindEphemeral {
 		owner = 0
@@ -266,7 +317,7 @@ func (t *Tree) statOf(n *node) wire.Stat {
 		Cversion:       n.cversion()*2 - nc,
 		Aversion:       n.aversion,
 		EphemeralOwner: owner,
-		DataLength:     int32(len(n.data)),
+		DataLength:     int32(len(n.data())),
 		NumChildren:    nc,
 		Pzxid:          n.pzxid(),
 	}
@@ -274,12 +325,19 @@ func (t *Tree) statOf(n *node) wire.Stat {
 
 // sortedChildren returns the names of n's children in order (never nil).
 func sortedChildren(n *node) []string {
-	names := make([]string, 0, len(n.kids()))
-	for name := range n.kids() {
-		names = append(names, name)
+	names := make([]string, 0, n.kids().len())
+	for c := range n.kids().all() {
+		names = append(names, c.name())
 	}
 	sort.Strings(names)
 	return names
+}
+
+// sortedKids returns n's children in name order.
+func sortedKids(n *node) []*node {
+	kids := slices.Collect(n.kids().all())
+	slices.SortFunc(kids, func(a, b *node) int { return strings.Compare(a.name(), b.name()) })
+	return kids
 }
 
 // LastZxid is the zxid of the last applied txn.
@@ -333,7 +391,7 @@ func (t *Tree) ExpiredContainers(now int64) []string {
 }
 
 func (t *Tree) containerExpired(n *node, now int64) bool {
-	if len(n.kids()) > 0 || t.kind(n.owner) != kindContainer {
+	if n.kids().len() > 0 || t.kind(n.owner) != kindContainer {
 		return false
 	}
 	if n.cversion() > 0 {
@@ -344,7 +402,7 @@ func (t *Tree) containerExpired(n *node, now int64) bool {
 }
 
 func (t *Tree) ttlExpired(n *node, now int64) bool {
-	if len(n.kids()) > 0 || t.kind(n.owner) != kindTTL {
+	if n.kids().len() > 0 || t.kind(n.owner) != kindTTL {
 		return false
 	}
 	ttl := n.owner &^ ttlMask &^ (0xffff << 40)

@@ -1,0 +1,158 @@
+package znode
+
+import (
+	"hash/maphash"
+	"iter"
+	"slices"
+)
+
+// childSet holds a parent's children, found by name: an open-addressing
+// hash table (linear probing) of node pointers, each node knowing its own
+// name. A Go map[string]*node costs about 50 bytes per entry (a 16-byte key
+// and 8-byte value per slot, control bytes, load factor); this costs 8 bytes
+// per slot at a load between 3/8 and 3/4, and needs no separate name.
+// The zero value is an empty set; get, len and all work on a nil *childSet.
+type childSet struct {
+	slots []*node // nil or a power-of-two length; nil slot = empty
+	n     int
+}
+
+// childSeed seeds the name hash (per process; iteration order is never
+// relied upon: listings are sorted).
+var childSeed = maphash.MakeSeed()
+
+func (s *childSet) home(name string) int {
+	return int(maphash.String(childSeed, name) & uint64(len(s.slots)-1))
+}
+
+// len returns the number of children.
+func (s *childSet) len() int {
+	if s == nil {
+		return 0
+	}
+	return s.n
+}
+
+// get returns the child called name, or nil.
+func (s *childSet) get(name string) *node {
+	if s == nil || s.n == 0 {
+		return nil
+	}
+	mask := len(s.slots) - 1
+	for i := s.home(name); ; i = (i + 1) & mask {
+		c := s.slots[i]
+		if c == nil {
+			return nil
+		}
+		if c.name() == name {
+			return c
+		}
+	}
+}
+
+// put adds c, replacing the child of the same name if there is one.
+func (s *childSet) put(c *node) {
+	if (s.n+1)*4 > len(s.slots)*3 {
+		s.resize(max(8, 2*len(s.slots)))
+	}
+	name := c.name()
+	mask := len(s.slots) - 1
+	for i := s.home(name); ; i = (i + 1) & mask {
+		x := s.slots[i]
+		if x == nil {
+			s.slots[i] = c
+			s.n++
+			return
+		}
+		if x.name() == name {
+			s.slots[i] = c
+			return
+		}
+	}
+}
+
+// del removes the child called name and returns it (nil if absent). The
+// entries after it in its probe run shift back, so no tombstones are left.
+func (s *childSet) del(name string) *node {
+	if s.n == 0 {
+		return nil
+	}
+	mask := len(s.slots) - 1
+	i := s.home(name)
+	for {
+		c := s.slots[i]
+		if c == nil {
+			return nil
+		}
+		if c.name() == name {
+			break
+		}
+		i = (i + 1) & mask
+	}
+	removed := s.slots[i]
+	for j := (i + 1) & mask; s.slots[j] != nil; j = (j + 1) & mask {
+		k := s.home(s.slots[j].name())
+		// The entry at j may fill the hole at i unless its home lies
+		// cyclically in (i, j].
+		if (i < j && i < k && k <= j) || (i > j && (k > i || k <= j)) {
+			continue
+		}
+		s.slots[i] = s.slots[j]
+		i = j
+	}
+	s.slots[i] = nil
+	s.n--
+	if s.n == 0 {
+		s.slots = nil
+	} else if len(s.slots) > 8 && s.n*8 < len(s.slots) {
+		s.resize(len(s.slots) / 2)
+	}
+	return removed
+}
+
+// resize rehashes into size slots (a power of two above the count).
+func (s *childSet) resize(size int) {
+	old := s.slots
+	s.slots = make([]*node, size)
+	mask := size - 1
+	for _, c := range old {
+		if c == nil {
+			continue
+		}
+		i := s.home(c.name())
+		for s.slots[i] != nil {
+			i = (i + 1) & mask
+		}
+		s.slots[i] = c
+	}
+}
+
+// reserve makes room for n children without rehashing.
+func (s *childSet) reserve(n int) {
+	size := 8
+	for size*3 < n*4 {
+		size *= 2
+	}
+	if size > len(s.slots) {
+		s.resize(size)
+	}
+}
+
+// clone returns a copy of s that shares the nodes.
+func (s childSet) clone() childSet {
+	return childSet{slots: slices.Clone(s.slots), n: s.n}
+}
+
+// all yields the children in no particular order.
+func (s *childSet) all() iter.Seq[*node] {
+	return func(yield func(*node) bool) {
+		if s == nil {
+			return
+		}
+		for _, c := range s.slots {
+			if c != nil && !yield(c) {
+				return
+			}
+		}
+	}
+}
