@@ -1,0 +1,112 @@
+package harness
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Member is one server of an ensemble whose membership a test controls:
+// observers, and servers that join or leave by dynamic reconfiguration.
+type Member struct {
+	ID           int
+	Observer     bool
+	ClientPort   int
+	QuorumPort   int
+	ElectionPort int
+}
+
+// NewMember allocates the ports of server id.
+func NewMember(t testing.TB, id int, observer bool) Member {
+	return Member{ID: id, Observer: observer, ClientPort: FreePort(t), QuorumPort: FreePort(t), ElectionPort: FreePort(t)}
+}
+
+// NewMembers allocates the ports of servers 1..n, participants.
+func NewMembers(t testing.TB, n int) []Member {
+	ms := make([]Member, n)
+	for i := range ms {
+		ms[i] = NewMember(t, i+1, false)
+	}
+	return ms
+}
+
+// Spec is the member's server.N value, with its client address as a
+// reconfiguration needs it: 127.0.0.1:quorum:election[:observer];127.0.0.1:client.
+func (m Member) Spec() string {
+	typ := ""
+	if m.Observer {
+		typ = ":observer"
+	}
+	return fmt.Sprintf("127.0.0.1:%d:%d%s;127.0.0.1:%d", m.QuorumPort, m.ElectionPort, typ, m.ClientPort)
+}
+
+// Line is "server.N=" and Spec.
+func (m Member) Line() string { return fmt.Sprintf("server.%d=%s", m.ID, m.Spec()) }
+
+// StartMembers starts one zkserver per member of start, each with a zoo.cfg
+// that lists the servers of view (the harness defaults, initLimit=10,
+// syncLimit=5, peerType=observer for an observer, then extraCfg), and
+// waits until each serves clients. A member's Server has ID m.ID.
+func StartMembers(t testing.TB, start, view []Member, extraCfg map[string]string) []*Server {
+	t.Helper()
+	bin := BuildOurs(t)
+	servers := make([]*Server, len(start))
+	for i, m := range start {
+		cfg := map[string]string{"initLimit": "10", "syncLimit": "5"}
+		for _, v := range view {
+			cfg["server."+strconv.Itoa(v.ID)] = v.Spec()
+		}
+		if m.Observer {
+			cfg["peerType"] = "observer"
+		}
+		for k, v := range extraCfg {
+			cfg[k] = v
+		}
+		dir := t.TempDir()
+		s := &Server{
+			t:       t,
+			name:    fmt.Sprintf("ensemble server %d", m.ID),
+			dir:     dir,
+			port:    m.ClientPort,
+			logPath: filepath.Join(dir, "server.log"),
+			done:    make(chan struct{}),
+			id:      m.ID,
+		}
+		dataDir := filepath.Join(dir, "data")
+		if err := os.Mkdir(dataDir, 0o755); err != nil {
+			t.Fatalf("harness: %v", err)
+		}
+		writeFile(t, filepath.Join(dataDir, "myid"), strconv.Itoa(m.ID)+"\n")
+		cfgPath := filepath.Join(dir, "zoo.cfg")
+		writeFile(t, cfgPath, zooCfg(dataDir, m.ClientPort, cfg))
+		logFile, err := os.Create(s.logPath)
+		if err != nil {
+			t.Fatalf("harness: %v", err)
+		}
+		s.cmd = exec.Command(bin, "start-foreground", cfgPath)
+		s.cmd.Dir = dir
+		t.Cleanup(s.cleanup)
+		s.startProcess(logFile)
+		servers[i] = s
+	}
+	for _, s := range servers {
+		if err := s.waitReady(); err != nil {
+			t.Fatalf("harness: %s: %v", s.name, err)
+		}
+	}
+	return servers
+}
+
+// ConfigFile returns the server's zoo.cfg as it is now (a server rewrites
+// it when its membership changes).
+func (s *Server) ConfigFile() string {
+	b, err := os.ReadFile(filepath.Join(s.dir, "zoo.cfg"))
+	if err != nil {
+		s.t.Fatalf("harness: %v", err)
+	}
+	return strings.TrimSpace(string(b))
+}
