@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -118,11 +119,9 @@ func (c *conn) send(records ...wire.Record) {
 		c.outMu.Unlock()
 		return
 	}
-	rs := records[:0:0]
-	for _, r := range records {
-		if r != nil {
-			rs = append(rs, r)
-		}
+	rs := records
+	if slices.Contains(rs, nil) { // a reply without a body; rare
+		rs = slices.DeleteFunc(slices.Clone(rs), func(r wire.Record) bool { return r == nil })
 	}
 	c.out = wire.AppendFrame(c.out, rs...)
 	over := len(c.out)+c.writing > maxPendingOutput
