@@ -20,8 +20,9 @@ import (
 //     it the server has no session to give and answers the createSession
 //     with NotReadOnly, as Apache's does;
 //   - ConnectResponse.readOnly is true; reads are answered from the local
-//     tree; sync, create, delete, setData, setACL, multi, check and
-//     reconfig get NotReadOnly (ReadOnlyRequestProcessor);
+//     tree; sync, create, delete, setData, setACL, multi, check and an
+//     enabled reconfig get NotReadOnly (ReadOnlyRequestProcessor), so does
+//     closeSession of a global session;
 //   - isro answers "ro", srvr and stat say "READ-ONLY mode; serving only
 //     read-only clients" and "Mode: read-only", mntr zk_server_state
 //     read-only.

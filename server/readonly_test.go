@@ -112,6 +112,12 @@ func TestReadOnlyMode(t *testing.T) {
 	if n := ro.sessions.countLocal(); n != 0 {
 		t.Fatalf("%d local sessions survived read-only mode", n)
 	}
+	// The read-only session is gone with the read-only server.
+	back, err := dialRaw(t, addr, wire.ConnectRequest{SessionID: kept.resp.SessionID, Passwd: kept.resp.Passwd,
+		ReadOnly: true, HasReadOnly: true})
+	if err != nil || back.resp.TimeOut != 0 || back.resp.ReadOnly {
+		t.Fatalf("resuming a read-only session after read-only mode: %v %+v, want expired", err, back.resp)
+	}
 	rw := newRaw(t, ro)
 	if rw.resp.ReadOnly {
 		t.Fatal("a read-write server answered readOnly")
