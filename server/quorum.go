@@ -256,12 +256,11 @@ func (q *quorumPeer) start() error {
 			ElectionAddr: net.JoinHostPort(sv.Host, strconv.Itoa(sv.ElectionPort)),
 		})
 	}
-	listenTLS, dialTLS, err := q.s.quorumTLS()
-	if err != nil {
+	tc := transport.Config{ID: q.s.cfg.MyID, Peers: peers, Logger: q.log}
+	if err := q.s.quorumTLS(&tc); err != nil {
 		return err
 	}
-	tr, err := transport.New(transport.Config{ID: q.s.cfg.MyID, Peers: peers, Logger: q.log,
-		ListenTLS: listenTLS, DialTLS: dialTLS})
+	tr, err := transport.New(tc)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}

@@ -6,49 +6,66 @@ import (
 	"errors"
 
 	"go.uber.org/zap"
+
+	"github.com/zkgo/zkgo/zab/transport"
 )
 
-// quorumTLS returns the TLS configurations of the quorum and election
-// ports when sslQuorum is set (nil, nil without it): listen is the
-// accepting side's, which requires a peer certificate signed by a CA of
+// quorumTLS sets the TLS configuration of the quorum and election ports
+// in tc, as Apache ZooKeeper's sslQuorum and portUnification. With
+// sslQuorum the ports accept only TLS and peers are dialled with TLS: the
+// accepting side requires a peer certificate signed by a CA of
 // ssl.quorum.trustStore (unless ssl.quorum.clientAuth says otherwise) and,
 // with ssl.quorum.hostnameVerification (default true), naming the peer's
-// address; dial is the connecting side's, which presents the same
-// certificate and verifies the peer's the same way.
-func (s *Server) quorumTLS() (listen, dial *tls.Config, err error) {
-	if !s.cfg.SSLQuorum {
-		return nil, nil, nil
+// address; the dialling side presents the same certificate and verifies
+// the peer's the same way. With portUnification the ports take TLS and
+// plaintext alike, for a rolling upgrade to (or from) sslQuorum.
+func (s *Server) quorumTLS(tc *transport.Config) error {
+	if !s.cfg.SSLQuorum && !s.cfg.PortUnification {
+		return nil
 	}
 	qt, err := s.cfg.QuorumTLS()
 	if err != nil {
-		return nil, nil, err
+		if s.cfg.SSLQuorum {
+			return err
+		}
+		s.log.Warn("portUnification: the quorum and election ports accept plaintext only, TLS is not configured",
+			zap.Error(err))
+		return nil
 	}
 	listen, warnings, err := newClientTLSConfig(qt)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	for _, w := range warnings {
 		s.log.Warn("sslQuorum: "+w, zap.String("property", "zookeeper.ssl.quorum.ciphersuites"))
 	}
-	dial = &tls.Config{
-		Certificates: listen.Certificates,
-		RootCAs:      listen.ClientCAs,
-		MinVersion:   listen.MinVersion,
-		MaxVersion:   listen.MaxVersion,
-		CipherSuites: listen.CipherSuites,
+	if s.cfg.SSLQuorumReloadCertFiles {
+		s.log.Warn("sslQuorumReloadCertFiles is not supported: restart the server to load new quorum certificates")
 	}
-	if !qt.HostnameVerification {
-		// Verify the chain but not the name in it.
-		roots := listen.ClientCAs
-		dial.InsecureSkipVerify = true
-		dial.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-			return verifyChain(raw, roots)
+	tc.ListenTLS = listen
+	tc.AcceptPlaintext = s.cfg.PortUnification
+	if s.cfg.SSLQuorum {
+		dial := &tls.Config{
+			Certificates: listen.Certificates,
+			RootCAs:      listen.ClientCAs,
+			MinVersion:   listen.MinVersion,
+			MaxVersion:   listen.MaxVersion,
+			CipherSuites: listen.CipherSuites,
 		}
+		if !qt.HostnameVerification {
+			// Verify the chain but not the name in it.
+			roots := listen.ClientCAs
+			dial.InsecureSkipVerify = true
+			dial.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+				return verifyChain(raw, roots)
+			}
+		}
+		tc.DialTLS = dial
 	}
-	s.log.Info("sslQuorum: the quorum and election ports use TLS",
+	s.log.Info("quorum TLS", zap.Bool("sslQuorum", s.cfg.SSLQuorum), zap.Bool("portUnification", s.cfg.PortUnification),
 		zap.String("keyStore", qt.KeyStore.Location), zap.String("trustStore", qt.TrustStore.Location),
 		zap.Bool("hostnameVerification", qt.HostnameVerification))
-	return listen, dial, nil
+	return nil
 }
 
 // verifyChain verifies a peer's certificate chain (leaf first) against

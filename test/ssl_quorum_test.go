@@ -191,3 +191,56 @@ func TestSSLQuorum(t *testing.T) {
 		t.Error("the quorum port accepted a certificate of an untrusted CA")
 	}
 }
+
+// TestPortUnificationQuorum is the middle step of Apache's rolling upgrade
+// to quorum TLS: every server has portUnification=true and the quorum key
+// stores, only server 1 has sslQuorum=true (it dials TLS, the others
+// plaintext), and the ensemble still elects a leader and replicates.
+func TestPortUnificationQuorum(t *testing.T) {
+	certs := writeQuorumCerts(t)
+	cfg := maps.Clone(ensembleCfg)
+	maps.Copy(cfg, map[string]string{
+		"portUnification":                "true",
+		"ssl.quorum.keyStore.location":   certs.peer,
+		"ssl.quorum.trustStore.location": certs.ca,
+	})
+	servers := harness.StartEnsemble(t, 3, cfg)
+	// Restart server 1 with sslQuorum=true.
+	s1 := servers[0]
+	s1.Stop()
+	path := filepath.Join(s1.Dir(), "zoo.cfg")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(b, "sslQuorum=true\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s1.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	leaderOf(t, servers)
+	if log, _ := os.ReadFile(filepath.Join(s1.Dir(), "server.log")); !strings.Contains(string(log), `"sslQuorum": true, "portUnification": true`) {
+		t.Errorf("server 1 does not say it dials its peers with TLS; its log:\n%s", log)
+	}
+	c, _, err := zk.Connect([]string{s1.Addr()}, 10*time.Second, zk.WithLogger(quietLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Create("/mixed", []byte("ok"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("create through the TLS-dialling server: %v", err)
+	}
+	for _, s := range servers[1:] {
+		f, _, err := zk.Connect([]string{s.Addr()}, 10*time.Second, zk.WithLogger(quietLogger{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Sync("/mixed")
+		data, _, err := f.Get("/mixed")
+		f.Close()
+		if err != nil || string(data) != "ok" {
+			t.Errorf("server %d: get /mixed = %q, %v", s.ID(), data, err)
+		}
+	}
+}

@@ -104,3 +104,41 @@ func TestTLS(t *testing.T) {
 	default:
 	}
 }
+
+// A port with AcceptPlaintext (portUnification) takes TLS and plaintext
+// peers alike.
+func TestPortUnification(t *testing.T) {
+	listen, dial := testTLS(t)
+	peers := []Peer{
+		{ID: 1, QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)},
+		{ID: 2, QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)},
+		{ID: 3, QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)},
+	}
+	cfgs := []Config{
+		{ID: 1, Peers: peers, ListenTLS: listen, DialTLS: dial},                        // TLS only
+		{ID: 2, Peers: peers, ListenTLS: listen, DialTLS: dial, AcceptPlaintext: true}, // unified, dials TLS
+		{ID: 3, Peers: peers, ListenTLS: listen, AcceptPlaintext: true},                // unified, dials plaintext
+	}
+	var trs []*Transport
+	for _, cfg := range cfgs {
+		tr, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		trs = append(trs, tr)
+	}
+	trs[0].Send([]zab.Message{{Type: zab.MsgVote, From: 1, To: 2, Round: 1}})
+	trs[2].Send([]zab.Message{{Type: zab.MsgVote, From: 3, To: 2, Round: 3}, {Type: zab.MsgPing, From: 3, To: 2, Seq: 1}})
+	from := map[int64]int{}
+	for _, m := range receive(t, trs[1], 3) {
+		from[m.From]++
+	}
+	if from[1] != 1 || from[3] != 2 {
+		t.Errorf("server 2 received %v by sender, want 1 from the TLS peer and 2 from the plaintext one", from)
+	}
+	trs[1].Send([]zab.Message{{Type: zab.MsgVote, From: 2, To: 3, Round: 2}})
+	if m := receive(t, trs[2], 1)[0]; m.From != 2 {
+		t.Errorf("server 3 received %v", m)
+	}
+}

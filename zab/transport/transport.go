@@ -78,6 +78,10 @@ type Config struct {
 	// DialTLS, if set, makes connections to peers TLS; its ServerName, if
 	// empty, is the host of the peer's address.
 	DialTLS *tls.Config
+	// AcceptPlaintext makes ports with ListenTLS accept plaintext
+	// connections too (portUnification, for a rolling upgrade to TLS): a
+	// connection whose first byte opens a TLS handshake gets TLS.
+	AcceptPlaintext bool
 }
 
 // Kinds of connection, sent in the header. After the kind, the header
@@ -177,7 +181,7 @@ func New(cfg Config) (*Transport, error) {
 			}
 			return nil, fmt.Errorf("transport: listen on %s: %w", addr, err)
 		}
-		if cfg.ListenTLS != nil {
+		if cfg.ListenTLS != nil && !cfg.AcceptPlaintext {
 			ln = tls.NewListener(ln, cfg.ListenTLS)
 		}
 		t.lns = append(t.lns, ln)
@@ -342,9 +346,10 @@ func (t *Transport) readLoop(c net.Conn) {
 	}()
 	br := bufio.NewReaderSize(c, 64<<10)
 	c.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	br, isTLS := t.unified(c, br)
 	var hdr [len(magic) + 8 + 1]byte
 	if _, err := io.ReadFull(br, hdr[:]); err != nil {
-		if _, isTLS := c.(*tls.Conn); isTLS && !errors.Is(err, io.EOF) {
+		if isTLS && !errors.Is(err, io.EOF) {
 			t.log.Warn("quorum transport: TLS handshake with a connecting peer failed",
 				zap.String("remote", c.RemoteAddr().String()), zap.Error(err))
 		}
@@ -597,6 +602,35 @@ func (l *link) dial() (net.Conn, error) {
 		zap.Int64("peer", l.peer), zap.String("address", l.addr), zap.String("port", portName(l.kind)))
 	return c, nil
 }
+
+// tlsRecordHandshake is the first byte of a TLS connection: the record
+// type of its ClientHello.
+const tlsRecordHandshake = 0x16
+
+// unified returns the reader of an accepted connection and whether it is
+// TLS. On a port that takes TLS and plaintext alike (AcceptPlaintext), a
+// connection that opens with a TLS handshake record gets the server side
+// of TLS; any other is read as it is.
+func (t *Transport) unified(c net.Conn, br *bufio.Reader) (*bufio.Reader, bool) {
+	if t.cfg.ListenTLS == nil || !t.cfg.AcceptPlaintext {
+		_, isTLS := c.(*tls.Conn)
+		return br, isTLS
+	}
+	first, err := br.Peek(1)
+	if err != nil || first[0] != tlsRecordHandshake {
+		return br, false
+	}
+	tc := tls.Server(peekedConn{Conn: c, r: br}, t.cfg.ListenTLS)
+	return bufio.NewReaderSize(tc, 64<<10), true
+}
+
+// peekedConn is a connection whose first bytes were read into r.
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p peekedConn) Read(b []byte) (int, error) { return p.r.Read(b) }
 
 // tlsHandshake runs the client side of a TLS handshake on a new
 // connection to the peer (closing it on failure).
