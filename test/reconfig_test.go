@@ -21,8 +21,8 @@ import (
 // digest of password "test".
 func reconfigCfg() map[string]string {
 	cfg := map[string]string{
-		"reconfigEnabled":   "true",
-		"standaloneEnabled": "false",
+		"reconfigEnabled":                          "true",
+		"standaloneEnabled":                        "false",
 		"DigestAuthenticationProvider.superDigest": "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
 	}
 	for k, v := range ensembleCfg {
