@@ -71,9 +71,9 @@ func TestKazooSuite(t *testing.T) {
 
 // TestKazooSuiteEnsemble runs the same suite against a 3-server ensemble of
 // ours: clients are given all three servers, and the tests that stop and
-// restart servers do so one server at a time.
+// restart servers do so one server at a time. TestReconfig runs too.
 func TestKazooSuiteEnsemble(t *testing.T) {
-	runKazooSuite(t, "our 3-server ensemble", harness.StartEnsemble(t, 3, kazooSuiteCfg), nil)
+	runKazooSuite(t, "our 3-server ensemble", harness.StartEnsemble(t, 3, kazooSuiteCfg), []string{"KAZOO_SHIM_RECONFIG=1"})
 }
 
 // runKazooSuite runs kazoo's suite, or only the given tests (node ids

@@ -29,6 +29,9 @@ KAZOO_SHIM_SASL     "1" when the server was started with kazoo's JAAS file
                     runs, but for its Kerberos (GSSAPI) tests.
 KAZOO_SHIM_READ_ONLY  "1" if the servers run in read-only mode with local
                     sessions: TestReadOnlyMode is then not deselected.
+KAZOO_SHIM_RECONFIG  "1" if the servers are an ensemble with reconfigEnabled
+                    and the super digest of kazoo's harness: TestReconfig is
+                    then not deselected.
 KAZOO_SHIM_REPORT   optional file to which each test's outcome is appended as
                     it happens, one line each, tab-separated:
                     "start<TAB>node id" when a test begins, "end<TAB>node id"
@@ -90,6 +93,11 @@ if os.environ.get("KAZOO_SHIM_SASL") == "1":
 # without it Apache fails TestReadOnlyMode too.
 if os.environ.get("KAZOO_SHIM_READ_ONLY") == "1":
     del DESELECT["test_connection.py::TestReadOnlyMode"]
+
+
+# KAZOO_SHIM_RECONFIG=1: the servers are an ensemble that reconfigures.
+if os.environ.get("KAZOO_SHIM_RECONFIG") == "1":
+    del DESELECT["test_client.py::TestReconfig"]
 
 
 def _deselect_key(nodeid):
