@@ -422,7 +422,7 @@ func (l *loader) finish() error {
 	if err := l.applyAuth(); err != nil {
 		return err
 	}
-	if err := l.applyFsyncWarning(); err != nil {
+	if err := l.applyLogging(); err != nil {
 		return err
 	}
 	if err := l.setupQuorum(); err != nil {

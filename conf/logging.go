@@ -54,12 +54,28 @@ func (l *loader) setLogKey(key, value string) error {
 	return nil
 }
 
-// applyFsyncWarning reads the fsync warning threshold as Apache's
-// FileTxnLog: zookeeper.fsync.warningthresholdms (zoo.cfg
-// fsync.warningthresholdms), else the property fsync.warningthresholdms,
-// else unset (0: DefaultFsyncWarningThresholdMs).
-func (l *loader) applyFsyncWarning() error {
+// applyLogging reads the logging properties: without log.level, the level
+// of zkServer.sh's -Dzookeeper.root.logger=LEVEL,APPENDER; and the fsync
+// warning threshold as Apache's FileTxnLog: zookeeper.fsync.warningthresholdms
+// (zoo.cfg fsync.warningthresholdms), else the property
+// fsync.warningthresholdms, else unset (0: DefaultFsyncWarningThresholdMs).
+func (l *loader) applyLogging() error {
 	c := l.c
+	if v, ok := c.Properties["zookeeper.root.logger"]; ok && c.Log.Level == "" {
+		level, _, _ := strings.Cut(v, ",")
+		switch strings.ToUpper(strings.TrimSpace(level)) {
+		case "ALL", "TRACE", "DEBUG":
+			c.Log.Level = "debug"
+		case "INFO":
+			c.Log.Level = "info"
+		case "WARN":
+			c.Log.Level = "warn"
+		case "ERROR", "FATAL", "OFF":
+			c.Log.Level = "error"
+		default:
+			l.warnf("zookeeper.root.logger=%s does not start with a log4j level (DEBUG, INFO, WARN, ERROR); logging at info", v)
+		}
+	}
 	for _, name := range []string{"zookeeper.fsync.warningthresholdms", "fsync.warningthresholdms"} {
 		v, ok := c.Properties[name]
 		if !ok {

@@ -22,6 +22,28 @@ func TestLoggingKeys(t *testing.T) {
 	}
 	eq(t, "FsyncWarningThresholdMs from -Dfsync.warningthresholdms", c.FsyncWarningThresholdMs, int64(7))
 
+	// zkServer.sh's -Dzookeeper.root.logger sets the level unless
+	// log.level does.
+	_, path = setup(t, "dataDir={dir}\nclientPort=2181\n", nil)
+	c, err = LoadEnv(path, env{"SERVER_JVMFLAGS": "-Dzookeeper.root.logger=DEBUG,CONSOLE"}.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "Log.Level from zookeeper.root.logger", c.Log.Level, "debug")
+	_, path = setup(t, "dataDir={dir}\nclientPort=2181\nlog.level=error\n", nil)
+	c, err = LoadEnv(path, env{"SERVER_JVMFLAGS": "-Dzookeeper.root.logger=DEBUG,CONSOLE"}.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "Log.Level with log.level and zookeeper.root.logger", c.Log.Level, "error")
+	_, path = setup(t, "dataDir={dir}\nclientPort=2181\n", nil)
+	c, err = LoadEnv(path, env{"SERVER_JVMFLAGS": "-Dzookeeper.root.logger=LOUD"}.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "Log.Level from zookeeper.root.logger=LOUD", c.Log.Level, "")
+	wantWarning(t, c, "zookeeper.root.logger=LOUD does not start with a log4j level")
+
 	for _, tc := range []struct{ line, want string }{
 		{"log.level=loud", `zoo.cfg:3: log.level: "loud" is not a log level; choose debug, info, warn, error`},
 		{"log.format=xml", `zoo.cfg:3: log.format: "xml" is not a log format; choose console or json`},

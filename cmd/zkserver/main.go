@@ -88,6 +88,9 @@ func run(args []string) error {
 		log.Info("zoo.cfg key not used by this server; kept as a system property",
 			zap.String("key", k), zap.String("property", "zookeeper."+k))
 	}
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration: " + w)
+	}
 	if !cfg.Standalone() {
 		log.Info("running in an ensemble", zap.Int64("myid", cfg.MyID), zap.Int("servers", len(cfg.Servers)))
 	}
