@@ -731,7 +731,7 @@ func (s *Server) monitorValues(line func(key string, v any)) {
 					}
 				}
 			case mntrCounter:
-				line(name, 0)
+				line(name, s.stats.counterValue(name))
 			case mntrSummary, mntrPercentiles:
 				s.monitorSummary(line, name, group.kind == mntrPercentiles)
 			}

@@ -155,10 +155,10 @@ func (c *zkCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector. Before Serve and after Close
-// the server has no values and exports none. Counters are those mntr
-// shows, which this server does not track yet: 0. Summaries this server
-// feeds (summaryNames) have their count, sum and quantiles; the others
-// have no observations (NaN quantiles, as Prometheus' Java client).
+// the server has no values and exports none. Counters and summaries this
+// server feeds (counterNames, summaryNames) have their values; the others
+// are 0, and summaries without observations (NaN quantiles, as
+// Prometheus' Java client).
 func (c *zkCollector) Collect(ch chan<- prometheus.Metric) {
 	if !c.s.running.Load() {
 		return
@@ -172,7 +172,7 @@ func (c *zkCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, toFloat(v))
 	}
 	for _, m := range c.counters {
-		ch <- prometheus.MustNewConstMetric(m.desc, prometheus.CounterValue, 0)
+		ch <- prometheus.MustNewConstMetric(m.desc, prometheus.CounterValue, float64(c.s.stats.counterValue(m.name)))
 	}
 	for _, m := range c.summaries {
 		v := c.s.stats.summaryValues(m.name)
@@ -211,14 +211,16 @@ func (s *Server) monitorSummary(line func(key string, v any), name string, perce
 }
 
 // noteElection is told of every role change of the quorum driver (old is
-// the previous role): it times elections, from LOOKING until this server
-// leads, follows or observes, feeds election_time and logs the result.
+// the previous role): it counts elections (looking_count), times them,
+// from LOOKING until this server leads, follows or observes, feeds
+// election_time and logs the result.
 func (s *Server) noteElection(old zab.Role, st zab.Status) {
 	now := time.Now()
 	s.stats.mu.Lock()
 	if st.Role == zab.Looking {
 		if old != zab.Looking || s.stats.lookingSince.IsZero() {
 			s.stats.lookingSince = now
+			s.stats.count("looking_count", 1)
 		}
 		s.stats.mu.Unlock()
 		return
@@ -229,7 +231,9 @@ func (s *Server) noteElection(old zab.Role, st zab.Status) {
 		return
 	}
 	if since.IsZero() {
-		since = s.started // the first election, since the server started
+		// The first election, since the server started looking at start.
+		since = s.started
+		s.stats.count("looking_count", 1)
 	}
 	took := now.Sub(since)
 	s.stats.lookingSince = time.Time{}

@@ -303,6 +303,12 @@ func TestElectionTime(t *testing.T) {
 	if got := s.stats.summaryValues("election_time").count; got != 2 {
 		t.Errorf("election_time count %d, want 2 (two elections)", got)
 	}
+	if got := s.stats.counterValue("looking_count"); got != 2 {
+		t.Errorf("looking_count %d, want 2", got)
+	}
+	if got := mntrValues(t, s)["zk_looking_count"]; got != "2" {
+		t.Errorf("mntr zk_looking_count = %q, want 2", got)
+	}
 }
 
 func TestSummaryQuantiles(t *testing.T) {

@@ -16,6 +16,7 @@ type stats struct {
 	mu             sync.Mutex // guards the fields below
 	latency        latencyStats
 	summaries      map[string]*summary // by mntr name; see summaryNames
+	counters       map[string]int64    // by mntr name; see counterNames
 	// lookingSince is when this server last started looking for a
 	// leader (zero when it is not looking).
 	lookingSince time.Time
@@ -27,6 +28,26 @@ type stats struct {
 // log fsyncs, snapshots, loading the database at startup, and elections
 // (from LOOKING until this server leads or follows).
 var summaryNames = []string{"readlatency", "updatelatency", "fsynctime", "snapshottime", "dbinittime", "election_time"}
+
+// counterNames are the mntr counters this server feeds: looking_count,
+// how many times this server started looking for a leader.
+var counterNames = []string{"looking_count"}
+
+// count adds n to the counter name; s.mu is held.
+func (s *stats) count(name string, n int64) {
+	if s.counters == nil {
+		s.counters = make(map[string]int64)
+	}
+	s.counters[name] += n
+}
+
+// counterValue returns the counter name (0 if this server does not feed
+// it).
+func (s *stats) counterValue(name string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counters[name]
+}
 
 // recordLatency records the latency of an answered request; write is true
 // for a request that went through the log.
@@ -76,13 +97,14 @@ func (s *stats) summaryValues(name string) summary {
 }
 
 // reset is srst: like Apache's ServerStats.reset it clears the latency and
-// packet counters and every summary.
+// packet counters and every metric (ServerMetrics.resetAll).
 func (s *stats) reset() {
 	s.received.Store(0)
 	s.sent.Store(0)
 	s.mu.Lock()
 	s.latency = latencyStats{}
 	s.summaries = nil
+	s.counters = nil
 	s.mu.Unlock()
 }
 

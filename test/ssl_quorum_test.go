@@ -153,8 +153,8 @@ func TestSSLQuorum(t *testing.T) {
 
 	// Each server timed its election (mntr's election_time summary).
 	mntr, err := leader.FourLetter("mntr")
-	if err != nil || !strings.Contains(mntr, "zk_cnt_election_time\t1\n") {
-		t.Errorf("leader's mntr: no zk_cnt_election_time 1 (%v)", err)
+	if err != nil || !strings.Contains(mntr, "zk_cnt_election_time\t1\n") || !strings.Contains(mntr, "zk_looking_count\t1\n") {
+		t.Errorf("leader's mntr: no zk_cnt_election_time 1 and zk_looking_count 1 (%v)", err)
 	}
 
 	// The quorum port is TLS only: a handshake with the trusted
