@@ -436,6 +436,11 @@ func (q *quorumPeer) process() bool {
 		if len(rd.Messages) > 0 {
 			q.tr.Send(rd.Messages)
 		}
+		for _, sy := range rd.Syncs {
+			q.log.Info("syncing a learner", zap.Int64("learner", sy.Learner), zap.String("mode", sy.Mode),
+				zap.String("peerLastZxid", hex(sy.PeerLast)), zap.String("from", hex(sy.From)),
+				zap.Int("entries", sy.Entries))
+		}
 		// 6. Committed txns, in zxid order.
 		for _, e := range rd.Committed {
 			if err := q.apply(e); err != nil {

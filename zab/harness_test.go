@@ -65,6 +65,8 @@ type simNode struct {
 	truncs   []int64
 	snaps    []int64
 	requests []Request // forwarded writes received
+	// syncsSent are the learner syncs this server reported as leader.
+	syncsSent []LearnerSync
 	// persistP is the chance per time unit that pending entries become
 	// durable (slow disks have a small one).
 	persistP float64
@@ -304,6 +306,7 @@ func (c *cluster) process(s *simNode) {
 			s.node.SnapshotReady(s.treeZxid(), encodeTree(s.tree))
 		}
 		s.requests = append(s.requests, rd.Requests...)
+		s.syncsSent = append(s.syncsSent, rd.Syncs...)
 		if rd.Status != nil && rd.Status.Role == Leading && rd.Status.Serving {
 			c.checkLeader(s)
 		}

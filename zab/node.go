@@ -57,6 +57,8 @@ type Ready struct {
 	// Memberships are the memberships that became active, oldest first
 	// (see Membership): applied changes and newer ones heard from peers.
 	Memberships []Membership
+	// Syncs are the learners the leader started syncing (for the log).
+	Syncs []LearnerSync
 	// Fatal is set once the node failed (a log read failed or a safety
 	// invariant broke): the server must stop. It is repeated in every later
 	// Ready.
@@ -76,6 +78,7 @@ type Node struct {
 	pending   []Membership // logged, not yet applied, in zxid order
 	cfgHist   []Membership // recently active, oldest first
 	activated []Membership // for the next Ready
+	syncs     []LearnerSync
 
 	hs        HardState
 	log       history
@@ -255,7 +258,7 @@ func (n *Node) SnapshotReady(zxid int64, data []byte) {
 func (n *Node) HasReady() bool {
 	return n.status != n.reported || n.hsDirty || n.snapOut != nil || n.hasTrunc ||
 		len(n.entriesOut) > 0 || len(n.msgs) > 0 || n.needSnapshot || len(n.requests) > 0 ||
-		len(n.activated) > 0 || n.applied < min(n.committed, n.log.last) || n.fatal != nil
+		len(n.activated) > 0 || len(n.syncs) > 0 || n.applied < min(n.committed, n.log.last) || n.fatal != nil
 }
 
 // Ready hands out everything the driver has to do, and forgets it: the
@@ -295,6 +298,7 @@ func (n *Node) Ready() Ready {
 		n.log.trim(n.applied, n.cfg.KeepEntries)
 	}
 	rd.Memberships, n.activated = n.activated, nil
+	rd.Syncs, n.syncs = n.syncs, nil
 	return rd
 }
 

@@ -68,27 +68,47 @@ func (n *Node) syncLearner(li *learnerInfo) {
 		n.needSnapshot = true
 	case syncDiff:
 		n.sendTo(li, Message{Type: MsgDiff, Zxid: z})
-		n.sendHistory(li, z)
+		n.noteSync(li, "DIFF", z, n.sendHistory(li, z))
 	case syncTrunc:
 		n.sendTo(li, Message{Type: MsgTrunc, Zxid: z})
-		n.sendHistory(li, z)
+		n.noteSync(li, "TRUNC", z, n.sendHistory(li, z))
 	}
 }
 
-// sendHistory sends the entries after after, then NEWLEADER.
-func (n *Node) sendHistory(li *learnerInfo, after int64) {
+// LearnerSync describes how the leader synced a learner, for the log.
+type LearnerSync struct {
+	Learner int64
+	// Mode is DIFF, TRUNC or SNAP, as Apache ZooKeeper names them.
+	Mode string
+	// PeerLast is the learner's last zxid; From is where the leader's
+	// history starts for it (the TRUNC point, the snapshot's zxid).
+	PeerLast, From int64
+	// Entries is how many log entries were sent after it.
+	Entries int
+}
+
+func (n *Node) noteSync(li *learnerInfo, mode string, from int64, entries int) {
+	n.syncs = append(n.syncs, LearnerSync{Learner: li.id, Mode: mode, PeerLast: li.lastZxid, From: from, Entries: entries})
+}
+
+// sendHistory sends the entries after after, then NEWLEADER; it returns how
+// many entries it sent.
+func (n *Node) sendHistory(li *learnerInfo, after int64) int {
+	sent := 0
 	for after < n.log.last {
 		es, err := n.log.entries(after, n.log.last, n.cfg.MaxEntriesPerMsg)
 		if err != nil {
 			n.fail(err)
-			return
+			return sent
 		}
 		n.sendTo(li, Message{Type: MsgProposal, Entries: es})
 		after = es[len(es)-1].Zxid
+		sent += len(es)
 	}
 	li.sent = n.log.last
 	li.phase = lpSynced
 	n.sendTo(li, Message{Type: MsgNewLeader, Zxid: n.log.last})
+	return sent
 }
 
 // leaderSnapshot sends the driver's snapshot to the learners waiting for
@@ -109,6 +129,6 @@ func (n *Node) leaderSnapshot(zxid int64, data []byte) {
 		}
 		m := n.membershipAt(zxid)
 		n.sendTo(li, Message{Type: MsgSnap, Zxid: zxid, Data: data, Members: &m})
-		n.sendHistory(li, zxid)
+		n.noteSync(li, "SNAP", zxid, n.sendHistory(li, zxid))
 	}
 }

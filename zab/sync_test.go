@@ -49,6 +49,22 @@ func TestSyncDiff(t *testing.T) {
 	if s := c.nodes[3]; len(s.truncs) != 0 || len(s.snaps) != 0 {
 		t.Errorf("n3 truncated %v, installed %v; want a plain DIFF", s.truncs, s.snaps)
 	}
+	checkSyncReported(t, c, 3, LearnerSync{Learner: 3, Mode: "DIFF", PeerLast: MakeZxid(1, 2), From: MakeZxid(1, 2), Entries: 3})
+}
+
+// checkSyncReported checks that the leader reported syncing learner id
+// as want.
+func checkSyncReported(t *testing.T, c *cluster, id int64, want LearnerSync) {
+	t.Helper()
+	got := []LearnerSync{}
+	for _, sy := range c.leader().syncsSent {
+		if sy.Learner == id {
+			got = append(got, sy)
+		}
+	}
+	if !slices.Contains(got, want) {
+		t.Errorf("the leader reported syncs %+v for n%d, want %+v", got, id, want)
+	}
 }
 
 func TestSyncTruncUncommittedOldEpoch(t *testing.T) {
@@ -64,6 +80,7 @@ func TestSyncTruncUncommittedOldEpoch(t *testing.T) {
 	if s := c.nodes[3]; !slices.Equal(s.truncs, []int64{MakeZxid(1, 2)}) {
 		t.Errorf("n3 truncated after %v, want [0x100000002]", s.truncs)
 	}
+	checkSyncReported(t, c, 3, LearnerSync{Learner: 3, Mode: "TRUNC", PeerLast: MakeZxid(1, 4), From: MakeZxid(1, 2), Entries: 2})
 }
 
 func TestSyncProbeForeignEpoch(t *testing.T) {
@@ -96,6 +113,15 @@ func TestSyncSnapWhenLogDoesNotReachBack(t *testing.T) {
 	}
 	if got := c.nodes[3].tree; len(got) < 4 {
 		t.Errorf("n3 tree has %d txns, want at least the snapshot's 4", len(got))
+	}
+	var modes []string
+	for _, sy := range c.leader().syncsSent {
+		if sy.Learner == 3 {
+			modes = append(modes, sy.Mode)
+		}
+	}
+	if !slices.Contains(modes, "SNAP") {
+		t.Errorf("the leader reported %v for n3, want a SNAP", modes)
 	}
 }
 
