@@ -72,6 +72,7 @@ func run(args []string) error {
 		fmt.Printf("ZooKeeper JMX enabled by default\nApache ZooKeeper, version %s\n", server.Version)
 		return nil
 	}
+	tuneGC()
 	cfg := conf.Default()
 	if len(args) == 1 {
 		if cfg, err = conf.Load(args[0]); err != nil {
