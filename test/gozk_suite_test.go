@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -41,11 +42,9 @@ const (
 // each with the reason. They are reported but not counted as passing; a
 // known failure that passes is reported too, so that the list shrinks.
 var gozkKnownFailures = map[string]string{
-	// Reconfig is being implemented (dynamic membership); until then
-	// reconfig requests are answered as Apache answers with reconfig
-	// disabled.
-	"TestIntegration_Reconfig":            "reconfig in progress",
-	"TestIntegration_IncrementalReconfig": "reconfig in progress",
+	// None since reconfig (dynamic membership) landed: until then
+	// TestIntegration_Reconfig and TestIntegration_IncrementalReconfig
+	// were here, "reconfig in progress".
 }
 
 // gozkFlaky are the suite's tests that fail against zkserver some of the
@@ -65,8 +64,17 @@ var gozkFlaky = map[string]string{
 }
 
 // gozkApacheKnownFailures are the tests that fail against Apache ZooKeeper
-// 3.8 itself (DIFF_SELF=1): the suite's own failures.
+// 3.8 itself (DIFF_SELF=1): the suite's own failures. With debianSrvrPatch
+// there are none: all 47 tests passed against Debian's 3.8.0 here.
 var gozkApacheKnownFailures = map[string]string{}
+
+// gozkApacheFlaky are the tests that fail against Apache ZooKeeper some of
+// the time.
+var gozkApacheFlaky = map[string]string{
+	// Failed in one of two runs here: after removing server 3, adding
+	// server 4 failed with "zk: could not connect to a server".
+	"TestIntegration_IncrementalReconfig": "adding a server after removing one: could not connect to a server, once",
+}
 
 // TestGoZookeeperSuite runs go-zookeeper's test suite, at the version in our
 // go.mod, against zkserver and fails listing every test that failed and is
@@ -76,7 +84,7 @@ var gozkApacheKnownFailures = map[string]string{}
 //	go test ./test -run TestGoZookeeperSuite -v
 //	DIFF_SELF=1 go test ./test -run TestGoZookeeperSuite -v
 func TestGoZookeeperSuite(t *testing.T) {
-	name, known := "ours", gozkKnownFailures
+	name, known, flakyTests := "ours", gozkKnownFailures, gozkFlaky
 	shimDir := t.TempDir()
 	shim := filepath.Join(shimDir, "zkServer.sh")
 	// The suite's zoo.cfg leaves out clientPortAddress: the shim runs the
@@ -85,7 +93,7 @@ func TestGoZookeeperSuite(t *testing.T) {
 	prologue := "#!/bin/sh\n# go-zookeeper's harness runs: zkServer.sh start-foreground <zoo.cfg>\n" +
 		"set -e\ncfg=\"$2.local\"\n{ cat \"$2\"; echo clientPortAddress=127.0.0.1; } > \"$cfg\"\n"
 	if os.Getenv(envDiffSelf) == "1" {
-		name, known = "apache (DIFF_SELF=1)", gozkApacheKnownFailures
+		name, known, flakyTests = "apache (DIFF_SELF=1)", gozkApacheKnownFailures, gozkApacheFlaky
 		java, classpath := harness.ApacheJava(t)
 		log4j := filepath.Join(shimDir, "log4j.properties")
 		if err := os.WriteFile(log4j, []byte("log4j.rootLogger=INFO, CONSOLE\n"+
@@ -111,8 +119,8 @@ func TestGoZookeeperSuite(t *testing.T) {
 	var fixed []string
 	for _, test := range slices.Sorted(maps.Keys(results)) {
 		switch res := results[test]; {
-		case gozkFlaky[test] != "" && name == "ours":
-			flaky = append(flaky, fmt.Sprintf("%s %sed (%s)", test, res, gozkFlaky[test]))
+		case flakyTests[test] != "":
+			flaky = append(flaky, fmt.Sprintf("%s %sed (%s)", test, res, flakyTests[test]))
 		case res == "pass" && known[test] != "":
 			fixed = append(fixed, test)
 			passed = append(passed, test)
@@ -132,7 +140,8 @@ func TestGoZookeeperSuite(t *testing.T) {
 		t.Logf("flaky, not counted: %s", f)
 	}
 	for _, k := range knownFailed {
-		t.Logf("known failure: %s", k)
+		test, _, _ := strings.Cut(k, " ")
+		t.Logf("known failure: %s: %s", k, failureLines(output[test]))
 	}
 	if len(skipped) > 0 {
 		t.Logf("skipped (not counted as passing): %s", strings.Join(skipped, ", "))
@@ -155,17 +164,18 @@ func TestGoZookeeperSuite(t *testing.T) {
 }
 
 // debianSrvrPatch makes go-zookeeper's srvr parser (FLWSrvr, which its
-// cluster harness polls until every server is healthy) accept the version
-// line of Debian's Apache ZooKeeper build, "Zookeeper version:
+// cluster harness polls until every server is healthy) also accept the
+// version line of Debian's Apache ZooKeeper build, "Zookeeper version:
 // 3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC": the suite
 // expects "built on 01/02/2006 15:04 MST" and a version without "${}", so
 // against Debian's jars none of its cluster tests would start. Applied to
-// the copy for DIFF_SELF=1 runs only; zkserver answers in Apache's release
-// format and needs no patch.
+// the copy for DIFF_SELF=1 runs only; zkserver answers in the format of
+// Apache's release builds and needs no patch.
 var debianSrvrPatch = [][2]string{
-	{`zrVer   = ` + "`" + `^Zookeeper version: ([A-Za-z0-9\.\-]+), built on (\d\d/\d\d/\d\d\d\d \d\d:\d\d [A-Za-z0-9:\+\-]+)` + "`",
-		`zrVer   = ` + "`" + `^Zookeeper version: ([^,]+), built on (\d\d\d\d-\d\d-\d\d \d\d:\d\d [A-Z]+)` + "`"},
-	{`time.Parse("01/02/2006 15:04 MST", match[1])`, `time.Parse("2006-01-02 15:04 MST", match[1])`},
+	{`^Zookeeper version: ([A-Za-z0-9\.\-]+), built on (\d\d/\d\d/\d\d\d\d \d\d:\d\d [A-Za-z0-9:\+\-]+)`,
+		`^Zookeeper version: ([A-Za-z0-9\.\-${}]+), built on (\d\d/\d\d/\d\d\d\d \d\d:\d\d [A-Za-z0-9:\+\-]+|\d{4}-\d\d-\d\d \d\d:\d\d [A-Z]+)`},
+	{`time.Parse("01/02/2006 15:04 MST", match[1])`,
+		`time.Parse(map[bool]string{false: "01/02/2006 15:04 MST", true: "2006-01-02 15:04 MST"}[match[1][4] == '-'], match[1])`},
 }
 
 // runGoZKSuite copies go-zookeeper's module directory (read-only in the
@@ -250,4 +260,21 @@ func writeScript(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// failureLine matches the lines a failing go test prints for t.Error and
+// t.Fatal ("    zk_test.go:402: ..."), less the server logs the suite
+// prints through the same calls ("[ZKERR]").
+var failureLine = regexp.MustCompile(`^\s+\w+_test\.go:\d+: `)
+
+// failureLines returns the t.Error and t.Fatal lines of a test's output,
+// joined with " | ".
+func failureLines(output string) string {
+	var lines []string
+	for _, l := range strings.Split(output, "\n") {
+		if failureLine.MatchString(l) && !strings.Contains(l, "[ZKERR]") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	return strings.Join(lines, " | ")
 }
