@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -450,4 +451,91 @@ func TestEnsembleFollowerCatchesUpFromLog(t *testing.T) {
 	}
 	writeEverywhere(t, servers, "/after")
 	sameTrees(t, servers)
+}
+
+// TestEnsembleTruncatesUncommitted: a leader logs a write that no follower
+// acknowledges (one follower is dead, the other stopped) and dies; the
+// followers come back, elect a new leader and write on. When the old
+// leader returns, its uncommitted txn is truncated away (TRUNC): it exists
+// nowhere, and every tree is equal.
+func TestEnsembleTruncatesUncommitted(t *testing.T) {
+	servers := harness.StartEnsemble(t, 3, ensembleCfg)
+	old := leaderOf(t, servers)
+	var followers []*harness.Server
+	for _, s := range servers {
+		if s != old {
+			followers = append(followers, s)
+		}
+	}
+	writeEverywhere(t, servers, "/before")
+
+	// The leader still has a quorum on paper (the stopped follower has not
+	// timed out yet) and proposes; nobody acknowledges.
+	c := connect(t, old.Addr())
+	if err := followers[1].Pause(); err != nil {
+		t.Fatal(err)
+	}
+	followers[0].Kill()
+	go c.Create("/uncommitted", bytes.Repeat([]byte("u"), 8000), 0, zk.WorldACL(zk.PermAll)) // never answered
+	deadline := time.Now().Add(modeTimeout)
+	for {
+		if n, _ := strconv.Atoi(mntrValue(t, old, "zk_last_proposal_size")); n >= 8000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the leader did not propose the write")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	old.Kill()
+	c.Close()
+	followers[1].Kill() // stopped: it never read the proposal
+
+	// The followers form a quorum of their own in a new epoch.
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, f := range followers {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = f.Restart() }()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	newLeader := leaderOf(t, followers)
+	c2 := connect(t, newLeader.Addr())
+	for i := range 10 {
+		if _, err := c2.Create(fmt.Sprintf("/new-epoch-%d", i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c2.Close()
+
+	if err := old.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if mode := old.WaitMode(modeTimeout, "follower"); mode != "follower" {
+		t.Fatalf("old leader is %q after restarting", mode)
+	}
+	sameTrees(t, servers)
+	c3 := connect(t, old.Addr())
+	defer c3.Close()
+	if ok, _, err := c3.Exists("/uncommitted"); err != nil || ok {
+		t.Fatalf("the uncommitted write exists (%v, %v)", ok, err)
+	}
+	logOf := func(s *harness.Server) string {
+		b, err := os.ReadFile(filepath.Join(s.Dir(), "server.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if l := logOf(old); !strings.Contains(l, "truncated the transaction log") {
+		t.Errorf("the old leader's log does not mention a truncation")
+	}
+	if l := logOf(newLeader); !strings.Contains(l, `"mode": "TRUNC"`) {
+		t.Errorf("the new leader's log does not mention a TRUNC sync")
+	}
 }
