@@ -19,7 +19,7 @@
 //
 // Usage:
 //
-//	zkbench [-quick] [-duration 10s] [-conns 12] [-outstanding 16]
+//	zkbench [-quick] [-duration 10s] [-warmup 16s] [-conns 12] [-outstanding 16]
 //	        [-sizes 100,1024] [-znodes 100000 | -million] [-zkserver bin/zkserver]
 //	        [-only ours|apache] [-run regexp] [-nofill] [-nofailover] [-out zkbench-report]
 package main
@@ -46,6 +46,7 @@ type config struct {
 	conns       int
 	outstanding int
 	duration    time.Duration
+	warmup      time.Duration
 	sizes       []int
 	znodes      int
 	watchers    int
@@ -67,6 +68,7 @@ func parseFlags() config {
 	flag.IntVar(&c.conns, "conns", 12, "client connections (sessions)")
 	flag.IntVar(&c.outstanding, "outstanding", 16, "requests in flight per connection")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "duration of each workload")
+	flag.DurationVar(&c.warmup, "warmup", 16*time.Second, "unrecorded warm-up load (every workload in turn) before measuring")
 	flag.BoolVar(&quick, "quick", false, "quick run: 2s per workload, 20k znodes fill")
 	flag.StringVar(&sizes, "sizes", "100,1024", "comma-separated value sizes in bytes")
 	flag.IntVar(&c.znodes, "znodes", 100_000, "znodes created by the memory fill")

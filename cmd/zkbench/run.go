@@ -17,8 +17,6 @@ const (
 	// memorySettle is the pause between the fill and the second VmRSS read,
 	// for the followers to apply the last proposals.
 	memorySettle = 3 * time.Second
-	// maxWarmup caps the unrecorded warm-up load before the workloads.
-	maxWarmup = 5 * time.Second
 )
 
 // stepsPerImpl counts the progress steps of runImpl.
@@ -81,18 +79,16 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 	}
 	defer func() { closeAll(conns) }()
 
-	// Warm up (JIT of the JVM, caches and buffers of both) with the mixed
-	// workload; not recorded.
-	warm := min(cfg.duration, maxWarmup)
-	p.start(im.name+" warmup", warm)
+	// Warm up (the JVM's JIT compiles each request path only once it is
+	// hot; caches and buffers of both) with every workload in turn, for
+	// cfg.warmup in all; not recorded.
+	p.start(im.name+" warmup", cfg.warmup)
 	if err := setup(conns, bytes.Repeat([]byte{'v'}, cfg.sizes[0])); err != nil {
 		rep.Error = fmt.Sprintf("setup: %v", err)
 		return rep
 	}
 	for _, w := range workloads {
-		if w.name == "mixed90/10" {
-			runLoad(conns, cfg.outstanding, warm, w.op(bytes.Repeat([]byte{'v'}, cfg.sizes[0]), "warm"))
-		}
+		runLoad(conns, cfg.outstanding, cfg.warmup/time.Duration(len(workloads)), w.op(bytes.Repeat([]byte{'v'}, cfg.sizes[0]), "warm"))
 	}
 	p.end()
 
