@@ -202,7 +202,7 @@ type adminCommand struct {
 }
 
 // adminCommands are Apache ZooKeeper 3.8's commands (Commands.java) with
-// their names and aliases. leader, voting_view, zabstate, observers and
+// their names and aliases. zabstate, observers and
 // observer_connection_stat_reset answer as a standalone Apache server
 // does.
 var adminCommands = []adminCommand{
@@ -237,8 +237,8 @@ var adminCommands = []adminCommand{
 		resp.put("read_only", false)
 	}},
 	{[]string{"last_snapshot", "lsnp"}, true, (*Server).adminLastSnapshot},
-	{[]string{"leader", "lead"}, true, func(_ *Server, resp *jsonObject, _ map[string]string) {
-		resp.put("error", "server is not initialized") // Apache's answer when not in a quorum
+	{[]string{"leader", "lead"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
+		s.adminLeader(resp) // reconfig.go
 	}},
 	// Apache does not require a running server for monitor; its values
 	// come from the tree, so this one does.
@@ -277,8 +277,8 @@ var adminCommands = []adminCommand{
 		resp.put("observers", []any{})
 	}},
 	{[]string{"system_properties", "sysp"}, false, (*Server).adminSystemProperties},
-	{[]string{"voting_view"}, true, func(_ *Server, resp *jsonObject, _ map[string]string) {
-		resp.put("current_config", newJSONObject())
+	{[]string{"voting_view"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
+		s.adminVotingView(resp) // reconfig.go
 	}},
 	{[]string{"watches", "wchc"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
 		bySession := s.tree.WatchesBySession()

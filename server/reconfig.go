@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 
@@ -51,13 +52,16 @@ type reconfigState struct {
 	version int64
 	servers []conf.Server         // the active membership's server lines
 	book    map[int64]conf.Server // every server line seen, for addresses
+	// view is servers, for the admin commands (any goroutine).
+	view atomic.Pointer[[]conf.Server]
 }
 
 // initReconfig takes the membership from the configuration files and puts
 // it in /zookeeper/config (Apache's initConfigInZKDatabase).
 func (q *quorumPeer) initReconfig() {
 	cfg := q.s.cfg
-	q.rc = reconfigState{version: cfg.ConfigVersion, servers: cfg.Servers, book: map[int64]conf.Server{}}
+	q.rc.version, q.rc.servers, q.rc.book = cfg.ConfigVersion, cfg.Servers, map[int64]conf.Server{}
+	q.rc.view.Store(&cfg.Servers)
 	for _, sv := range cfg.Servers {
 		q.rc.book[sv.ID] = sv
 	}
@@ -275,6 +279,7 @@ func (q *quorumPeer) membershipsActivated(ms []zab.Membership) {
 	}
 	servers, _ = conf.ParseMembers(conf.MembershipText(servers, 0))
 	q.rc.version, q.rc.servers = m.Version, servers
+	q.rc.view.Store(&servers)
 	if q.s.cfg.File == "" {
 		return
 	}
@@ -295,4 +300,62 @@ func (q *quorumPeer) afterLeading() {
 	txn := znode.Txn{Type: wire.OpReconfig,
 		Body: &wire.ReconfigRequest{NewMembers: conf.MembershipText(q.rc.servers, 0), CurConfigID: -1}}
 	q.propose(&txn, nil)
+}
+
+// viewServers returns the active membership's server lines (nil before
+// the server recovered).
+func (q *quorumPeer) viewServers() []conf.Server {
+	if v := q.rc.view.Load(); v != nil {
+		return *v
+	}
+	return nil
+}
+
+// adminLeader answers the admin command leader as Apache's LeaderCommand:
+// whether this server leads, and the leader's id and host.
+func (s *Server) adminLeader(resp *jsonObject) {
+	q := s.quorum
+	if q == nil {
+		resp.put("error", "server is not initialized") // Apache's answer when not in a quorum
+		return
+	}
+	st := q.state.Load()
+	resp.put("is_leader", st.role == zab.Leading)
+	resp.put("leader_id", st.leader)
+	ip := ""
+	for _, sv := range q.viewServers() {
+		if sv.ID == st.leader {
+			ip = sv.Host
+		}
+	}
+	resp.put("leader_ip", ip)
+}
+
+// adminVotingView answers the admin command voting_view as Apache's
+// VotingViewCommand: the voters of the active membership.
+func (s *Server) adminVotingView(resp *jsonObject) {
+	view := newJSONObject()
+	if q := s.quorum; q != nil {
+		for _, sv := range q.viewServers() {
+			if sv.Observer {
+				continue
+			}
+			v := newJSONObject()
+			var qa, ea []any
+			for _, a := range sv.Addrs {
+				qa = append(qa, net.JoinHostPort(a.Host, strconv.Itoa(a.QuorumPort)))
+				ea = append(ea, net.JoinHostPort(a.Host, strconv.Itoa(a.ElectionPort)))
+			}
+			v.put("serverAddresses", qa)
+			v.put("electionAddresses", ea)
+			client := ""
+			if sv.ClientPort != 0 {
+				client = net.JoinHostPort(sv.ClientAddr, strconv.Itoa(sv.ClientPort))
+			}
+			v.put("clientAddress", client)
+			v.put("learnerType", "participant")
+			view.put(strconv.FormatInt(sv.ID, 10), v)
+		}
+	}
+	resp.put("current_config", view)
 }
