@@ -69,11 +69,15 @@ func (q *quorumPeer) initReconfig() {
 }
 
 // writeConfigNode sets /zookeeper/config to the active membership outside
-// the log, as Apache does on start and after a sync (its mzxid is the
-// version, unless the tree is older).
+// the log, as Apache does on start (its mzxid is the version, unless the
+// tree is older), unless it holds that already.
 func (q *quorumPeer) writeConfigNode() {
 	tree := q.s.tree
 	text := conf.MembershipText(q.rc.servers, q.rc.version)
+	res, code := tree.Read(wire.OpGetData, &wire.PathWatchRequest{Path: configPath}, znode.Caller{})
+	if gd, ok := res.(*wire.GetDataResponse); code == wire.ErrOK && ok && string(gd.Data) == text {
+		return // the snapshot has it, with the Stat the reconfig txn gave it
+	}
 	tree.ApplyApache(&znode.ApacheTxn{Zxid: min(q.rc.version, tree.LastZxid()),
 		ApacheOp: znode.ApacheOp{Type: wire.OpReconfig, Path: configPath, Data: []byte(text), Version: -1}})
 }
