@@ -43,8 +43,9 @@ func waitMntr(t *testing.T, s *harness.Server, key, want string) {
 }
 
 // An observer serves reads, forwards writes, fires watches for writes made
-// elsewhere, follows a new leader after failover, and never counts toward a
-// quorum: with one voter of three left it stops serving.
+// elsewhere, follows a new leader after failover, catches up after a
+// restart, and never counts toward a quorum: with one voter of three left
+// it stops serving.
 func TestEnsembleObserver(t *testing.T) {
 	members := append(harness.NewMembers(t, 3), harness.NewMember(t, 4, true))
 	servers := harness.StartMembers(t, members, members, ensembleCfg)
@@ -112,6 +113,25 @@ func TestEnsembleObserver(t *testing.T) {
 		}
 	}
 	waitMntr(t, newLeader, "zk_synced_observers", "1")
+	sameTrees(t, append(rest, obs))
+
+	// A restarted observer catches up with what it missed.
+	oc.Close()
+	obs.Kill()
+	nc, _, err := zk.Connect([]string{newLeader.Addr()}, 10*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for i := range 20 {
+		if _, err := nc.Create(fmt.Sprintf("/missed-%d", i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatalf("create %d while the observer is down: %v", i, err)
+		}
+	}
+	if err := obs.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	obs.WaitMode(modeTimeout, "observer")
 	sameTrees(t, append(rest, obs))
 
 	// One voter and the observer are no quorum.
