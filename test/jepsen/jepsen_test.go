@@ -477,6 +477,11 @@ func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, rng *
 			desc = append(desc, d)
 		}
 		time.Sleep(hold)
+		// Heal the network first: a restarted server must reach a quorum
+		// to be ready.
+		if netFault {
+			nw.Heal()
+		}
 		for _, f := range faults {
 			switch kind, _, _ := strings.Cut(f.kind, "-"); kind {
 			case "kill":
@@ -492,9 +497,6 @@ func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, rng *
 					t.Errorf("nemesis: heal the disk of server %d: %v", f.victim.ID(), err)
 				}
 			}
-		}
-		if netFault {
-			nw.Heal()
 		}
 		log = append(log, fmt.Sprintf("%s at %v for %v", strings.Join(desc, "+"), at.Sub(began).Round(time.Millisecond), hold))
 	}
