@@ -184,10 +184,22 @@ func TestReconfigGrowAndShrink(t *testing.T) {
 		t.Fatalf("reconfig to servers that are not synced: %v, want NewConfigNoQuorum (-13)", err)
 	}
 
-	// 3 -> 5, from the current version.
+	// 3 -> 5, from the current version; a watch on /zookeeper/config fires.
 	all = append(all, harness.StartMembers(t, ms[3:5], ms[:5], cfg)...)
+	_, _, configChanged, err := admin.GetW("/zookeeper/config")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := admin.IncrementalReconfig([]string{ms[3].Line(), ms[4].Line()}, nil, old); err != nil {
 		t.Fatalf("adding servers 4 and 5: %v", err)
+	}
+	select {
+	case ev := <-configChanged:
+		if ev.Type != zk.EventNodeDataChanged || ev.Path != "/zookeeper/config" {
+			t.Fatalf("watch on /zookeeper/config: %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watch on /zookeeper/config did not fire")
 	}
 	if ids, _ := configOf(t, admin); !slices.Equal(ids, []int{1, 2, 3, 4, 5}) {
 		t.Fatalf("after adding 4 and 5: %v", ids)
