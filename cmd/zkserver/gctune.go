@@ -15,7 +15,9 @@ import (
 // heaps collect as with GOGC=100 (no throughput cost under request load),
 // a tree of hundreds of megabytes gets an eighth of its size as headroom.
 // (The runtime returns idle memory above the heap goal to the OS, so the
-// resident size follows the goal.)
+// resident size follows the goal.) The price is GC work on large trees:
+// with a quarter-gigabyte tree a cycle comes after 32 MB of allocation, not
+// 256 MB. Setting GOGC or GOMEMLIMIT turns the policy off.
 const (
 	minHeadroom     = 32 << 20
 	headroomDivisor = 8
