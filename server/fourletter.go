@@ -296,6 +296,9 @@ func (s *Server) writeConf(w io.Writer) {
 	fmt.Fprintf(w, "maxSessionTimeout=%d\n", s.maxSessionTimeout())
 	fmt.Fprintf(w, "clientPortListenBacklog=%d\n", cfg.ClientPortListenBacklog)
 	fmt.Fprintf(w, "serverId=%d\n", cfg.MyID)
+	if s.quorum != nil {
+		s.quorum.writeQuorumConf(w) // reconfig.go
+	}
 }
 
 // writeDirs (dirs) writes the sizes of the snapshot and log directories.

@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/binary"
+	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -52,8 +54,15 @@ type reconfigState struct {
 	version int64
 	servers []conf.Server         // the active membership's server lines
 	book    map[int64]conf.Server // every server line seen, for addresses
-	// view is servers, for the admin commands (any goroutine).
-	view atomic.Pointer[[]conf.Server]
+	// view is version and servers, for the admin and four-letter
+	// commands (any goroutine).
+	view atomic.Pointer[publishedView]
+}
+
+// publishedView is the active membership as commands see it.
+type publishedView struct {
+	version int64
+	servers []conf.Server
 }
 
 // initReconfig takes the membership from the configuration files and puts
@@ -61,7 +70,7 @@ type reconfigState struct {
 func (q *quorumPeer) initReconfig() {
 	cfg := q.s.cfg
 	q.rc.version, q.rc.servers, q.rc.book = cfg.ConfigVersion, cfg.Servers, map[int64]conf.Server{}
-	q.rc.view.Store(&cfg.Servers)
+	q.rc.view.Store(&publishedView{cfg.ConfigVersion, cfg.Servers})
 	for _, sv := range cfg.Servers {
 		q.rc.book[sv.ID] = sv
 	}
@@ -283,7 +292,7 @@ func (q *quorumPeer) membershipsActivated(ms []zab.Membership) {
 	}
 	servers, _ = conf.ParseMembers(conf.MembershipText(servers, 0))
 	q.rc.version, q.rc.servers = m.Version, servers
-	q.rc.view.Store(&servers)
+	q.rc.view.Store(&publishedView{m.Version, servers})
 	if q.s.cfg.File == "" {
 		return
 	}
@@ -310,7 +319,7 @@ func (q *quorumPeer) afterLeading() {
 // the server recovered).
 func (q *quorumPeer) viewServers() []conf.Server {
 	if v := q.rc.view.Load(); v != nil {
-		return *v
+		return v.servers
 	}
 	return nil
 }
@@ -362,4 +371,34 @@ func (s *Server) adminVotingView(resp *jsonObject) {
 		}
 	}
 	resp.put("current_config", view)
+}
+
+// writeQuorumConf ends the conf command in an ensemble as Apache's
+// QuorumZooKeeperServer.dumpConf: the limits, the ports, the peer type
+// (0 participant, 1 observer) and the active membership.
+func (q *quorumPeer) writeQuorumConf(w io.Writer) {
+	cfg := q.s.cfg
+	fmt.Fprintf(w, "initLimit=%d\n", cfg.InitLimit)
+	fmt.Fprintf(w, "syncLimit=%d\n", cfg.SyncLimit)
+	fmt.Fprintf(w, "electionAlg=3\n")
+	var ep, qp []string
+	peerType := 0
+	if self, ok := cfg.Server(cfg.MyID); ok {
+		for _, a := range self.Addrs {
+			ep = append(ep, strconv.Itoa(a.ElectionPort))
+			qp = append(qp, strconv.Itoa(a.QuorumPort))
+		}
+		if self.Observer {
+			peerType = 1
+		}
+	}
+	fmt.Fprintf(w, "electionPort=%s\n", strings.Join(ep, "|"))
+	fmt.Fprintf(w, "quorumPort=%s\n", strings.Join(qp, "|"))
+	fmt.Fprintf(w, "peerType=%d\n", peerType)
+	v := q.rc.view.Load()
+	if v == nil {
+		return
+	}
+	io.WriteString(w, "membership: \n")
+	io.WriteString(w, conf.MembershipText(v.servers, v.version))
 }

@@ -36,7 +36,7 @@ func TestAdminLeaderAndVotingView(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := &quorumPeer{}
-	q.rc.view.Store(&servers)
+	q.rc.view.Store(&publishedView{servers: servers})
 	q.state.Store(&peerState{role: zab.Following, leader: 2, serving: true})
 	s := &Server{quorum: q}
 

@@ -56,6 +56,12 @@ func TestEnsembleObserver(t *testing.T) {
 	if v := mntrValue(t, obs, "zk_server_state"); v != "observer" {
 		t.Errorf("observer's zk_server_state %q", v)
 	}
+	// conf ends with the quorum part, as Apache's: peerType 1 and the
+	// membership.
+	if out, err := obs.FourLetter("conf"); err != nil || !strings.Contains(out, "peerType=1\nmembership: \nserver.1=") ||
+		!strings.Contains(out, fmt.Sprintf("server.4=127.0.0.1:%d:%d:observer;127.0.0.1:%d\nversion=0", members[3].QuorumPort, members[3].ElectionPort, members[3].ClientPort)) {
+		t.Errorf("observer's conf:\n%s (%v)", out, err)
+	}
 	leader := leaderOf(t, voters)
 	waitMntr(t, leader, "zk_synced_observers", "1")
 	waitMntr(t, leader, "zk_synced_followers", "2")
