@@ -22,6 +22,8 @@
 //  6. Committed: apply them to the tree in order.
 //  7. NeedSnapshot: serialize the tree and pass it to SnapshotReady.
 //  8. Requests: (leader) prepare and Propose the forwarded writes.
+//  9. Memberships: the memberships that became active (see Membership);
+//     Syncs: how the leader synced learners, for the log.
 //
 // All methods must be called from one goroutine (or under one lock).
 package zab
