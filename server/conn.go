@@ -324,13 +324,26 @@ func (c *conn) handshake(pkt []byte) bool {
 			zap.String("sessionId", hex(req.SessionID)), zap.String("client", c.nc.RemoteAddr().String()))
 		return false
 	}
-	if !ok || !bytes.Equal(info.Passwd, req.Passwd) || !s.sessions.ensure(req.SessionID, timeout) {
+	var valid bool
+	if s.quorum != nil && !readOnly {
+		// As Apache: the leader decides whether the session lives.
+		res := s.quorum.revalidate(req.SessionID, timeout, req.Passwd, c.quit)
+		if res == revalLost {
+			s.log.Info("closing a reconnection: the leader did not re-validate its session",
+				zap.String("sessionId", hex(req.SessionID)), zap.String("client", c.nc.RemoteAddr().String()))
+			return false
+		}
+		valid = res == revalValid
+	} else {
+		valid = ok && bytes.Equal(info.Passwd, req.Passwd) && s.sessions.ensure(req.SessionID, timeout)
+	}
+	if !valid {
 		s.log.Info("invalid session on reconnect: expired or wrong password",
 			zap.String("sessionId", hex(req.SessionID)), zap.String("client", c.nc.RemoteAddr().String()))
 		c.sendAndClose(&wire.ConnectResponse{Passwd: make([]byte, 16), ReadOnly: readOnly})
 		return false
 	}
-	c.establish(req.SessionID, timeout, info.Passwd)
+	c.establish(req.SessionID, timeout, req.Passwd)
 	return true
 }
 

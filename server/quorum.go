@@ -51,6 +51,16 @@ import (
 // the server is not serving is held for up to holdWhileLooking (an
 // election is usually over by then) and closed if it still is not.
 //
+// Reconnections. A client that brings an existing global session to a
+// learner is answered only once the leader has re-validated it, as Apache
+// ZooKeeper's REVALIDATE does: the learner forwards the session id, timeout
+// and password, the leader checks them against its tree and tracker (and
+// pushes the session's deadline back), and its answer comes out of the
+// learner's node once the learner has applied every txn the leader had
+// committed by then, so a session created or closed through another server
+// is seen the way the leader sees it. With no answer (the leader is gone),
+// the connection closes and the client tries another server.
+//
 // Failover is driven by lost connections: the transport reports a peer
 // whose connection closed or was refused, and the node (Disconnected)
 // leaves a dead leader at once instead of waiting syncLimit for its pings.
@@ -59,7 +69,29 @@ import (
 const (
 	fwdTxn     byte = 1 // an unstamped znode.Txn
 	fwdTouches byte = 2 // int count, then session ids (longs)
+	// fwdRevalidate asks whether a session is valid: request id and session
+	// (longs), timeout (int), password (buffer). The leader answers with
+	// the request id (long) and the verdict (bool).
+	fwdRevalidate byte = 3
 )
+
+// revalResult is the leader's verdict on a reconnecting session.
+type revalResult int8
+
+const (
+	revalLost    revalResult = iota // no answer: the client must try elsewhere
+	revalValid                      // the session lives; its deadline was pushed back
+	revalInvalid                    // expired, closed or a wrong password
+)
+
+// revalidation is a handshake's question about a session, answered on
+// result (buffered) by the driver.
+type revalidation struct {
+	session int64
+	timeout int32
+	passwd  []byte
+	result  chan revalResult
+}
 
 // targetTick: the driver ticks the node about every 25ms, so that
 // elections, retransmissions and timeouts react much faster than a whole
@@ -117,6 +149,12 @@ type quorumPeer struct {
 	gen    uint64 // bumped by every truncation: older appends report nothing
 	byZxid map[int64]*request
 	byCxid map[sessionCxid]*request
+	// revalSeq numbers the revalidations asked of the leader; revalPending
+	// holds those not yet answered.
+	revalSeq     uint64
+	revalPending map[uint64]*revalidation
+
+	revalidations chan *revalidation // from handshakes to the driver
 
 	// Proposal sizes (srvr on the leader): last, min, max; -1 before any.
 	propLast, propMin, propMax atomic.Int64
@@ -138,15 +176,17 @@ type quorumPeer struct {
 
 func newQuorumPeer(s *Server) *quorumPeer {
 	q := &quorumPeer{
-		s:          s,
-		log:        s.log,
-		byZxid:     map[int64]*request{},
-		byCxid:     map[sessionCxid]*request{},
-		syncWake:   make(chan struct{}, 1),
-		durable:    make(chan durableEvent, 64),
-		snapReady:  make(chan snapshotData, 1),
-		compacted:  make(chan int64, 4),
-		driverDone: make(chan struct{}),
+		s:             s,
+		log:           s.log,
+		byZxid:        map[int64]*request{},
+		byCxid:        map[sessionCxid]*request{},
+		revalPending:  map[uint64]*revalidation{},
+		revalidations: make(chan *revalidation, 64),
+		syncWake:      make(chan struct{}, 1),
+		durable:       make(chan durableEvent, 64),
+		snapReady:     make(chan snapshotData, 1),
+		compacted:     make(chan int64, 4),
+		driverDone:    make(chan struct{}),
 	}
 	q.propLast.Store(-1)
 	q.propMin.Store(-1)
@@ -354,6 +394,8 @@ func (q *quorumPeer) drive() {
 				q.submit(r)
 			}
 			clear(batch)
+		case rv := <-q.revalidations:
+			q.startRevalidation(rv)
 		case sd := <-q.snapReady:
 			q.node.SnapshotReady(sd.zxid, sd.data)
 		case z := <-q.compacted:
@@ -480,9 +522,13 @@ func (q *quorumPeer) process() bool {
 				}
 			}()
 		}
-		// 8. Writes forwarded by learners.
+		// 8. Writes and questions forwarded by learners; the leader's
+		// answers to this learner's questions.
 		for _, req := range rd.Requests {
 			q.forwarded(req)
+		}
+		for _, rep := range rd.Replies {
+			q.replied(rep)
 		}
 	}
 	q.publish()
@@ -542,6 +588,10 @@ func (q *quorumPeer) stopServing() {
 	s.sessions.dropLocal() // local sessions belong to the server that stopped
 	clear(q.byZxid)
 	clear(q.byCxid)
+	for id, rv := range q.revalPending {
+		rv.result <- revalLost
+		delete(q.revalPending, id)
+	}
 }
 
 // holdWhileLooking is how long an ensemble server that does not serve
@@ -661,6 +711,19 @@ func (q *quorumPeer) forwarded(req zab.Request) {
 			q.prepReconfig(&txn)
 		}
 		q.propose(&txn, nil)
+	case fwdRevalidate:
+		d := wire.NewDecoder(req.Data[1:])
+		id, session, timeout, passwd := d.Long(), d.Long(), d.Int(), d.Buffer()
+		if d.Err() != nil {
+			q.log.Warn("malformed revalidation forwarded by a learner", zap.Int64("from", req.From), zap.Error(d.Err()))
+			return
+		}
+		e := wire.NewEncoder(nil)
+		e.Long(id)
+		e.Bool(q.validSession(session, timeout, passwd))
+		if err := q.node.Reply(req.From, e.Bytes()); err != nil {
+			q.log.Info("not answering a revalidation", zap.Int64("learner", req.From), zap.Error(err))
+		}
 	case fwdTouches:
 		d := wire.NewDecoder(req.Data[1:])
 		n := int(d.Int())
@@ -671,6 +734,82 @@ func (q *quorumPeer) forwarded(req zab.Request) {
 			q.s.sessions.touch(d.Long())
 		}
 	}
+}
+
+// revalidate asks the leader whether a reconnecting client's global
+// session is valid, and waits for the answer for at most the session's
+// timeout, or until the connection (quit) or the server closes.
+func (q *quorumPeer) revalidate(session int64, timeout int32, passwd []byte, quit <-chan struct{}) revalResult {
+	rv := &revalidation{session: session, timeout: timeout, passwd: passwd, result: make(chan revalResult, 1)}
+	select {
+	case q.revalidations <- rv:
+	case <-quit:
+		return revalLost
+	case <-q.s.done:
+		return revalLost
+	}
+	timer := time.NewTimer(time.Duration(timeout) * time.Millisecond)
+	defer timer.Stop()
+	select {
+	case res := <-rv.result:
+		return res
+	case <-timer.C:
+	case <-quit:
+	case <-q.s.done:
+	}
+	return revalLost
+}
+
+// startRevalidation answers a revalidation on the leader, and forwards it
+// to the leader on a learner.
+func (q *quorumPeer) startRevalidation(rv *revalidation) {
+	switch {
+	case !q.status.Serving:
+		rv.result <- revalLost
+	case q.status.Role == zab.Leading:
+		if q.validSession(rv.session, rv.timeout, rv.passwd) {
+			rv.result <- revalValid
+		} else {
+			rv.result <- revalInvalid
+		}
+	default:
+		q.revalSeq++
+		e := wire.NewEncoder([]byte{fwdRevalidate})
+		e.Long(int64(q.revalSeq))
+		e.Long(rv.session)
+		e.Int(rv.timeout)
+		e.Buffer(rv.passwd)
+		if err := q.node.Forward(e.Bytes()); err != nil {
+			rv.result <- revalLost
+			return
+		}
+		q.revalPending[q.revalSeq] = rv
+	}
+}
+
+// validSession is the leader's verdict on a reconnecting session: it is in
+// the tree with that password and not being closed. A valid session's
+// deadline is pushed back (with the newly negotiated timeout).
+func (q *quorumPeer) validSession(id int64, timeout int32, passwd []byte) bool {
+	info, ok := q.s.tree.Session(id)
+	return ok && bytes.Equal(info.Passwd, passwd) && q.s.sessions.ensure(id, timeout)
+}
+
+// replied hands the leader's answer to a revalidation to its handshake.
+func (q *quorumPeer) replied(data []byte) {
+	d := wire.NewDecoder(data)
+	id, valid := uint64(d.Long()), d.Bool()
+	rv := q.revalPending[id]
+	if d.Err() != nil || rv == nil {
+		return
+	}
+	delete(q.revalPending, id)
+	if !valid {
+		rv.result <- revalInvalid
+		return
+	}
+	q.s.sessions.ensure(rv.session, rv.timeout)
+	rv.result <- revalValid
 }
 
 // onTick sends the sessions this learner's clients used to the leader.

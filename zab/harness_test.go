@@ -65,11 +65,20 @@ type simNode struct {
 	truncs   []int64
 	snaps    []int64
 	requests []Request // forwarded writes received
+	// replies are the leader's answers handed out, with the zxid of the
+	// tree when they were.
+	replies []simReply
 	// syncsSent are the learner syncs this server reported as leader.
 	syncsSent []LearnerSync
 	// persistP is the chance per time unit that pending entries become
 	// durable (slow disks have a small one).
 	persistP float64
+}
+
+// simReply is an answer from the leader as a learner's driver saw it.
+type simReply struct {
+	data     []byte
+	treeZxid int64
 }
 
 func (s *simNode) treeZxid() int64 {
@@ -300,6 +309,9 @@ func (c *cluster) process(s *simNode) {
 		}
 		for _, e := range rd.Committed {
 			c.apply(s, e)
+		}
+		for _, r := range rd.Replies {
+			s.replies = append(s.replies, simReply{data: r, treeZxid: s.treeZxid()})
 		}
 		if rd.NeedSnapshot {
 			c.logf("n%d sends a snapshot at %s", s.id, ZxidString(s.treeZxid()))

@@ -149,6 +149,26 @@ func (n *Node) leaderStep(m Message) {
 	}
 }
 
+// Reply answers a request that learner to forwarded (Ready.Requests): the
+// learner hands data out in its Ready.Replies once it has applied every
+// txn committed so far, so its answer reflects at least this server's
+// view. A reply to a learner that is no longer synced is dropped (the
+// learner starts over with a new session, and forgets what it asked).
+func (n *Node) Reply(to int64, data []byte) error {
+	if n.fatal != nil {
+		return ErrFailed
+	}
+	if n.lead == nil || n.lead.phase != leaderBroadcast {
+		return ErrNotLeader
+	}
+	li := n.lead.learners[to]
+	if li == nil || li.phase != lpActive {
+		return ErrNotSynced
+	}
+	n.sendTo(li, Message{Type: MsgReply, Commit: n.committed, Data: data})
+	return nil
+}
+
 // leaderFollowerInfo opens (or reopens) a learner's session.
 func (n *Node) leaderFollowerInfo(m Message) {
 	ld := n.lead

@@ -24,6 +24,16 @@ type learnerState struct {
 	seq       uint64  // Seq of the last message from the leader
 	upToDate  bool
 	infoSent  int64 // tick FOLLOWERINFO was last sent
+	// replies are the leader's answers (MsgReply) not yet handed out, in
+	// arrival order: each waits until the commit point it carries is
+	// applied.
+	replies []pendingReply
+}
+
+// pendingReply is an answer from the leader and its commit point then.
+type pendingReply struct {
+	commit int64
+	data   []byte
 }
 
 // becomeLearner connects to the elected leader.
@@ -148,7 +158,30 @@ func (n *Node) learnerStep(m Message) {
 	case MsgPing:
 		n.learnerCommit(m.Commit)
 		n.learnerSend(Message{Type: MsgPingReply})
+	case MsgReply:
+		n.learnerCommit(m.Commit)
+		ls.replies = append(ls.replies, pendingReply{commit: m.Commit, data: m.Data})
 	}
+}
+
+// replyDue reports whether the oldest pending reply can be handed out once
+// the committed entries are applied.
+func (n *Node) replyDue() bool {
+	return n.learn != nil && len(n.learn.replies) > 0 && n.learn.replies[0].commit <= min(n.committed, n.log.last)
+}
+
+// takeReplies returns the pending replies whose commit point is applied.
+func (n *Node) takeReplies() [][]byte {
+	if n.learn == nil {
+		return nil
+	}
+	var out [][]byte
+	ls := n.learn
+	for len(ls.replies) > 0 && ls.replies[0].commit <= n.applied {
+		out = append(out, ls.replies[0].data)
+		ls.replies = ls.replies[1:]
+	}
+	return out
 }
 
 // learnerLeaderInfo accepts the leader's new epoch if it may. Two leaders
@@ -265,7 +298,8 @@ func (n *Node) learnerPersisted() {
 	}
 }
 
-// Forward sends a write to the leader (learners only, once synced).
+// Forward sends a request to the leader (learners only, once synced): a
+// write, or a question its driver answers with Reply (see Ready.Replies).
 func (n *Node) Forward(data []byte) error {
 	if n.fatal != nil {
 		return ErrFailed

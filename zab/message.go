@@ -50,8 +50,12 @@ const (
 	MsgPing
 	// MsgPingReply is the learner's answer to MsgPing.
 	MsgPingReply
-	// MsgRequest carries a write (Data) from a learner to the leader.
+	// MsgRequest carries a request (Data) from a learner to the leader: a
+	// write, or a question for the leader's driver.
 	MsgRequest
+	// MsgReply carries the leader driver's answer (Data) to a learner's
+	// request; Commit is the leader's commit point when it answered.
+	MsgReply
 	msgTypeEnd
 )
 
@@ -61,6 +65,7 @@ var msgTypeNames = [...]string{
 	MsgProposal: "PROPOSAL", MsgNewLeader: "NEWLEADER", MsgAckNewLeader: "ACK(NEWLEADER)",
 	MsgUpToDate: "UPTODATE", MsgAck: "ACK", MsgCommit: "COMMIT", MsgInform: "INFORM",
 	MsgPing: "PING", MsgPingReply: "PINGREPLY", MsgRequest: "REQUEST",
+	MsgReply: "REPLY",
 }
 
 func (t MsgType) String() string {

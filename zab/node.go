@@ -21,7 +21,9 @@
 //     into one socket write is encouraged).
 //  6. Committed: apply them to the tree in order.
 //  7. NeedSnapshot: serialize the tree and pass it to SnapshotReady.
-//  8. Requests: (leader) prepare and Propose the forwarded writes.
+//  8. Requests: (leader) prepare and Propose the forwarded writes, answer
+//     the forwarded questions (Reply); Replies: (learner) the leader's
+//     answers, each after the txns committed before it were in Committed.
 //  9. Memberships: the memberships that became active (see Membership);
 //     Syncs: how the leader synced learners, for the log.
 //
@@ -54,8 +56,14 @@ type Ready struct {
 	// NeedSnapshot asks for a snapshot of the tree (SnapshotReady) to sync
 	// a learner whose history the log does not reach.
 	NeedSnapshot bool
-	// Requests are writes forwarded by learners (leader only).
+	// Requests are writes and questions forwarded by learners (leader
+	// only).
 	Requests []Request
+	// Replies are the leader's answers to this learner's questions (see
+	// Node.Reply), in the order they were sent; each comes once every txn
+	// the leader had committed when it answered is in Committed (of this
+	// Ready or an earlier one).
+	Replies [][]byte
 	// Memberships are the memberships that became active, oldest first
 	// (see Membership): applied changes and newer ones heard from peers.
 	Memberships []Membership
@@ -260,7 +268,8 @@ func (n *Node) SnapshotReady(zxid int64, data []byte) {
 func (n *Node) HasReady() bool {
 	return n.status != n.reported || n.hsDirty || n.snapOut != nil || n.hasTrunc ||
 		len(n.entriesOut) > 0 || len(n.msgs) > 0 || n.needSnapshot || len(n.requests) > 0 ||
-		len(n.activated) > 0 || len(n.syncs) > 0 || n.applied < min(n.committed, n.log.last) || n.fatal != nil
+		len(n.activated) > 0 || len(n.syncs) > 0 || n.applied < min(n.committed, n.log.last) || n.fatal != nil ||
+		n.replyDue()
 }
 
 // Ready hands out everything the driver has to do, and forgets it: the
@@ -298,6 +307,7 @@ func (n *Node) Ready() Ready {
 			}
 		}
 		n.log.trim(n.applied, n.cfg.KeepEntries)
+		rd.Replies = n.takeReplies()
 	}
 	rd.Memberships, n.activated = n.activated, nil
 	rd.Syncs, n.syncs = n.syncs, nil

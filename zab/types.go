@@ -105,14 +105,15 @@ type Snapshot struct {
 	Data []byte
 }
 
-// Request is a write forwarded by a learner to the leader (see
-// Node.Forward); the leader's driver prepares and proposes it.
+// Request is a request forwarded by a learner to the leader (see
+// Node.Forward): a write, which the leader's driver prepares and proposes,
+// or a question, which it answers with Node.Reply.
 type Request struct {
 	From int64
 	Data []byte
 }
 
-// Errors returned by Propose and Forward.
+// Errors returned by Propose, Forward and Reply.
 var (
 	// ErrNotLeader: the server is not an established leader.
 	ErrNotLeader = errors.New("zab: not the established leader")
