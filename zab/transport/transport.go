@@ -16,14 +16,17 @@
 //
 // Send never blocks: each outgoing connection has a bounded queue, drained
 // by its own goroutine that writes everything queued in one socket write.
-// When the queue is full, or the peer cannot be reached, messages are
-// dropped: ZAB tolerates loss (learner sessions are numbered and start
-// over on a gap; votes are resent).
+// When the peer cannot be reached, messages are dropped: ZAB tolerates
+// loss (learner sessions are numbered and start over on a gap; votes are
+// resent). When the queue is full (the peer does not keep up), everything
+// queued is dropped and the connection is closed, so that the loss shows
+// at once on both sides as a lost connection rather than as a request that
+// silently vanished.
 //
 // Lost connections are reported on Disconnected, for zab.Node.Disconnected:
 // an incoming connection that the peer closed or reset, an outgoing quorum
 // connection that the peer closed, a write that failed, a connect that was
-// refused. That is how a follower notices at once that its leader's process
+// refused, a quorum queue that overflowed. That is how a follower notices at once that its leader's process
 // died, as Apache ZooKeeper's do. Idle timeouts are not reported.
 package transport
 
@@ -65,7 +68,7 @@ type Config struct {
 	Logger *zap.Logger
 	// MaxQueue bounds the messages waiting for one peer and port (default
 	// 100000); MaxQueueBytes bounds their approximate size (default 256
-	// MiB). Past either, messages are dropped.
+	// MiB). Past either, the queue is dropped and the connection closed.
 	MaxQueue      int
 	MaxQueueBytes int
 	// MaxMessage bounds the size of one received message (default 1 GiB:
@@ -426,7 +429,10 @@ type link struct {
 	mu    sync.Mutex
 	queue []zab.Message
 	bytes int
-	next  string // a new address to use from the next connection on
+	next  string   // a new address to use from the next connection on
+	conn  net.Conn // the open connection, if any
+	// overflow says the queue overflowed: run closes the connection.
+	overflow bool
 }
 
 // setAddr changes the address the link connects to (from its next
@@ -456,8 +462,24 @@ func (l *link) enqueue(m *zab.Message) {
 	sz := size(m)
 	l.mu.Lock()
 	if len(l.queue) >= l.t.cfg.MaxQueue || l.bytes+sz > l.t.cfg.MaxQueueBytes {
+		// The peer does not keep up: drop the queue (m included) and the
+		// connection. Closing it here also ends a write stuck on a peer
+		// that stopped reading.
+		n := int64(len(l.queue)) + 1
+		first := !l.overflow
+		clear(l.queue)
+		l.queue, l.bytes, l.overflow = l.queue[:0], 0, true
+		c := l.conn
 		l.mu.Unlock()
-		l.t.dropped.Add(1)
+		l.t.dropped.Add(n)
+		if first {
+			l.t.log.Warn("quorum transport: queue to peer full; dropping it and the connection",
+				zap.Int64("peer", l.peer), zap.String("port", portName(l.kind)), zap.Int64("messages", n))
+		}
+		if c != nil {
+			c.Close()
+		}
+		l.signal()
 		return
 	}
 	l.queue = append(l.queue, *m)
@@ -471,6 +493,15 @@ func (l *link) signal() {
 	case l.wake <- struct{}{}:
 	default:
 	}
+}
+
+// takeOverflow reports whether the queue overflowed since the last call.
+func (l *link) takeOverflow() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	o := l.overflow
+	l.overflow = false
+	return o
 }
 
 // take returns everything queued, leaving spare (which the caller no
@@ -500,6 +531,9 @@ func (l *link) run() {
 		if c != nil {
 			c.Close()
 			c, dead = nil, nil
+			l.mu.Lock()
+			l.conn = nil
+			l.mu.Unlock()
 		}
 	}
 	defer closeConn()
@@ -517,6 +551,12 @@ func (l *link) run() {
 				l.t.reportLost(l.peer)
 			}
 			continue
+		}
+		if l.takeOverflow() && c != nil {
+			closeConn()
+			if l.kind == kindQuorum {
+				l.t.reportLost(l.peer)
+			}
 		}
 		msgs := l.take(spare)
 		if len(msgs) == 0 {
@@ -552,6 +592,9 @@ func (l *link) run() {
 			backoff = minBackoff
 			dead = make(chan struct{})
 			go drain(c, dead)
+			l.mu.Lock()
+			l.conn = c
+			l.mu.Unlock()
 		}
 		buf = buf[:0]
 		for i := range msgs {

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"io"
 	"net"
 	"strconv"
 	"testing"
@@ -169,4 +170,82 @@ func TestUnlistedPeerIsAnswered(t *testing.T) {
 	if m := receive(t, b, 1)[0]; m.From != 1 || m.Round != 5 {
 		t.Fatalf("server 4 received %v", m)
 	}
+}
+
+// A peer that stops reading fills the queue to it: the queue is dropped,
+// the connection is closed (the peer sees it end) and the loss is reported
+// at once, instead of the messages vanishing unnoticed; the next message
+// opens a new connection.
+func TestFullQueueDropsConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c // and never read from it
+		}
+	}()
+	peers := []Peer{
+		{ID: 1, QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)},
+		{ID: 2, QuorumAddr: ln.Addr().String(), ElectionAddr: freeAddr(t)},
+	}
+	a, err := New(Config{ID: 1, Peers: peers, MaxQueue: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+
+	big := make([]byte, 1<<20)
+	var conns []net.Conn // accepted so far, oldest first
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for seq, lost := uint64(1), false; !lost; seq++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("no lost connection reported after %d messages of 1 MiB to a peer that does not read", seq)
+		}
+		a.Send([]zab.Message{{Type: zab.MsgRequest, From: 1, To: 2, Seq: seq, Data: big}})
+		select {
+		case id := <-a.Disconnected():
+			if id != 2 {
+				t.Fatalf("lost connection reported for peer %d, want 2", id)
+			}
+			lost = true
+		case c := <-accepted:
+			conns = append(conns, c)
+		default:
+		}
+	}
+	if a.Dropped() == 0 {
+		t.Error("a full queue dropped nothing")
+	}
+	awaitConns := func(n int) {
+		t.Helper()
+		for len(conns) < n {
+			select {
+			case c := <-accepted:
+				conns = append(conns, c)
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%d connections from the sender, want %d", len(conns), n)
+			}
+		}
+	}
+	awaitConns(1)
+	// The peer sees its connection end once it reads what was sent.
+	conns[0].SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, conns[0]); err != nil {
+		t.Fatalf("the connection to the peer that stopped reading was not closed: %v", err)
+	}
+	a.Send([]zab.Message{{Type: zab.MsgPing, From: 1, To: 2}})
+	awaitConns(2)
 }
