@@ -204,7 +204,10 @@ func TestEphemeralStorm(t *testing.T) {
 	if _, err := setup.Create("/storm", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
-	const sessions, perSession = 100, 1000
+	// The raw sessions never ping: their timeout must outlast the time the
+	// server takes to apply all 100,000 creates on a loaded machine, or a
+	// session expires before its last create is answered.
+	const sessions, perSession, timeoutMs = 100, 1000, 10000
 	var wg sync.WaitGroup
 	errs := make(chan error, sessions)
 	var raws []net.Conn
@@ -213,7 +216,7 @@ func TestEphemeralStorm(t *testing.T) {
 		wg.Add(1)
 		go func(s int) {
 			defer wg.Done()
-			nc, _, err := handshake(srv.Addr(), 1000)
+			nc, _, err := handshake(srv.Addr(), timeoutMs)
 			if err != nil {
 				errs <- err
 				return
