@@ -233,8 +233,8 @@ var adminCommands = []adminCommand{
 	{[]string{"initial_configuration", "icfg"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
 		resp.put("initial_configuration", s.initialConfiguration())
 	}},
-	{[]string{"is_read_only", "isro"}, true, func(_ *Server, resp *jsonObject, _ map[string]string) {
-		resp.put("read_only", false)
+	{[]string{"is_read_only", "isro"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
+		resp.put("read_only", s.readOnlyActive())
 	}},
 	{[]string{"last_snapshot", "lsnp"}, true, (*Server).adminLastSnapshot},
 	{[]string{"leader", "lead"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
@@ -339,7 +339,7 @@ func (s *Server) runAdminCommand(name string, args map[string]string) *jsonObjec
 		resp.put("command", name)
 		resp.put("error", "Unknown command: "+name)
 		return resp
-	case cmd.serverRequired && (!s.running.Load() || !s.serving.Load()):
+	case cmd.serverRequired && (!s.running.Load() || !s.serving.Load() && !s.readOnlyActive()):
 		resp.put("command", name)
 		resp.put("error", "This ZooKeeper instance is not currently serving requests")
 		return resp
@@ -400,7 +400,7 @@ func (s *Server) adminServerStats(resp *jsonObject) {
 	st.put("non_mtlslocal_conn_count", 0)
 
 	resp.put("version", Version)
-	resp.put("read_only", false)
+	resp.put("read_only", s.readOnlyActive())
 	resp.put("server_stats", st)
 	resp.put("client_response", clientResponse())
 	resp.put("node_count", s.tree.Stats().NodeCount)

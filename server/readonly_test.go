@@ -51,6 +51,12 @@ func TestReadOnlyMode(t *testing.T) {
 	if got := mntrValue(t, ro, "server_state"); got != "read-only" {
 		t.Fatalf("mntr zk_server_state %q, want read-only", got)
 	}
+	admin := adminServer(t, ro)
+	for _, cmd := range []string{"isro", "srvr"} {
+		if a := adminGet(t, admin, "/commands/"+cmd); string(a.fields["read_only"]) != "true" {
+			t.Fatalf("admin %s in read-only mode, want read_only true: %d %s", cmd, a.status, a.body)
+		}
+	}
 
 	// A client that does not ask for read-only is refused.
 	if c, err := dialRaw(t, addr, wire.ConnectRequest{}); err == nil {
