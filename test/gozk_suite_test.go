@@ -51,16 +51,10 @@ var gozkKnownFailures = map[string]string{
 // time, each with the reason. Either outcome is logged; neither counts as
 // passing.
 var gozkFlaky = map[string]string{
-	// The test kills the server its client is connected to and expects the
-	// client's next Get to succeed once it has a session again. When that
-	// server led, the client may reconnect to a follower that has not yet
-	// noticed the leader's death: our follower re-validates the session
-	// from its own tree and answers at once, then drops the connection
-	// when it goes LOOKING a moment later, and the Get fails with
-	// "connection closed". Apache's follower asks the leader to re-validate
-	// (a REVALIDATE packet), so the client has no session until a leader
-	// answers.
-	"TestIntegration_ClientClusterFailover": "our follower re-validates a reconnecting session locally, not through the leader",
+	// None since followers re-validate a reconnecting session through the
+	// leader (as Apache's REVALIDATE): until then
+	// TestIntegration_ClientClusterFailover was here, its client getting a
+	// session from a follower that had not yet noticed the leader's death.
 }
 
 // gozkApacheKnownFailures are the tests that fail against Apache ZooKeeper
