@@ -15,9 +15,11 @@ import (
 // the leader says, not what its own, possibly late, tree says. Each case
 // delays the leader's messages to follower B, so that B learns of a
 // session's change only well after the client that made it on follower A
-// got its answer, and then reconnects the session on B at once.
+// got its answer, and then reconnects the session on B at once. The last
+// case cuts B off from the leader: B has no answer to give until it gives
+// up on the leader (syncLimit) and closes the connection.
 func TestSessionRevalidateThroughLeader(t *testing.T) {
-	servers, nw := harness.StartFaultyEnsemble(t, 3, nil)
+	servers, nw := harness.StartFaultyEnsemble(t, 3, map[string]string{"syncLimit": "2"})
 	var leader *harness.Server
 	var followers []*harness.Server
 	for _, s := range servers {
@@ -43,7 +45,10 @@ func TestSessionRevalidateThroughLeader(t *testing.T) {
 		defer nc.Close()
 		// B has not applied the createSession yet: its own tree would call
 		// the session expired.
-		got := revalidateResume(t, b.Addr(), created)
+		got, err := revalidateResume(b.Addr(), created)
+		if err != nil {
+			t.Fatalf("resume session 0x%x on server %d: %v", created.SessionID, b.ID(), err)
+		}
 		if got.SessionID != created.SessionID || got.TimeOut <= 0 {
 			t.Fatalf("resuming session 0x%x (created on server %d) on server %d: got session 0x%x timeout %d, want the session",
 				created.SessionID, a.ID(), b.ID(), got.SessionID, got.TimeOut)
@@ -63,37 +68,55 @@ func TestSessionRevalidateThroughLeader(t *testing.T) {
 		closeRaw(t, nc)
 		// B has not applied the closeSession yet: its own tree would call
 		// the session valid.
-		got := revalidateResume(t, b.Addr(), created)
+		got, err := revalidateResume(b.Addr(), created)
+		if err != nil {
+			t.Fatalf("resume session 0x%x on server %d: %v", created.SessionID, b.ID(), err)
+		}
 		if got.SessionID != 0 || got.TimeOut != 0 {
 			t.Fatalf("resuming session 0x%x (closed on server %d) on server %d: got session 0x%x timeout %d, want the expired answer",
 				created.SessionID, a.ID(), b.ID(), got.SessionID, got.TimeOut)
 		}
 	})
+
+	t.Run("leader unreachable", func(t *testing.T) {
+		nc, created, err := handshake(a.Addr(), 10000)
+		if err != nil {
+			t.Fatalf("new session on server %d: %v", a.ID(), err)
+		}
+		defer nc.Close()
+		awaitSameZxid(t, a, b)
+		nw.Cut(leader.ID(), b.ID())
+		nw.Cut(b.ID(), leader.ID())
+		defer nw.Heal()
+		// B's tree holds the session, but only the leader may say it lives.
+		got, err := revalidateResume(b.Addr(), created)
+		if err == nil {
+			t.Fatalf("resuming session 0x%x on server %d, cut off from the leader: got session 0x%x timeout %d, want the connection closed",
+				created.SessionID, b.ID(), got.SessionID, got.TimeOut)
+		}
+	})
 }
 
 // revalidateResume reconnects the session of created on addr and returns
-// the answer.
-func revalidateResume(t *testing.T, addr string, created wire.ConnectResponse) wire.ConnectResponse {
-	t.Helper()
+// the answer; an error if the server closed the connection instead.
+func revalidateResume(addr string, created wire.ConnectResponse) (wire.ConnectResponse, error) {
+	var resp wire.ConnectResponse
 	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
-		t.Fatal(err)
+		return resp, err
 	}
 	defer nc.Close()
 	nc.SetDeadline(time.Now().Add(15 * time.Second))
 	req := &wire.ConnectRequest{TimeOut: created.TimeOut, SessionID: created.SessionID, Passwd: created.Passwd}
 	if _, err := nc.Write(wire.AppendFrame(nil, req)); err != nil {
-		t.Fatal(err)
+		return resp, err
 	}
 	pkt, err := wire.ReadFrame(nc, nil, wire.DefaultMaxBuffer)
 	if err != nil {
-		t.Fatalf("resume session 0x%x on %s: %v", created.SessionID, addr, err)
+		return resp, err
 	}
-	var resp wire.ConnectResponse
-	if err := wire.Decode(pkt, &resp); err != nil {
-		t.Fatal(err)
-	}
-	return resp
+	err = wire.Decode(pkt, &resp)
+	return resp, err
 }
 
 // closeRaw closes the session of a raw connection and waits for the answer.
