@@ -77,31 +77,12 @@ type nodeState struct {
 // walk reads the whole tree of the server c is connected to, after a sync.
 func walk(t *testing.T, c *zk.Conn) map[string]nodeState {
 	t.Helper()
-	if _, err := c.Sync("/"); err != nil {
-		t.Fatalf("sync: %v", err)
-	}
 	out := map[string]nodeState{}
-	var visit func(path string)
-	visit = func(path string) {
-		data, st, err := c.Get(path)
-		if err != nil {
-			t.Fatalf("get %s: %v", path, err)
-		}
-		out[path] = nodeState{Data: string(data), Stat: *st}
-		children, _, err := c.Children(path)
-		if err != nil {
-			t.Fatalf("children %s: %v", path, err)
-		}
-		slices.Sort(children)
-		for _, ch := range children {
-			if path == "/" {
-				visit("/" + ch)
-			} else {
-				visit(path + "/" + ch)
-			}
-		}
+	if err := harness.WalkTree(c, func(p string, data []byte, st *zk.Stat) {
+		out[p] = nodeState{Data: string(data), Stat: *st}
+	}); err != nil {
+		t.Fatal(err)
 	}
-	visit("/")
 	return out
 }
 

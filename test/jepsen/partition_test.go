@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
-	"slices"
 	"testing"
 	"time"
 
@@ -206,32 +205,13 @@ func readTree(t *testing.T, s *harness.Server) map[string]string {
 	t.Helper()
 	c := connect(t, []*harness.Server{s}, rand.New(rand.NewSource(5)))
 	defer c.Close()
-	if _, err := c.Sync("/"); err != nil {
-		t.Fatalf("server %d: sync: %v", s.ID(), err)
-	}
 	out := map[string]string{}
-	var visit func(path string)
-	visit = func(path string) {
-		data, _, err := c.Get(path)
-		if err != nil {
-			t.Fatalf("server %d: get %s: %v", s.ID(), path, err)
+	if err := harness.WalkTree(c, func(p string, data []byte, _ *zk.Stat) {
+		if p != "/zookeeper/config" {
+			out[p] = string(data)
 		}
-		if path != "/zookeeper/config" {
-			out[path] = string(data)
-		}
-		children, _, err := c.Children(path)
-		if err != nil {
-			t.Fatalf("server %d: children of %s: %v", s.ID(), path, err)
-		}
-		slices.Sort(children)
-		for _, ch := range children {
-			if path == "/" {
-				visit("/" + ch)
-			} else {
-				visit(path + "/" + ch)
-			}
-		}
+	}); err != nil {
+		t.Fatalf("server %d: %v", s.ID(), err)
 	}
-	visit("/")
 	return out
 }
