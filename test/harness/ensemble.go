@@ -81,37 +81,7 @@ func startEnsembleOnce(t testing.TB, n int, extraCfg map[string]string, faulty b
 		for k, v := range extraCfg {
 			cfg[k] = v
 		}
-		dir := t.TempDir()
-		s := &Server{
-			t:       t,
-			name:    fmt.Sprintf("ensemble server %d", i+1),
-			dir:     dir,
-			port:    FreePort(t),
-			logPath: filepath.Join(dir, "server.log"),
-			done:    make(chan struct{}),
-			id:      i + 1,
-		}
-		dataDir := filepath.Join(dir, "data")
-		if err := os.Mkdir(dataDir, 0o755); err != nil {
-			t.Fatalf("harness: %v", err)
-		}
-		writeFile(t, filepath.Join(dataDir, "myid"), strconv.Itoa(i+1)+"\n")
-		cfgPath := filepath.Join(dir, "zoo.cfg")
-		writeFile(t, cfgPath, zooCfg(dataDir, s.port, cfg))
-		logFile, err := os.Create(s.logPath)
-		if err != nil {
-			t.Fatalf("harness: %v", err)
-		}
-		s.cmd = exec.Command(bin, "start-foreground", cfgPath)
-		s.cmd.Dir = dir
-		if faulty {
-			s.fsyncDelayFile = filepath.Join(dir, "fsync-delay")
-			writeFile(t, s.fsyncDelayFile, "0s\n")
-			s.cmd.Env = append(os.Environ(), EnvFaultFsyncDelayFile+"="+s.fsyncDelayFile)
-		}
-		t.Cleanup(s.cleanup)
-		s.startProcess(logFile)
-		servers[i] = s
+		servers[i] = launchMember(t, bin, i+1, FreePort(t), cfg, faulty)
 	}
 	for _, s := range servers {
 		if err := s.waitReady(); err != nil {
@@ -119,6 +89,45 @@ func startEnsembleOnce(t testing.TB, n int, extraCfg map[string]string, faulty b
 		}
 	}
 	return servers, nw, nil
+}
+
+// launchMember starts zkserver binary bin as ensemble server id with a
+// zoo.cfg of cfg and client port port, in a new directory, without waiting
+// for it. With slowDisk the server reads an fsync delay (0s at first) from
+// a file of its own that SetFsyncDelay rewrites.
+func launchMember(t testing.TB, bin string, id, port int, cfg map[string]string, slowDisk bool) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	s := &Server{
+		t:       t,
+		name:    fmt.Sprintf("ensemble server %d", id),
+		dir:     dir,
+		port:    port,
+		logPath: filepath.Join(dir, "server.log"),
+		done:    make(chan struct{}),
+		id:      id,
+	}
+	dataDir := filepath.Join(dir, "data")
+	if err := os.Mkdir(dataDir, 0o755); err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	writeFile(t, filepath.Join(dataDir, "myid"), strconv.Itoa(id)+"\n")
+	cfgPath := filepath.Join(dir, "zoo.cfg")
+	writeFile(t, cfgPath, zooCfg(dataDir, port, cfg))
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	s.cmd = exec.Command(bin, "start-foreground", cfgPath)
+	s.cmd.Dir = dir
+	if slowDisk {
+		s.fsyncDelayFile = filepath.Join(dir, "fsync-delay")
+		writeFile(t, s.fsyncDelayFile, "0s\n")
+		s.cmd.Env = append(os.Environ(), EnvFaultFsyncDelayFile+"="+s.fsyncDelayFile)
+	}
+	t.Cleanup(s.cleanup)
+	s.startProcess(logFile)
+	return s
 }
 
 // ID is the server's id in an ensemble started by StartEnsemble (0

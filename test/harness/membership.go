@@ -3,7 +3,6 @@ package harness
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -66,32 +65,7 @@ func StartMembers(t testing.TB, start, view []Member, extraCfg map[string]string
 		for k, v := range extraCfg {
 			cfg[k] = v
 		}
-		dir := t.TempDir()
-		s := &Server{
-			t:       t,
-			name:    fmt.Sprintf("ensemble server %d", m.ID),
-			dir:     dir,
-			port:    m.ClientPort,
-			logPath: filepath.Join(dir, "server.log"),
-			done:    make(chan struct{}),
-			id:      m.ID,
-		}
-		dataDir := filepath.Join(dir, "data")
-		if err := os.Mkdir(dataDir, 0o755); err != nil {
-			t.Fatalf("harness: %v", err)
-		}
-		writeFile(t, filepath.Join(dataDir, "myid"), strconv.Itoa(m.ID)+"\n")
-		cfgPath := filepath.Join(dir, "zoo.cfg")
-		writeFile(t, cfgPath, zooCfg(dataDir, m.ClientPort, cfg))
-		logFile, err := os.Create(s.logPath)
-		if err != nil {
-			t.Fatalf("harness: %v", err)
-		}
-		s.cmd = exec.Command(bin, "start-foreground", cfgPath)
-		s.cmd.Dir = dir
-		t.Cleanup(s.cleanup)
-		s.startProcess(logFile)
-		servers[i] = s
+		servers[i] = launchMember(t, bin, m.ID, m.ClientPort, cfg, false)
 	}
 	for _, s := range servers {
 		if err := s.waitReady(); err != nil {
