@@ -34,20 +34,30 @@ func (s *Server) txnLogDir() string {
 	return TxnLogDir(dir)
 }
 
+// openTxnLog creates the snapshot and log directories if need be and opens
+// the transaction log as s.txnLog.
+func (s *Server) openTxnLog() (*storage.Log, error) {
+	for _, dir := range []string{s.snapshotDir(), s.txnLogDir()} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	txnLog, err := storage.OpenLog(s.txnLogDir(), s.logOptions())
+	if err != nil {
+		return nil, err
+	}
+	s.txnLog = txnLog
+	return txnLog, nil
+}
+
 // recover opens the transaction log and rebuilds the tree from the newest
 // valid snapshot plus the log after it.
 func (s *Server) recover() error {
-	for _, dir := range []string{s.snapshotDir(), s.txnLogDir()} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
 	start := time.Now()
-	txnLog, err := storage.OpenLog(s.txnLogDir(), s.logOptions())
+	txnLog, err := s.openTxnLog()
 	if err != nil {
 		return err
 	}
-	s.txnLog = txnLog
 	tree, snapshot, replayed, err := LoadTree(s.snapshotDir(), txnLog, s.treeOptions())
 	if err != nil {
 		return err

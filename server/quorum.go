@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -205,17 +204,11 @@ func (q *quorumPeer) recover() error {
 	if _, ok := cfg.Server(cfg.MyID); !ok {
 		return fmt.Errorf("server: myid %d is not one of the server.N lines of %s", cfg.MyID, cfg.File)
 	}
-	for _, dir := range []string{s.snapshotDir(), s.txnLogDir()} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
 	start := time.Now()
-	txnLog, err := storage.OpenLog(s.txnLogDir(), s.logOptions())
+	txnLog, err := s.openTxnLog()
 	if err != nil {
 		return err
 	}
-	s.txnLog = txnLog
 	tree := znode.NewTree(s.treeOptions())
 	snapZxid, path, ok, err := storage.LatestSnapshot(s.snapshotDir())
 	if err != nil {
