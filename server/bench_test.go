@@ -1,6 +1,7 @@
 package server
 
 import (
+	"flag"
 	"fmt"
 	"slices"
 	"sync"
@@ -11,11 +12,14 @@ import (
 	"github.com/zkgo/zkgo/wire"
 )
 
-// writeLoad runs clients x outstanding pipelined creates of 100-byte nodes
-// until total are done, and returns the sorted latencies.
+// benchValueSize is the data size of writeLoad's znodes.
+var benchValueSize = flag.Int("bench.value", 100, "data size in bytes of the znodes BenchmarkDurableCreate creates")
+
+// writeLoad runs clients x outstanding pipelined creates of -bench.value
+// byte nodes until total are done, and returns the sorted latencies.
 func writeLoad(b *testing.B, s *Server, prefix string, clients, outstanding, total int) []time.Duration {
 	b.Helper()
-	data := string(make([]byte, 100))
+	data := string(make([]byte, *benchValueSize))
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
