@@ -434,11 +434,12 @@ func (c *conn) handle(pkt []byte) bool {
 			zap.String("client", c.nc.RemoteAddr().String()), zap.Stringer("op", h.Type), zap.Error(err))
 		return false
 	}
-	if h.Type == wire.OpReconfig && !(s.cfg.ReconfigEnabled && s.quorum != nil) {
+	if h.Type == wire.OpReconfig && !(s.cfg.ReconfigEnabled && s.quorum != nil) && !s.readOnlyActive() {
 		r.done = true
 		// As Apache: disabled unless reconfigEnabled; enabled, a
 		// standalone server answers Unimplemented. An ensemble carries
-		// it out as a write (reconfig.go).
+		// it out as a write (reconfig.go). A read-only server refuses it
+		// as any write, with NotReadOnly, before this check.
 		code := wire.ErrReconfigDisabled
 		if s.cfg.ReconfigEnabled {
 			code = wire.ErrUnimplemented

@@ -86,6 +86,9 @@ func TestReadOnlyMode(t *testing.T) {
 		{wire.OpDelete, &wire.PathVersionRequest{Path: "/ro", Version: -1}},
 		{wire.OpSync, &wire.PathRequest{Path: "/"}},
 		{wire.OpMulti, &wire.MultiRequest{Ops: []wire.Op{{Type: wire.OpCheck, Body: &wire.PathVersionRequest{Path: "/ro", Version: -1}}}}},
+		// Apache's ReadOnlyRequestProcessor refuses reconfig before the
+		// reconfigEnabled check (disabled here) is reached.
+		{wire.OpReconfig, &wire.ReconfigRequest{CurConfigID: -1}},
 	} {
 		if h := c.expect(wire.ErrNotReadOnly, r.op, r.body, nil); h.Zxid != last {
 			t.Fatalf("%v refused with zxid %#x, want %#x", r.op, h.Zxid, last)
