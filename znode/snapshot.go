@@ -31,6 +31,13 @@ const (
 	snapVersion = 1
 )
 
+// maxChildReserve bounds the child table ReadSnapshot sizes from a node's
+// recorded child count before reading the children. A damaged count is
+// only bounded by the bytes left, and every level of a deep chain may claim
+// them all, so trusting it would take memory quadratic in the file's size;
+// bounded, a level costs at most about 1 KB until its children arrive.
+const maxChildReserve = 64
+
 // ErrCorruptSnapshot is wrapped by the errors ReadSnapshot returns for a
 // snapshot that is damaged or not a snapshot.
 var ErrCorruptSnapshot = errors.New("znode: corrupt snapshot")
@@ -273,7 +280,7 @@ func (r *snapReader) node(prefix string, root bool) (string, *node, error) {
 		t.index(path, strings.TrimSuffix(prefix, "/"), name, n)
 	}
 	if nc > 0 {
-		n.dir.children.reserve(int(nc))
+		n.dir.children.reserve(min(int(nc), maxChildReserve))
 		childPrefix := path + "/"
 		if root {
 			childPrefix = rootPath
