@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -368,5 +369,32 @@ func TestSlowFsyncWarning(t *testing.T) {
 	}
 	if got := s.stats.summaryValues("fsynctime"); got.count == 0 || got.max < 5 {
 		t.Errorf("fsynctime count %d max %d, want a sync of at least 5ms", got.count, got.max)
+	}
+}
+
+// TestLeaderCountsProposalsAndCommits: a leader feeds proposal_count,
+// commit_count and quorum_ack_latency as Apache's Leader does; a follower
+// proposes nothing.
+func TestLeaderCountsProposalsAndCommits(t *testing.T) {
+	servers := startInProcessEnsemble(t, 3, nil)
+	leader := leaderOf(t, servers)
+	var follower *Server
+	for _, s := range servers {
+		if s != leader {
+			follower = s
+		}
+	}
+	c := newRaw(t, follower)
+	for i := range 5 {
+		c.expect(wire.ErrOK, wire.OpCreate, create(fmt.Sprintf("/counted%d", i), "x", wire.FlagPersistent), nil)
+	}
+	m := mntrValues(t, leader)
+	for _, key := range []string{"zk_proposal_count", "zk_commit_count", "zk_cnt_quorum_ack_latency"} {
+		if n, err := strconv.Atoi(m[key]); err != nil || n < 5 {
+			t.Errorf("leader's %s = %q after 5 writes, want at least 5", key, m[key])
+		}
+	}
+	if got := mntrValues(t, follower)["zk_proposal_count"]; got != "0" {
+		t.Errorf("follower's zk_proposal_count = %q, want 0", got)
 	}
 }

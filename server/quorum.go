@@ -147,7 +147,10 @@ type quorumPeer struct {
 	status zab.Status
 	gen    uint64 // bumped by every truncation: older appends report nothing
 	byZxid map[int64]*request
-	byCxid map[sessionCxid]*request
+	// proposedAt is when the leader proposed each txn not yet applied
+	// (quorum_ack_latency, commit_count).
+	proposedAt map[int64]time.Time
+	byCxid     map[sessionCxid]*request
 	// revalSeq numbers the revalidations asked of the leader; revalPending
 	// holds those not yet answered.
 	revalSeq     uint64
@@ -178,6 +181,7 @@ func newQuorumPeer(s *Server) *quorumPeer {
 		s:             s,
 		log:           s.log,
 		byZxid:        map[int64]*request{},
+		proposedAt:    map[int64]time.Time{},
 		byCxid:        map[sessionCxid]*request{},
 		revalPending:  map[uint64]*revalidation{},
 		revalidations: make(chan *revalidation, 64),
@@ -580,6 +584,7 @@ func (q *quorumPeer) stopServing() {
 	q.closeClients()
 	s.sessions.dropLocal() // local sessions belong to the server that stopped
 	clear(q.byZxid)
+	clear(q.proposedAt)
 	clear(q.byCxid)
 	for id, rv := range q.revalPending {
 		rv.result <- revalLost
@@ -673,6 +678,8 @@ func (q *quorumPeer) propose(txn *znode.Txn, r *request) bool {
 		q.log.Warn("proposing a txn failed", zap.Error(err))
 		return false
 	}
+	q.s.stats.add("proposal_count", 1)
+	q.proposedAt[z] = time.Now()
 	n := int64(len(data))
 	q.propLast.Store(n)
 	if m := q.propMin.Load(); m < 0 || n < m {
@@ -835,6 +842,13 @@ func (q *quorumPeer) apply(e zab.Entry) error {
 	}
 	var r *request
 	if q.status.Role == zab.Leading {
+		// The leader applies a txn it proposed as soon as a quorum
+		// acked it.
+		if at, ok := q.proposedAt[txn.Zxid]; ok {
+			delete(q.proposedAt, txn.Zxid)
+			s.stats.add("commit_count", 1)
+			s.stats.observe("quorum_ack_latency", time.Since(at).Milliseconds())
+		}
 		if r = q.byZxid[txn.Zxid]; r != nil {
 			delete(q.byZxid, txn.Zxid)
 		}

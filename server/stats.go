@@ -26,12 +26,22 @@ type stats struct {
 // Apache ZooKeeper's ServerMetrics: request latencies (readlatency for
 // requests without a txn, updatelatency for those with one), transaction
 // log fsyncs, snapshots, loading the database at startup, and elections
-// (from LOOKING until this server leads or follows).
-var summaryNames = []string{"readlatency", "updatelatency", "fsynctime", "snapshottime", "dbinittime", "election_time"}
+// (from LOOKING until this server leads or follows), and on a leader
+// quorum_ack_latency (from a txn's proposal until it is committed).
+var summaryNames = []string{"readlatency", "updatelatency", "fsynctime", "snapshottime", "dbinittime", "election_time", "quorum_ack_latency"}
 
 // counterNames are the mntr counters this server feeds: looking_count,
-// how many times this server started looking for a leader.
-var counterNames = []string{"looking_count"}
+// how many times this server started looking for a leader; on a leader, as
+// Apache's Leader, proposal_count (txns proposed) and commit_count (txns
+// committed).
+var counterNames = []string{"looking_count", "proposal_count", "commit_count"}
+
+// add adds n to the counter name.
+func (s *stats) add(name string, n int64) {
+	s.mu.Lock()
+	s.count(name, n)
+	s.mu.Unlock()
+}
 
 // count adds n to the counter name; s.mu is held.
 func (s *stats) count(name string, n int64) {
