@@ -1,7 +1,6 @@
 package test
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -35,17 +34,7 @@ type quorumCerts struct {
 func writeQuorumCerts(t *testing.T) quorumCerts {
 	t.Helper()
 	dir := t.TempDir()
-	write := func(name string, blocks ...*pem.Block) string {
-		var b bytes.Buffer
-		for _, blk := range blocks {
-			pem.Encode(&b, blk)
-		}
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(name string, blocks ...*pem.Block) string { return writePEM(t, dir, name, blocks...) }
 	newCA := func(cn string) (*x509.Certificate, *ecdsa.PrivateKey, []byte) {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {

@@ -55,17 +55,7 @@ func writeTLSFiles(t *testing.T) tlsFiles {
 			KeyUsage:     x509.KeyUsageDigitalSignature,
 		}
 	}
-	write := func(name string, blocks ...*pem.Block) string {
-		var b bytes.Buffer
-		for _, blk := range blocks {
-			pem.Encode(&b, blk)
-		}
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(name string, blocks ...*pem.Block) string { return writePEM(t, dir, name, blocks...) }
 	caKey := newKey()
 	caTmpl := template("zkgo test CA")
 	caTmpl.IsCA, caTmpl.BasicConstraintsValid = true, true
@@ -225,4 +215,20 @@ func TestZkCliTLS(t *testing.T) {
 	if t.Failed() {
 		fmt.Fprintln(os.Stderr, "zkserver zoo.cfg:", filepath.Join(srv.Dir(), "zoo.cfg"))
 	}
+}
+
+// writePEM writes blocks to the file name in dir and returns its path.
+func writePEM(t *testing.T, dir, name string, blocks ...*pem.Block) string {
+	t.Helper()
+	var b bytes.Buffer
+	for _, blk := range blocks {
+		if err := pem.Encode(&b, blk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
