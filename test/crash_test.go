@@ -33,22 +33,11 @@ func connectWith(t *testing.T, addr string, timeout time.Duration, dialer zk.Dia
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case ev := <-events:
-			if ev.State == zk.StateHasSession {
-				go func() {
-					for range events {
-					}
-				}()
-				return c
-			}
-		case <-deadline:
-			c.Close()
-			t.Fatalf("no session with %s", addr)
-		}
+	if !harness.AwaitSession(events, 20*time.Second) {
+		c.Close()
+		t.Fatalf("no session with %s", addr)
 	}
+	return c
 }
 
 // TestCrashLosesNoAcknowledgedWrite writes at full speed from many

@@ -590,22 +590,11 @@ func connect(t *testing.T, servers []*harness.Server, rng *rand.Rand) *zk.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	timeout := time.After(recoveryTimeout)
-	for {
-		select {
-		case ev := <-events:
-			if ev.State == zk.StateHasSession {
-				go func() {
-					for range events {
-					}
-				}()
-				return c
-			}
-		case <-timeout:
-			c.Close()
-			t.Fatalf("no session with %v after %v", addrs, recoveryTimeout)
-		}
+	if !harness.AwaitSession(events, recoveryTimeout) {
+		c.Close()
+		t.Fatalf("no session with %v after %v", addrs, recoveryTimeout)
 	}
+	return c
 }
 
 func mustCreate(t *testing.T, c *zk.Conn, path string, data []byte) {

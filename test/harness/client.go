@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 )
@@ -35,4 +36,25 @@ func WalkTree(c *zk.Conn, visit func(p string, data []byte, st *zk.Stat)) error 
 		return nil
 	}
 	return walk("/")
+}
+
+// AwaitSession waits up to timeout for events (a go-zookeeper connection's
+// event channel) to report an established session, then drains the channel
+// in the background. It reports whether the session came.
+func AwaitSession(events <-chan zk.Event, timeout time.Duration) bool {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case ev := <-events:
+			if ev.State == zk.StateHasSession {
+				go func() {
+					for range events {
+					}
+				}()
+				return true
+			}
+		case <-deadline:
+			return false
+		}
+	}
 }
