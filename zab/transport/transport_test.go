@@ -35,9 +35,10 @@ func receive(t *testing.T, tr *Transport, n int) []zab.Message {
 	return out
 }
 
-// Messages arrive in order per port, votes over the election port, and a
-// restarted peer is reconnected to.
-func TestSendReceiveReconnect(t *testing.T) {
+// twoPeers starts transports for peers 1 and 2 on fresh addresses; a is
+// closed when the test ends, b is the test's to close.
+func twoPeers(t *testing.T) ([]Peer, *Transport, *Transport) {
+	t.Helper()
 	peers := []Peer{
 		{ID: 1, QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)},
 		{ID: 2, QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)},
@@ -46,11 +47,18 @@ func TestSendReceiveReconnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
+	t.Cleanup(func() { a.Close() })
 	b, err := New(Config{ID: 2, Peers: peers})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return peers, a, b
+}
+
+// Messages arrive in order per port, votes over the election port, and a
+// restarted peer is reconnected to.
+func TestSendReceiveReconnect(t *testing.T) {
+	peers, a, b := twoPeers(t)
 
 	var msgs []zab.Message
 	for i := range 1000 {
@@ -79,7 +87,7 @@ func TestSendReceiveReconnect(t *testing.T) {
 
 	// Restart b: a reconnects (messages sent meanwhile may be lost).
 	b.Close()
-	b, err = New(Config{ID: 2, Peers: peers})
+	b, err := New(Config{ID: 2, Peers: peers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,19 +128,7 @@ func waitLost(t *testing.T, tr *Transport, want int64) {
 // A peer that goes away is reported at once: its incoming connection
 // closes, and connecting to it is refused.
 func TestDisconnectedReported(t *testing.T) {
-	peers := []Peer{
-		{ID: 1, QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)},
-		{ID: 2, QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)},
-	}
-	a, err := New(Config{ID: 1, Peers: peers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := New(Config{ID: 2, Peers: peers})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, a, b := twoPeers(t)
 	b.Send([]zab.Message{{Type: zab.MsgPing, From: 2, To: 1}})
 	receive(t, a, 1)
 	select {
