@@ -245,10 +245,7 @@ func (sh *Shell) cmdLs(ctx context.Context, p *parsed) error {
 		return sh.usageErr("ls")
 	}
 	path := p.args[1]
-	var w *zkclient.Watcher
-	if p.has("w") {
-		w = zkclient.Default
-	}
+	w := watcherFor(p)
 	if p.has("R") {
 		var all []string
 		err := sh.visitDFS(ctx, path, w, func(node string) {
@@ -402,10 +399,7 @@ func (sh *Shell) cmdGet(ctx context.Context, p *parsed) error {
 	if err != nil {
 		return &cliError{msg: err.Error()}
 	}
-	var w *zkclient.Watcher
-	if p.has("w") {
-		w = zkclient.Default
-	}
+	w := watcherFor(p)
 	path := p.args[1]
 	data, stat, err := sh.client.Get(ctx, path, w)
 	if err != nil {
@@ -552,10 +546,7 @@ func (sh *Shell) cmdStat(ctx context.Context, p *parsed) error {
 	if err != nil {
 		return &cliError{msg: err.Error()}
 	}
-	var w *zkclient.Watcher
-	if p.has("w") {
-		w = zkclient.Default
-	}
+	w := watcherFor(p)
 	path := p.args[1]
 	stat, err := sh.client.Exists(ctx, path, w)
 	if err != nil {
@@ -657,10 +648,7 @@ func (sh *Shell) cmdAddAuth(ctx context.Context, p *parsed) error {
 }
 
 func (sh *Shell) cmdConfig(ctx context.Context, p *parsed) error {
-	var w *zkclient.Watcher
-	if p.has("w") {
-		w = zkclient.Default
-	}
+	w := watcherFor(p)
 	data, stat, err := sh.client.GetConfig(ctx, w)
 	if err != nil {
 		return wrapErr(err)
@@ -863,4 +851,12 @@ func commandNames() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// watcherFor is the default watcher when the command has -w, else nil.
+func watcherFor(p *parsed) *zkclient.Watcher {
+	if p.has("w") {
+		return zkclient.Default
+	}
+	return nil
 }
