@@ -31,9 +31,18 @@ const (
 	freeHeapMetric = "/memory/classes/heap/free:bytes"
 )
 
-// releaseInterval limits how often free heap memory is returned to the OS
-// at once (a forced GC plus a scavenge of every free page).
-const releaseInterval = 10 * time.Second
+// releaseInterval is how often the free heap memory is checked and, when
+// it is well above the headroom, returned to the OS at once (a forced GC
+// plus a scavenge of every free page). The check runs on a timer rather
+// than after a GC because the typical case is a burst of writes (a fill, a
+// snapshot's copies) followed by quiet: no GC comes, and the background
+// scavenger would take minutes to return the memory.
+const releaseInterval = 5 * time.Second
+
+// headroomFor is the heap growth allowed above a live heap of live bytes.
+func headroomFor(live uint64) uint64 {
+	return max(uint64(minHeadroom), live/headroomDivisor)
+}
 
 // gcPercentFor returns the GOGC value that gives a live heap of live bytes
 // its headroom.
@@ -41,27 +50,51 @@ func gcPercentFor(live uint64) int {
 	if live == 0 {
 		return 100
 	}
-	headroom := max(uint64(minHeadroom), live/headroomDivisor)
-	p := min(100, (headroom*100/live+4)/5*5) // steps of 5: fewer changes
+	p := min(100, (headroomFor(live)*100/live+4)/5*5) // steps of 5: fewer changes
 	return int(max(minGCPercent, p))
 }
 
-// tuneGC applies the headroom policy after every GC cycle, unless GOGC or
-// GOMEMLIMIT are set in the environment (the operator's choice wins).
+// shouldRelease reports whether free heap memory is worth returning to the
+// OS: more than half the headroom beyond it (the headroom itself is about
+// to be reused by the next allocations).
+func shouldRelease(live, free uint64) bool {
+	h := headroomFor(live)
+	return free > h+h/2
+}
+
+// tuneGC applies the headroom policy after every GC cycle and returns
+// surplus free memory to the OS, unless GOGC or GOMEMLIMIT are set in the
+// environment (the operator's choice wins).
 func tuneGC() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	t := &gcTuner{percent: 100, sample: []metrics.Sample{{Name: liveHeapMetric}, {Name: freeHeapMetric}}}
+	t := &gcTuner{percent: 100}
 	t.arm()
+	go func() {
+		for range time.Tick(releaseInterval) {
+			if live, free := heapSizes(); shouldRelease(live, free) {
+				debug.FreeOSMemory()
+			}
+		}
+	}()
+}
+
+// heapSizes returns the live heap as of the last GC and the free heap
+// memory not yet returned to the OS.
+func heapSizes() (live, free uint64) {
+	s := []metrics.Sample{{Name: liveHeapMetric}, {Name: freeHeapMetric}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
+		return 0, 0
+	}
+	return s[0].Value.Uint64(), s[1].Value.Uint64()
 }
 
 // gcTuner re-reads the live heap after each GC cycle: a finalizer on a
 // fresh sentinel object runs once per cycle and re-arms itself.
 type gcTuner struct {
-	percent  int
-	sample   []metrics.Sample
-	released time.Time // last forced release
+	percent int
 }
 
 // sentinel is a heap object whose only purpose is to be collected.
@@ -74,22 +107,11 @@ func (t *gcTuner) arm() {
 	})
 }
 
-// adjust sets GOGC for the live heap and, when the runtime holds much more
-// free memory than the headroom (the heap shrank, or grew in a burst such
-// as a snapshot's copies), returns it to the OS: the background scavenger
-// would take minutes.
+// adjust sets GOGC for the live heap.
 func (t *gcTuner) adjust() {
-	metrics.Read(t.sample)
-	if t.sample[0].Value.Kind() != metrics.KindUint64 || t.sample[1].Value.Kind() != metrics.KindUint64 {
-		return
-	}
-	live, free := t.sample[0].Value.Uint64(), t.sample[1].Value.Uint64()
-	if p := gcPercentFor(live); p != t.percent {
+	live, _ := heapSizes()
+	if p := gcPercentFor(live); live > 0 && p != t.percent {
 		t.percent = p
 		debug.SetGCPercent(p)
-	}
-	if free > 2*max(uint64(minHeadroom), live/headroomDivisor) && time.Since(t.released) > releaseInterval {
-		t.released = time.Now()
-		go debug.FreeOSMemory()
 	}
 }

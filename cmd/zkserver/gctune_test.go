@@ -21,3 +21,19 @@ func TestGCPercentFor(t *testing.T) {
 		}
 	}
 }
+
+func TestShouldRelease(t *testing.T) {
+	for _, tc := range []struct {
+		live, free uint64
+		want       bool
+	}{
+		{10 << 20, 40 << 20, false}, // headroom 32 MB: up to 48 MB kept
+		{10 << 20, 49 << 20, true},
+		{800 << 20, 140 << 20, false}, // headroom 100 MB: up to 150 MB kept
+		{800 << 20, 151 << 20, true},
+	} {
+		if got := shouldRelease(tc.live, tc.free); got != tc.want {
+			t.Errorf("shouldRelease(%d MB live, %d MB free) = %v, want %v", tc.live>>20, tc.free>>20, got, tc.want)
+		}
+	}
+}
