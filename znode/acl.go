@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -26,39 +27,81 @@ var superID = wire.Id{Scheme: "super", ID: ""}
 // (Apache's ReferenceCountedACLCache).
 type aclEntry struct {
 	acls []wire.ACL
-	key  string
+	key  string // the list's encoding
 	refs int
 }
 
-// aclCache interns ACL lists by their encoding.
+// aclCache interns ACL lists by their encoding. Nodes refer to a list by
+// its index, which is reused once the list is no longer referenced.
 type aclCache struct {
-	m   map[string]*aclEntry
-	buf wire.Encoder
+	m       map[string]uint32 // encoding -> index
+	entries []*aclEntry       // by index; nil: free
+	free    []uint32
+	buf     wire.Encoder
 }
 
-func newACLCache() *aclCache { return &aclCache{m: make(map[string]*aclEntry)} }
+func newACLCache() *aclCache { return &aclCache{m: make(map[string]uint32)} }
 
-// intern returns the shared entry for acls with one more reference.
-func (c *aclCache) intern(acls []wire.ACL) *aclEntry {
+// intern returns the index of acls with one more reference.
+func (c *aclCache) intern(acls []wire.ACL) uint32 {
 	c.buf.Reset()
 	wire.EncodeACLs(&c.buf, acls)
 	b := c.buf.Bytes()
-	if e, ok := c.m[string(b)]; ok { // no allocation for the lookup
-		e.refs++
-		return e
+	if i, ok := c.m[string(b)]; ok { // no allocation for the lookup
+		c.entries[i].refs++
+		return i
 	}
-	key := string(b)
-	e := &aclEntry{acls: append([]wire.ACL(nil), acls...), key: key, refs: 1}
-	c.m[key] = e
-	return e
+	e := &aclEntry{acls: append([]wire.ACL(nil), acls...), key: string(b), refs: 1}
+	var i uint32
+	if n := len(c.free); n > 0 {
+		i, c.free = c.free[n-1], c.free[:n-1]
+		c.entries[i] = e
+	} else {
+		i = uint32(len(c.entries))
+		c.entries = append(c.entries, e)
+	}
+	c.m[e.key] = i
+	return i
 }
 
-// release drops one reference to e.
-func (c *aclCache) release(e *aclEntry) {
+// retain adds a reference to the list at index i.
+func (c *aclCache) retain(i uint32) { c.entries[i].refs++ }
+
+// release drops one reference to the list at index i.
+func (c *aclCache) release(i uint32) {
+	e := c.entries[i]
 	e.refs--
 	if e.refs <= 0 {
 		delete(c.m, e.key)
+		c.entries[i] = nil
+		c.free = append(c.free, i)
 	}
+}
+
+// list returns the ACL list at index i.
+func (c *aclCache) list(i uint32) []wire.ACL { return c.entries[i].acls }
+
+// live returns the entries in use, sorted by encoding (the order snapshots
+// write them in), and for each cache index its position in that order.
+func liveACLs(entries []*aclEntry) (sorted []*aclEntry, pos []int32) {
+	sorted = make([]*aclEntry, 0, len(entries))
+	for _, e := range entries {
+		if e != nil {
+			sorted = append(sorted, e)
+		}
+	}
+	slices.SortFunc(sorted, func(a, b *aclEntry) int { return strings.Compare(a.key, b.key) })
+	at := make(map[*aclEntry]int32, len(sorted))
+	for i, e := range sorted {
+		at[e] = int32(i)
+	}
+	pos = make([]int32, len(entries))
+	for i, e := range entries {
+		if e != nil {
+			pos[i] = at[e]
+		}
+	}
+	return sorted, pos
 }
 
 // hasSuper reports whether ids hold the super identity.

@@ -165,7 +165,7 @@ func TestACLInterning(t *testing.T) {
 	h.mustApply(0, nil, wire.OpSetACL, &wire.SetACLRequest{Path: "/naa", ACL: custom, Version: -1})
 	h.mustApply(0, nil, wire.OpSetACL, &wire.SetACLRequest{Path: "/nba", ACL: custom, Version: -1})
 	eq(t, "custom", len(h.tree.acls.m), 3)
-	eq(t, "same entry", h.tree.lookup("/naa").acl == h.tree.lookup("/nba").acl, true)
+	eq(t, "same entry", h.tree.lookup("/naa").stat().acl == h.tree.lookup("/nba").stat().acl, true)
 	h.mustApply(0, superAuth, wire.OpDelete, &wire.PathVersionRequest{Path: "/naa", Version: -1})
 	h.mustApply(0, superAuth, wire.OpSetACL, &wire.SetACLRequest{Path: "/nba", ACL: OpenACL, Version: -1})
 	eq(t, "released", len(h.tree.acls.m), 2)

@@ -486,8 +486,7 @@ func (t *Tree) apacheCreate(path string, data []byte, acl []wire.ACL, owner int6
 		parentCVersion = oldCversion + 1
 	}
 	t.createNode(path, data, apacheACL(acl), owner, zxid, time)
-	parent = t.mutable(parentPath)
-	d := parent.mkdir()
+	d := t.owned(parentPath).dir
 	if parentCVersion > oldCversion {
 		d.cversion, d.pzxid = parentCVersion, zxid
 	} else {
@@ -508,7 +507,7 @@ func (t *Tree) apacheSetCversionPzxid(path string, cversion int32, zxid int64) b
 		cversion = n.cversion() + 1
 	}
 	if cversion > n.cversion() {
-		d := t.mutable(path).mkdir()
+		d := t.owned(path).dir
 		d.cversion, d.pzxid = cversion, zxid
 	}
 	return true

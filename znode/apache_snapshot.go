@@ -147,7 +147,7 @@ func apacheSealAt(b []byte, pos int) bool {
 // readApacheNodes reads the nodes up to the "/" end marker
 // (DataTree.deserialize).
 func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error {
-	entries := make(map[int64]*aclEntry, len(acls))
+	entries := make(map[int64]uint32, len(acls))
 	for first := true; ; first = false {
 		path := d.String()
 		if d.Err() != nil {
@@ -160,19 +160,21 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 			return nil
 		}
 		data := d.Buffer()
-		n := &node{}
 		aclID := d.Long()
-		n.czxid, n.mzxid, n.ctime, n.mtime = d.Long(), d.Long(), d.Long(), d.Long()
-		var cversion int32
-		n.version, cversion, n.aversion = d.Int(), d.Int(), d.Int()
-		owner, pzxid := d.Long(), d.Long()
+		var st nodeStat
+		st.czxid, st.mzxid, st.ctime, st.mtime = d.Long(), d.Long(), d.Long(), d.Long()
+		st.version = d.Int()
+		cversion := d.Int()
+		st.aversion = d.Int()
+		st.owner = d.Long()
+		pzxid := d.Long()
 		if d.Err() != nil {
 			return corruptApache("node %q: %v", path, d.Err())
 		}
-		n.owner = owner
-		n.setDir(cversion, pzxid, 0)
-		a := entries[aclID]
-		if a == nil {
+		if a, ok := entries[aclID]; ok {
+			t.acls.retain(a)
+			st.acl = a
+		} else {
 			list, ok := acls[aclID]
 			if aclID == apacheOpenACL {
 				list, ok = OpenACL, true
@@ -180,17 +182,15 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 			if !ok {
 				return corruptApache("node %q: unknown ACL %d", path, aclID)
 			}
-			a = t.acls.intern(list)
-			entries[aclID] = a
-		} else {
-			a.refs++
+			st.acl = t.acls.intern(list)
+			entries[aclID] = st.acl
 		}
-		n.acl = a
 		if first {
 			if path != "" {
 				return corruptApache("first node is %q, not the root", path)
 			}
-			n.set("", data)
+			n := newNode("", data, st)
+			n.setDir(cversion, pzxid, 0, t.gen)
 			t.root = n
 			t.nodeCount++
 			t.dataSize += int64(len(rootPath) + len(n.data()))
@@ -200,18 +200,19 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 		if !ok || name == "" || path[0] != '/' {
 			return corruptApache("bad node path %q", path)
 		}
-		parent := t.lookup(parentPath)
+		parent := t.owned(parentPath)
 		if parent == nil {
 			return corruptApache("node %q comes before its parent", path)
 		}
-		if parent.kids().get(name) != nil {
+		if parent.dir.children.get(name) != nil {
 			return corruptApache("node %q twice", path)
 		}
-		n.set(name, data)
-		parent.mkdir().children.put(n)
+		n := newNode(name, data, st)
+		n.setDir(cversion, pzxid, 0, t.gen)
+		parent.dir.children.put(n)
 		t.nodeCount++
-		t.dataSize += int64(len(path) + len(n.data()))
-		t.index(path, parentPath, name, n)
+		t.dataSize += int64(len(path) + len(data))
+		t.index(path, parentPath, name, st.owner)
 	}
 }
 
@@ -264,32 +265,27 @@ func (t *Tree) WriteApacheSnapshot(w io.Writer) error {
 		e.Int(t.sessions[id].Timeout)
 	}
 
-	entries := make([]*aclEntry, 0, len(t.acls.m))
-	for _, a := range t.acls.m {
-		entries = append(entries, a)
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].key < entries[j].key })
-	index := make(map[*aclEntry]int64, len(entries))
+	entries, index := liveACLs(t.acls.entries)
 	e.Int(int32(len(entries)))
 	for i, a := range entries {
-		index[a] = int64(i + 1)
 		e.Long(int64(i + 1))
 		wire.EncodeACLs(e, a.acls)
 	}
 
 	var walk func(path string, n *node)
 	walk = func(path string, n *node) {
+		st := n.stat()
 		e.String(path)
 		e.Buffer(n.data())
-		e.Long(index[n.acl])
-		e.Long(n.czxid)
-		e.Long(n.mzxid)
-		e.Long(n.ctime)
-		e.Long(n.mtime)
-		e.Int(n.version)
+		e.Long(int64(index[st.acl]) + 1)
+		e.Long(st.czxid)
+		e.Long(st.mzxid)
+		e.Long(st.ctime)
+		e.Long(st.mtime)
+		e.Int(st.version)
 		e.Int(n.cversion())
-		e.Int(n.aversion)
-		e.Long(n.owner)
+		e.Int(st.aversion)
+		e.Long(st.owner)
 		e.Long(n.pzxid())
 		for _, name := range sortedChildren(n) {
 			walk(path+"/"+name, n.kids().get(name))

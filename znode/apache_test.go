@@ -228,7 +228,7 @@ func TestImportApplyFuzzy(t *testing.T) {
 	code, _ = tree.ApplyApache(&ApacheTxn{Zxid: 6, ApacheOp: ApacheOp{Type: wire.OpCreate, Path: "/p/c", ACL: OpenACL, ParentCVersion: 3}})
 	eq(t, "create behind", code, wire.ErrOK)
 	eq(t, "cversion after create behind", [2]int64{int64(p.cversion()), p.pzxid()}, [2]int64{5, 4})
-	eq(t, "czxid of /p/c", tree.lookup("/p/c").czxid, int64(6))
+	eq(t, "czxid of /p/c", tree.lookup("/p/c").stat().czxid, int64(6))
 
 	// A V0 create (parentCVersion -1) takes cversion+1.
 	applyAll(t, tree, []*ApacheTxn{{Zxid: 7, ApacheOp: ApacheOp{Type: wire.OpCreate, Path: "/p/d", ACL: OpenACL, V0: true, ParentCVersion: -1}}})
@@ -355,8 +355,8 @@ func TestImportSnapshotRoundTrip(t *testing.T) {
 	eq(t, "quotas", got.maxQuotaPrefix("/app/bin"), "/app")
 
 	// Loading recomputes the quota stats, as Apache's setupQuota.
-	stats := tree.lookup("/zookeeper/quota/app/zookeeper_stats")
-	stats.setData([]byte("count=99,bytes=99"))
+	const statsPath = "/zookeeper/quota/app/zookeeper_stats"
+	tree.setQuotaNodeData(statsPath, []byte("count=99,bytes=99"))
 	b.Reset()
 	if err := tree.WriteApacheSnapshot(&b); err != nil {
 		t.Fatal(err)
@@ -365,7 +365,7 @@ func TestImportSnapshotRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, "recomputed stats", string(got.lookup("/zookeeper/quota/app/zookeeper_stats").data()), "count=3,bytes=15")
+	eq(t, "recomputed stats", string(got.lookup(statsPath).data()), "count=3,bytes=15")
 }
 
 // seal appends a seal over everything in b.

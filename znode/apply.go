@@ -247,14 +247,15 @@ func (v *view) get(path string) (rec, bool) {
 	if n == nil {
 		return rec{}, false
 	}
+	st := n.stat()
 	return rec{
 		exists:   true,
-		owner:    n.owner,
-		version:  n.version,
+		owner:    st.owner,
+		version:  st.version,
 		cversion: n.cversion(),
-		aversion: n.aversion,
+		aversion: st.aversion,
 		nchild:   n.kids().len(),
-		acl:      n.acl.acls,
+		acl:      v.t.acls.list(st.acl),
 		data:     n.data(),
 	}, true
 }
@@ -533,7 +534,7 @@ func (t *Tree) checkDeleteContainer(path string, now int64) wire.ErrCode {
 	if n.kids().len() > 0 {
 		return wire.ErrNotEmpty
 	}
-	switch t.kind(n.owner) {
+	switch t.kind(n.owner()) {
 	case kindContainer:
 		if !t.containerExpired(n, now) {
 			return wire.ErrBadVersion
@@ -574,22 +575,18 @@ func (t *Tree) execute(p *prepared, txn *Txn) wire.Record {
 // Stat as it is right after creation.
 func (t *Tree) createNode(path string, data []byte, acl []wire.ACL, owner, zxid, time int64) wire.Stat {
 	parentPath, name, _ := splitPath(path)
-	parent := t.mutable(parentPath)
-	pd := parent.mkdir()
+	parent := t.owned(parentPath)
+	pd := parent.dir
 	if cv := pd.cversion + 1; cv > pd.cversion {
 		pd.cversion = cv
 		pd.pzxid = zxid
 	}
-	child := newNode(name, data)
-	child.acl = t.acls.intern(acl)
-	child.czxid, child.mzxid = zxid, zxid
-	child.ctime, child.mtime = time, time
-	child.owner = owner
-	child.gen = t.gen
+	aclIndex := t.acls.intern(acl)
+	child := newNode(name, data, nodeStat{czxid: zxid, mzxid: zxid, ctime: time, mtime: time, owner: owner, acl: aclIndex})
 	pd.children.put(child)
 	t.nodeCount++
 	t.dataSize += int64(len(path) + len(data))
-	t.index(path, parentPath, name, child)
+	t.index(path, parentPath, name, owner)
 	st := t.statOf(child)
 	if name == quotaStatNode && strings.HasPrefix(parentPath, quotaPath) {
 		t.updateQuotaForPath(parentPath[len(quotaPath):])
@@ -597,42 +594,40 @@ func (t *Tree) createNode(path string, data []byte, acl []wire.ACL, owner, zxid,
 	if q := t.maxQuotaPrefix(path); q != "" {
 		t.updateQuotaStat(q, int64(len(data)), 1)
 	}
-	t.fire(&t.dataWatches, path, wire.EventNodeCreated, child.acl.acls, zxid, nil, &t.wbuf1)
-	t.fire(&t.childWatches, parentWatchPath(parentPath), wire.EventNodeChildrenChanged, parent.acl.acls, zxid, nil, &t.wbuf2)
+	t.fire(&t.dataWatches, path, wire.EventNodeCreated, t.acls.list(aclIndex), zxid, nil, &t.wbuf1)
+	t.fire(&t.childWatches, parentWatchPath(parentPath), wire.EventNodeChildrenChanged, t.aclOf(parent), zxid, nil, &t.wbuf2)
 	return st
 }
 
 // deleteNode removes a validated childless node (DataTree.deleteNode).
 func (t *Tree) deleteNode(path string, zxid int64) {
 	parentPath, name, _ := splitPath(path)
-	parent := t.mutable(parentPath)
+	parent := t.owned(parentPath)
 	if parent == nil {
 		return
 	}
-	n := parent.kids().get(name)
-	if n != nil {
-		parent.dir.children.del(name)
-	}
-	if zxid > parent.pzxid() {
-		parent.mkdir().pzxid = zxid
+	n := parent.dir.children.del(name)
+	if zxid > parent.dir.pzxid {
+		parent.dir.pzxid = zxid
 	}
 	if n == nil {
 		return
 	}
+	st := n.stat()
 	t.nodeCount--
 	t.dataSize -= int64(len(path) + len(n.data()))
-	acl := n.acl.acls
-	t.acls.release(n.acl)
-	switch t.kind(n.owner) {
+	acl := t.acls.list(st.acl)
+	t.acls.release(st.acl)
+	switch t.kind(st.owner) {
 	case kindContainer:
 		delete(t.containers, path)
 	case kindTTL:
 		delete(t.ttls, path)
 	case kindEphemeral:
-		if set := t.ephemerals[n.owner]; set != nil {
+		if set := t.ephemerals[st.owner]; set != nil {
 			delete(set, path)
 			if len(set) == 0 {
-				delete(t.ephemerals, n.owner)
+				delete(t.ephemerals, st.owner)
 			}
 		}
 	}
@@ -644,33 +639,35 @@ func (t *Tree) deleteNode(path string, zxid int64) {
 	}
 	reached := t.fire(&t.dataWatches, path, wire.EventNodeDeleted, acl, zxid, nil, &t.wbuf1)
 	t.fire(&t.childWatches, path, wire.EventNodeDeleted, acl, zxid, reached, &t.wbuf2)
-	t.fire(&t.childWatches, parentWatchPath(parentPath), wire.EventNodeChildrenChanged, parent.acl.acls, zxid, nil, &t.wbuf2)
+	t.fire(&t.childWatches, parentWatchPath(parentPath), wire.EventNodeChildrenChanged, t.aclOf(parent), zxid, nil, &t.wbuf2)
 }
 
 // setData replaces a node's data (DataTree.setData).
 func (t *Tree) setData(path string, data []byte, version int32, zxid, time int64) wire.Stat {
-	n := t.mutable(path)
-	last := n.data()
-	n.setData(data)
-	n.mtime = time
-	n.mzxid = zxid
-	n.version = version
-	st := t.statOf(n)
+	old, d := t.slot(path)
+	last := old.data()
+	st := old.stat()
+	st.mtime, st.mzxid, st.version = time, zxid, version
+	n := old.with(data, st)
+	t.put(d, n)
+	stat := t.statOf(n)
 	if q := t.maxQuotaPrefix(path); q != "" {
 		t.updateQuotaStat(q, int64(len(data)-len(last)), 0)
 	}
 	t.dataSize += int64(len(data) - len(last))
-	t.fire(&t.dataWatches, path, wire.EventNodeDataChanged, n.acl.acls, zxid, nil, &t.wbuf1)
-	return st
+	t.fire(&t.dataWatches, path, wire.EventNodeDataChanged, t.acls.list(st.acl), zxid, nil, &t.wbuf1)
+	return stat
 }
 
 // setACL replaces a node's ACL (DataTree.setACL); it triggers no watch.
 func (t *Tree) setACL(path string, acl []wire.ACL, aversion int32) wire.Stat {
-	n := t.mutable(path)
-	old := n.acl
-	n.acl = t.acls.intern(acl)
-	t.acls.release(old)
-	n.aversion = aversion
+	old, d := t.slot(path)
+	st := old.stat()
+	oldACL := st.acl
+	st.acl, st.aversion = t.acls.intern(acl), aversion
+	t.acls.release(oldACL)
+	n := old.with(old.data(), st)
+	t.put(d, n)
 	return t.statOf(n)
 }
 

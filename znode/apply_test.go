@@ -434,7 +434,7 @@ func TestContainers(t *testing.T) {
 	r := h.mustApply(0, nil, wire.OpCreateContainer, createReq("/c", "", wire.FlagContainer))
 	st := r.Body.(*wire.Create2Response).Stat
 	eq(t, "client owner", st.EphemeralOwner, int64(0))
-	eq(t, "stored owner", h.tree.lookup("/c").owner, ContainerOwner)
+	eq(t, "stored owner", h.tree.lookup("/c").owner(), ContainerOwner)
 	eq(t, "fresh container not expired", h.tree.ExpiredContainers(h.time+1e9), []string(nil))
 	delC := func(path string, time int64) wire.ErrCode {
 		h.zxid++
@@ -478,7 +478,7 @@ func TestContainers(t *testing.T) {
 	// Plain create with the container flag makes a persistent node, as
 	// Apache's CreateTxn does.
 	h.mustApply(0, nil, wire.OpCreate, createReq("/notc", "", wire.FlagContainer))
-	eq(t, "create op with container flag", h.tree.lookup("/notc").owner, int64(0))
+	eq(t, "create op with container flag", h.tree.lookup("/notc").owner(), int64(0))
 }
 
 func TestTTL(t *testing.T) {
@@ -486,7 +486,7 @@ func TestTTL(t *testing.T) {
 	r := h.mustApply(0, nil, wire.OpCreateTTL, &wire.CreateRequest{Path: "/t", ACL: OpenACL,
 		Flags: wire.FlagPersistentWithTTL, TTL: 5000, HasTTL: true})
 	eq(t, "client owner", r.Body.(*wire.Create2Response).Stat.EphemeralOwner, int64(0))
-	eq(t, "stored owner", h.tree.lookup("/t").owner, TTLOwner(5000))
+	eq(t, "stored owner", h.tree.lookup("/t").owner(), TTLOwner(5000))
 	created := h.time
 	eq(t, "at ttl", h.tree.ExpiredContainers(created+5000), []string(nil))
 	eq(t, "after ttl", h.tree.ExpiredContainers(created+5001), []string{"/t"})
@@ -554,7 +554,7 @@ func TestMulti(t *testing.T) {
 	eq(t, "seq 1", res[4].Body.(*wire.Create2Response).Path, "/m/s-0000000003")
 	eq(t, "seq 2", res[5].Body.(*wire.Create2Response).Path, "/m/s-0000000004")
 	eq(t, "delete body", res[6].Body, wire.Record(nil))
-	eq(t, "container", h.tree.lookup("/m/c").owner, ContainerOwner)
+	eq(t, "container", h.tree.lookup("/m/c").owner(), ContainerOwner)
 	eq(t, "children", h.children("/m"), []string{"a", "c", "gone", "s-0000000003", "s-0000000004"})
 	eq(t, "gone recreated", h.stat("/m/gone").Czxid, z)
 	// Events in op order, each one-shot watch firing once.
@@ -627,8 +627,8 @@ func TestMultiTTL(t *testing.T) {
 	res := r.Body.(*wire.MultiResponse).Results
 	eq(t, "ttl type", res[0].Type, wire.OpCreate2)
 	eq(t, "plain type", res[1].Type, wire.OpCreate)
-	eq(t, "ttl owner", h.tree.lookup("/t").owner, TTLOwner(100))
-	eq(t, "plain owner", h.tree.lookup("/p").owner, int64(0))
+	eq(t, "ttl owner", h.tree.lookup("/t").owner(), TTLOwner(100))
+	eq(t, "plain owner", h.tree.lookup("/p").owner(), int64(0))
 }
 
 func TestUnknownTxn(t *testing.T) {

@@ -1,8 +1,11 @@
 package znode
 
 import (
+	"bytes"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -23,7 +26,7 @@ func TestChildSetMatchesMap(t *testing.T) {
 			}
 			delete(want, name)
 		default:
-			n := newNode(name, nil)
+			n := newNode(name, nil, nodeStat{})
 			s.put(n)
 			want[name] = n
 		}
@@ -59,23 +62,49 @@ func TestChildSetMatchesMap(t *testing.T) {
 
 // TestNodeNameAndData checks the packed name and data, null data included.
 func TestNodeNameAndData(t *testing.T) {
-	n := newNode("child", []byte("data"))
+	n := newNode("child", []byte("data"), nodeStat{})
 	if n.name() != "child" || string(n.data()) != "data" {
 		t.Fatalf("got %q %q", n.name(), n.data())
 	}
-	n.setData(nil)
+	n = n.with(nil, nodeStat{})
 	if n.name() != "child" || n.data() != nil {
 		t.Fatalf("after null data: %q %v", n.name(), n.data())
 	}
-	n.setData([]byte{})
+	n = n.with([]byte{}, nodeStat{})
 	if n.data() == nil || len(n.data()) != 0 {
 		t.Fatalf("empty data reads as %v", n.data())
 	}
-	if r := newNode("", nil); r.name() != "" || r.data() != nil {
+	if r := newNode("", nil, nodeStat{}); r.name() != "" || r.data() != nil {
 		t.Fatal("root with null data")
 	}
-	d := newNode("x", []byte("ab")).data()
+	d := newNode("x", []byte("ab"), nodeStat{}).data()
 	if cap(d) != len(d) {
 		t.Fatal("data slice can be appended into the buffer")
+	}
+	long := strings.Repeat("n", 300) // a name whose length takes two bytes
+	big := bytes.Repeat([]byte{7}, 70000)
+	if n := newNode(long, big, nodeStat{}); n.name() != long || !bytes.Equal(n.data(), big) {
+		t.Fatal("long name and data do not round-trip")
+	}
+}
+
+// TestNodeStat checks that every Stat field round-trips through a blob,
+// extremes and the fields usually left out included.
+func TestNodeStat(t *testing.T) {
+	for _, st := range []nodeStat{
+		{},
+		{czxid: 0x100000001, mzxid: 0x100000001, ctime: 1_790_000_000_000, mtime: 1_790_000_000_000, acl: 1},
+		{czxid: 5, mzxid: 9, ctime: 100, mtime: 50, owner: 0x1000abc00000001, version: 3, aversion: -1, acl: 300},
+		{czxid: math.MaxInt64, mzxid: math.MinInt64, ctime: math.MinInt64, mtime: math.MaxInt64,
+			owner: ContainerOwner, version: math.MinInt32, aversion: math.MaxInt32, acl: math.MaxUint32},
+		{owner: TTLOwner(MaxTTL), version: -1},
+	} {
+		n := newNode("x", []byte("data"), st)
+		if got := n.stat(); got != st {
+			t.Errorf("stat %+v read back as %+v", st, got)
+		}
+		if n.name() != "x" || string(n.data()) != "data" {
+			t.Errorf("stat %+v: name %q data %q", st, n.name(), n.data())
+		}
 	}
 }

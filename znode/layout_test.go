@@ -7,12 +7,19 @@ import (
 	"github.com/zkgo/zkgo/wire"
 )
 
-// TestNodeSize guards the memory per znode: a leaf is one node allocation
-// in Go's 96-byte size class, plus one buffer with its name and data, plus
-// a pointer slot in its parent's childSet.
+// TestNodeSize guards the memory per znode: a leaf is a 16-byte node, a
+// blob with its name, data and Stat, and a pointer slot in its parent's
+// childSet. A fresh znode's Stat, as zkbench's fill creates them, takes at
+// most 16 bytes, so a 7-byte name and 100 bytes of data fit Go's 128-byte
+// size class.
 func TestNodeSize(t *testing.T) {
-	if got := unsafe.Sizeof(node{}); got > 96 {
-		t.Fatalf("node is %d bytes, want at most 96", got)
+	if got := unsafe.Sizeof(node{}); got != 16 {
+		t.Fatalf("node is %d bytes, want 16", got)
+	}
+	n := newNode("f999999", make([]byte, 100), nodeStat{
+		czxid: 0x1000f4240, mzxid: 0x1000f4240, ctime: 1_790_000_000_000, mtime: 1_790_000_000_000, acl: 3})
+	if got := len(n.body()); got > 128-1 {
+		t.Fatalf("blob is %d bytes plus its length, want at most 128 in all", got)
 	}
 }
 

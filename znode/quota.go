@@ -139,17 +139,22 @@ func (t *Tree) maxQuotaPrefix(path string) string {
 	return best
 }
 
-// setQuotaNodeData replaces the data of a quota stats node without
-// touching its Stat, as Apache does.
-func (t *Tree) setQuotaNodeData(n *node, data []byte) {
+// setQuotaNodeData replaces the data of the quota stats node at path
+// without touching its Stat, as Apache does.
+func (t *Tree) setQuotaNodeData(path string, data []byte) {
+	n, d := t.slot(path)
+	if n == nil {
+		t.warn("missing quota stat node", "path", path)
+		return
+	}
 	t.dataSize += int64(len(data) - len(n.data()))
-	n.setData(data)
+	t.put(d, n.with(data, n.stat()))
 }
 
 // updateQuotaStat adds the diffs to the stats node of the quota at prefix.
 func (t *Tree) updateQuotaStat(prefix string, bytesDiff int64, countDiff int64) {
 	statPath := quotaPath + prefix + "/" + quotaStatNode
-	n := t.mutable(statPath)
+	n := t.lookup(statPath)
 	if n == nil {
 		t.warn("missing quota stat node", "path", statPath)
 		return
@@ -157,7 +162,7 @@ func (t *Tree) updateQuotaStat(prefix string, bytesDiff int64, countDiff int64) 
 	st := parseStatsTrack(n.data())
 	st[statsCount] = st.get(statsCount) + countDiff
 	st[statsBytes] = st.get(statsBytes) + bytesDiff
-	t.setQuotaNodeData(n, []byte(st.String()))
+	t.setQuotaNodeData(statPath, []byte(st.String()))
 }
 
 // updateQuotaForPath recomputes the stats node of the quota at p from the
@@ -167,14 +172,8 @@ func (t *Tree) updateQuotaForPath(p string) {
 	if n := t.lookup(p); n != nil {
 		countSubtree(n, &count, &bytes)
 	}
-	statPath := quotaPath + p + "/" + quotaStatNode
-	sn := t.mutable(statPath)
-	if sn == nil {
-		t.warn("missing quota stat node", "path", statPath)
-		return
-	}
 	st := statsTrack{statsCount: count, statsBytes: bytes}
-	t.setQuotaNodeData(sn, []byte(st.String()))
+	t.setQuotaNodeData(quotaPath+p+"/"+quotaStatNode, []byte(st.String()))
 }
 
 func countSubtree(n *node, count, bytes *int64) {

@@ -152,7 +152,7 @@ func (t *Tree) exists(req *wire.PathWatchRequest, c Caller) (wire.Record, wire.E
 		return nil, wire.ErrBadArguments
 	}
 	n := t.lookup(req.Path)
-	if n != nil && !CheckACL(n.acl.acls, wire.PermRead, c.Auth) {
+	if n != nil && !CheckACL(t.aclOf(n), wire.PermRead, c.Auth) {
 		return nil, wire.ErrNoAuth
 	}
 	if req.Watch {
@@ -169,7 +169,7 @@ func (t *Tree) getData(path string, watch bool, c Caller) (*wire.GetDataResponse
 	if n == nil {
 		return nil, wire.ErrNoNode
 	}
-	if !CheckACL(n.acl.acls, wire.PermRead, c.Auth) {
+	if !CheckACL(t.aclOf(n), wire.PermRead, c.Auth) {
 		return nil, wire.ErrNoAuth
 	}
 	if watch {
@@ -183,7 +183,7 @@ func (t *Tree) getChildren(path string, watch bool, c Caller) (*node, []string, 
 	if n == nil {
 		return nil, nil, wire.ErrNoNode
 	}
-	if !CheckACL(n.acl.acls, wire.PermRead, c.Auth) {
+	if !CheckACL(t.aclOf(n), wire.PermRead, c.Auth) {
 		return nil, nil, wire.ErrNoAuth
 	}
 	if watch {
@@ -197,7 +197,7 @@ func (t *Tree) getACL(path string, c Caller) (wire.Record, wire.ErrCode) {
 	if n == nil {
 		return nil, wire.ErrNoNode
 	}
-	acl := n.acl.acls
+	acl := t.aclOf(n)
 	if !CheckACL(acl, wire.PermRead|wire.PermAdmin, c.Auth) {
 		return nil, wire.ErrNoAuth
 	}
@@ -212,7 +212,7 @@ func (t *Tree) getAllChildrenNumber(path string, c Caller) (wire.Record, wire.Er
 	if n == nil {
 		return nil, wire.ErrNoNode
 	}
-	if !CheckACL(n.acl.acls, wire.PermRead, c.Auth) {
+	if !CheckACL(t.aclOf(n), wire.PermRead, c.Auth) {
 		return nil, wire.ErrNoAuth
 	}
 	var count int
@@ -348,7 +348,7 @@ func (t *Tree) setWatches(req *wire.SetWatches, v2 bool, c Caller) {
 		switch {
 		case n == nil:
 			notify(wire.EventNodeDeleted, p)
-		case n.mzxid > req.RelativeZxid:
+		case n.stat().mzxid > req.RelativeZxid:
 			notify(wire.EventNodeDataChanged, p)
 		default:
 			t.dataWatches.add(p, w, modeStandard)

@@ -7,6 +7,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -65,13 +66,10 @@ func (t *Tree) Snapshot() (zxid int64, write func(w io.Writer) error) {
 		root:     t.root,
 		lastZxid: t.lastZxid.Load(),
 		sessions: make([]SessionInfo, 0, len(t.sessions)),
-		acls:     make([]*aclEntry, 0, len(t.acls.m)),
+		acls:     slices.Clone(t.acls.entries),
 	}
 	for _, si := range t.sessions {
 		f.sessions = append(f.sessions, *si)
-	}
-	for _, a := range t.acls.m {
-		f.acls = append(f.acls, a)
 	}
 	t.mu.Unlock()
 	return f.lastZxid, func(w io.Writer) error {
@@ -90,7 +88,7 @@ type frozenTree struct {
 	root     *node
 	lastZxid int64
 	sessions []SessionInfo
-	acls     []*aclEntry
+	acls     []*aclEntry // the ACL cache's entries by index, as frozen
 }
 
 // snapshotFlushSize is how much encoded snapshot is buffered before it is
@@ -111,11 +109,9 @@ func (f *frozenTree) write(w io.Writer) error {
 		e.Buffer(s.Passwd)
 	}
 
-	sort.Slice(f.acls, func(i, j int) bool { return f.acls[i].key < f.acls[j].key })
-	index := make(map[*aclEntry]int32, len(f.acls))
-	e.Int(int32(len(f.acls)))
-	for i, a := range f.acls {
-		index[a] = int32(i)
+	acls, index := liveACLs(f.acls)
+	e.Int(int32(len(acls)))
+	for _, a := range acls {
 		wire.EncodeACLs(e, a.acls)
 	}
 	encodeNode(sw, "", f.root, index)
@@ -151,20 +147,23 @@ func (sw *snapshotWriter) flush() error {
 	return sw.err
 }
 
-func encodeNode(sw *snapshotWriter, name string, n *node, index map[*aclEntry]int32) {
+// encodeNode writes n and its subtree; index maps the ACL cache's indexes
+// to the snapshot's.
+func encodeNode(sw *snapshotWriter, name string, n *node, index []int32) {
 	sw.maybeFlush()
 	e := sw.e
+	st := n.stat()
 	e.String(name)
 	e.Buffer(n.data())
-	e.Int(index[n.acl])
-	e.Long(n.czxid)
-	e.Long(n.mzxid)
-	e.Long(n.ctime)
-	e.Long(n.mtime)
-	e.Int(n.version)
+	e.Int(index[st.acl])
+	e.Long(st.czxid)
+	e.Long(st.mzxid)
+	e.Long(st.ctime)
+	e.Long(st.mtime)
+	e.Int(st.version)
 	e.Int(n.cversion())
-	e.Int(n.aversion)
-	e.Long(n.owner)
+	e.Int(st.aversion)
+	e.Long(st.owner)
 	e.Long(n.pzxid())
 	kids := sortedKids(n)
 	e.Int(int32(len(kids)))
@@ -207,7 +206,7 @@ func ReadSnapshot(r io.Reader, opts Options) (*Tree, error) {
 	if na < 0 || int(na) > d.Remaining()/4 {
 		return nil, fmt.Errorf("%w: bad ACL count %d", ErrCorruptSnapshot, na)
 	}
-	entries := make([]*aclEntry, na)
+	entries := make([]uint32, na)
 	for i := range entries {
 		entries[i] = t.acls.intern(wire.DecodeACLs(d))
 	}
@@ -234,26 +233,26 @@ func ReadSnapshot(r io.Reader, opts Options) (*Tree, error) {
 type snapReader struct {
 	t       *Tree
 	d       *wire.Decoder
-	entries []*aclEntry
+	entries []uint32 // the snapshot's ACL indexes -> the tree's
 }
 
 // node reads one node (with its subtree) whose parent's path is prefix
 // without its trailing '/', and records it in the tree's indexes.
 func (r *snapReader) node(prefix string, root bool) (string, *node, error) {
 	d := r.d
-	n := newNode(d.String(), d.Buffer())
-	name := n.name()
+	name, data := d.String(), d.Buffer()
 	ai := d.Int()
-	n.czxid, n.mzxid, n.ctime, n.mtime = d.Long(), d.Long(), d.Long(), d.Long()
-	var cversion int32
-	var pzxid int64
-	n.version, cversion, n.aversion = d.Int(), d.Int(), d.Int()
-	n.owner, pzxid = d.Long(), d.Long()
+	var st nodeStat
+	st.czxid, st.mzxid, st.ctime, st.mtime = d.Long(), d.Long(), d.Long(), d.Long()
+	st.version = d.Int()
+	cversion := d.Int()
+	st.aversion = d.Int()
+	st.owner = d.Long()
+	pzxid := d.Long()
 	nc := d.Int()
 	if d.Err() != nil {
 		return "", nil, fmt.Errorf("%w: %v", ErrCorruptSnapshot, d.Err())
 	}
-	n.setDir(cversion, pzxid, int(nc))
 	path := rootPath
 	if !root {
 		if name == "" || strings.IndexByte(name, '/') >= 0 {
@@ -270,14 +269,15 @@ func (r *snapReader) node(prefix string, root bool) (string, *node, error) {
 	if nc < 0 || int(nc) > d.Remaining()/63 {
 		return "", nil, fmt.Errorf("%w: bad child count %d at %q", ErrCorruptSnapshot, nc, path)
 	}
-	a := r.entries[ai]
-	a.refs++
-	n.acl = a
 	t := r.t
+	st.acl = r.entries[ai]
+	t.acls.retain(st.acl)
+	n := newNode(name, data, st)
+	n.setDir(cversion, pzxid, int(nc), t.gen)
 	t.nodeCount++
-	t.dataSize += int64(len(path) + len(n.data()))
+	t.dataSize += int64(len(path) + len(data))
 	if !root {
-		t.index(path, strings.TrimSuffix(prefix, "/"), name, n)
+		t.index(path, strings.TrimSuffix(prefix, "/"), name, st.owner)
 	}
 	if nc > 0 {
 		n.dir.children.reserve(min(int(nc), maxChildReserve))
@@ -299,19 +299,19 @@ func (r *snapReader) node(prefix string, root bool) (string, *node, error) {
 	return name, n, nil
 }
 
-// index records a loaded node in the ephemeral, container, TTL and quota
-// indexes, as createNode does.
-func (t *Tree) index(path, parentPath, name string, n *node) {
-	switch t.kind(n.owner) {
+// index records a node with ephemeralOwner owner in the ephemeral,
+// container, TTL and quota indexes.
+func (t *Tree) index(path, parentPath, name string, owner int64) {
+	switch t.kind(owner) {
 	case kindContainer:
 		t.containers[path] = struct{}{}
 	case kindTTL:
 		t.ttls[path] = struct{}{}
 	case kindEphemeral:
-		set := t.ephemerals[n.owner]
+		set := t.ephemerals[owner]
 		if set == nil {
 			set = make(map[string]struct{})
-			t.ephemerals[n.owner] = set
+			t.ephemerals[owner] = set
 		}
 		set[path] = struct{}{}
 	}

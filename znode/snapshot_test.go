@@ -173,17 +173,18 @@ func checkInvariants(t *testing.T, tree *Tree) {
 	t.Helper()
 	count, size := 0, int64(0)
 	eph := map[int64]map[string]struct{}{}
-	refs := map[*aclEntry]int{}
+	refs := map[uint32]int{}
 	var walk func(p string, n *node)
 	walk = func(p string, n *node) {
 		count++
 		size += int64(len(canonical(p)) + len(n.data()))
-		refs[n.acl]++
-		if tree.kind(n.owner) == kindEphemeral {
-			if eph[n.owner] == nil {
-				eph[n.owner] = map[string]struct{}{}
+		st := n.stat()
+		refs[st.acl]++
+		if tree.kind(st.owner) == kindEphemeral {
+			if eph[st.owner] == nil {
+				eph[st.owner] = map[string]struct{}{}
 			}
-			eph[n.owner][p] = struct{}{}
+			eph[st.owner][p] = struct{}{}
 			if n.kids().len() > 0 {
 				t.Fatalf("ephemeral %s has children", p)
 			}
@@ -210,10 +211,20 @@ func checkInvariants(t *testing.T, tree *Tree) {
 	if len(refs) != len(tree.acls.m) {
 		t.Fatalf("%d ACL entries in use, %d cached", len(refs), len(tree.acls.m))
 	}
-	for e, n := range refs {
-		if e.refs != n || tree.acls.m[e.key] != e {
-			t.Fatalf("ACL refs %d, want %d", e.refs, n)
+	for i, n := range refs {
+		e := tree.acls.entries[i]
+		if e == nil || e.refs != n || tree.acls.m[e.key] != i {
+			t.Fatalf("ACL %d: entry %+v, want %d refs", i, e, n)
 		}
+	}
+	inUse := 0
+	for _, e := range tree.acls.entries {
+		if e != nil {
+			inUse++
+		}
+	}
+	if inUse+len(tree.acls.free) != len(tree.acls.entries) {
+		t.Fatalf("%d ACL entries in use and %d free of %d", inUse, len(tree.acls.free), len(tree.acls.entries))
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/zkgo/zkgo/wire"
 )
@@ -35,118 +34,6 @@ const (
 	kindContainer
 	kindTTL
 )
-
-// node is one znode. A node knows its name, not its path: the full path is
-// known only while walking to it. Stats are kept as Apache's StatPersisted:
-// cversion counts child creations only. What only a parent needs (its
-// children, cversion and pzxid) lives in dir, which a leaf that never had
-// a child does not have: most znodes are such leaves, and a leaf is two
-// allocations, the 96-byte node and its name and data in one buffer.
-type node struct {
-	// buf is the node's name followed by its data; it is never modified
-	// once the node holds it (setData replaces it), so slices of it may be
-	// handed out.
-	buf []byte
-	acl *aclEntry
-	dir *dir // nil: no children, cversion 0, pzxid = czxid
-
-	czxid, mzxid, ctime, mtime int64
-	owner                      int64 // ephemeralOwner as stored
-	version, aversion          int32
-	// gen is the tree generation the node belongs to. While a snapshot is
-	// being written, nodes of older generations are shared with it and are
-	// copied before they change (see mutable).
-	gen     uint32
-	nameLen uint32 // length of the name in buf, plus nullData if data is null
-}
-
-// nullData marks a node whose data is null (as distinct from empty).
-const nullData = 1 << 31
-
-// newNode returns a node called name holding data.
-func newNode(name string, data []byte) *node {
-	n := &node{}
-	n.set(name, data)
-	return n
-}
-
-// set gives n its name and data in one fresh buffer.
-func (n *node) set(name string, data []byte) {
-	buf := make([]byte, len(name)+len(data))
-	copy(buf[copy(buf, name):], data)
-	n.buf, n.nameLen = buf, uint32(len(name))
-	if data == nil {
-		n.nameLen |= nullData
-	}
-}
-
-// name returns the node's name (without copying it).
-func (n *node) name() string {
-	l := n.nameLen &^ nullData
-	if l == 0 {
-		return ""
-	}
-	return unsafe.String(&n.buf[0], l)
-}
-
-// data returns the node's data (nil if null). Callers must not modify it.
-func (n *node) data() []byte {
-	if n.nameLen&nullData != 0 {
-		return nil
-	}
-	return n.buf[n.nameLen:len(n.buf):len(n.buf)]
-}
-
-// setData replaces the node's data.
-func (n *node) setData(data []byte) { n.set(n.name(), data) }
-
-// dir is the part of a node that concerns its children.
-type dir struct {
-	children childSet
-	pzxid    int64
-	cversion int32
-}
-
-// kids returns the node's children (nil if it has no dir; the methods of
-// childSet that only read accept nil).
-func (n *node) kids() *childSet {
-	if n.dir == nil {
-		return nil
-	}
-	return &n.dir.children
-}
-
-// pzxid is the zxid of the last change to the node's children.
-func (n *node) pzxid() int64 {
-	if n.dir == nil {
-		return n.czxid
-	}
-	return n.dir.pzxid
-}
-
-// cversion counts the creations of the node's children.
-func (n *node) cversion() int32 {
-	if n.dir == nil {
-		return 0
-	}
-	return n.dir.cversion
-}
-
-// mkdir returns the node's dir, adding one if it has none.
-func (n *node) mkdir() *dir {
-	if n.dir == nil {
-		n.dir = &dir{pzxid: n.czxid}
-	}
-	return n.dir
-}
-
-// setDir gives a node read from a snapshot its child counters, adding a dir
-// only where they differ from a leaf's.
-func (n *node) setDir(cversion int32, pzxid int64, nchild int) {
-	if cversion != 0 || pzxid != n.czxid || nchild > 0 {
-		n.dir = &dir{pzxid: pzxid, cversion: cversion}
-	}
-}
 
 // Tree is the data tree plus the session table and the watch manager.
 // Reads may run concurrently with Apply: one sync.RWMutex guards the tree;
@@ -191,22 +78,21 @@ type Tree struct {
 // has aversion -1 (Apache sets its ACL with version -1).
 func NewTree(opts Options) *Tree {
 	t := newEmptyTree(opts)
-	open := t.acls.intern(OpenACL)
-	t.root = newNode("", []byte{})
-	t.root.acl = open
-	proc := newNode("zookeeper", []byte{})
-	proc.acl = t.acls.intern(OpenACL)
-	quota := newNode("quota", []byte{})
-	quota.acl = t.acls.intern(OpenACL)
-	config := newNode("config", []byte{})
-	config.acl, config.aversion = t.acls.intern(ReadACL), -1
-	t.root.mkdir().children.put(proc)
-	proc.mkdir().children.put(quota)
+	open := func() nodeStat { return nodeStat{acl: t.acls.intern(OpenACL)} }
+	config := newNode("config", []byte{}, nodeStat{acl: t.acls.intern(ReadACL), aversion: -1})
+	quota := newNode("quota", []byte{}, open())
+	proc := &node{blob: pack("zookeeper", []byte{}, ptr(open())), dir: &dir{}}
+	proc.dir.children.put(quota)
 	proc.dir.children.put(config)
+	t.root = &node{blob: pack("", []byte{}, ptr(open())), dir: &dir{}}
+	t.root.dir.children.put(proc)
 	t.nodeCount = 4
 	t.dataSize = int64(len(rootPath) + len(procPath) + len(quotaPath) + len(configPath))
 	return t
 }
+
+// ptr returns a pointer to a copy of v.
+func ptr[T any](v T) *T { return &v }
 
 func newEmptyTree(opts Options) *Tree {
 	t := &Tree{
@@ -231,19 +117,7 @@ func (t *Tree) warn(msg string, kv ...any) {
 
 // lookup returns the node at path, or nil. "" is an alias of the root, as
 // in Apache's node table.
-func (t *Tree) lookup(path string) *node { return t.walk(path, false) }
-
-// mutable returns the node at path, or nil, ready to be changed. While a
-// snapshot is being written the nodes it shares are never changed: the node
-// and its ancestors are copied into the current generation first.
-func (t *Tree) mutable(path string) *node { return t.walk(path, t.frozen > 0) }
-
-// walk finds the node at path, copying the nodes on the way that belong to
-// an older generation when copy is set.
-func (t *Tree) walk(path string, copy bool) *node {
-	if copy && t.root.gen != t.gen {
-		t.root = t.copyNode(t.root)
-	}
+func (t *Tree) lookup(path string) *node {
 	if path == "" || path == rootPath {
 		return t.root
 	}
@@ -251,39 +125,91 @@ func (t *Tree) walk(path string, copy bool) *node {
 		return nil
 	}
 	n := t.root
-	rest := path[1:]
-	for {
-		i := strings.IndexByte(rest, '/')
-		name := rest
-		if i >= 0 {
-			name = rest[:i]
+	for rest := path[1:]; ; {
+		name, after, more := strings.Cut(rest, "/")
+		if n = n.kids().get(name); n == nil || !more {
+			return n
 		}
-		c := n.kids().get(name)
-		if c == nil {
-			return nil
-		}
-		if copy && c.gen != t.gen {
-			c = t.copyNode(c)
-			n.dir.children.put(c)
-		}
-		if i < 0 {
-			return c
-		}
-		n, rest = c, rest[i+1:]
+		rest = after
 	}
 }
 
-// copyNode copies a node shared with a snapshot into the current generation.
-func (t *Tree) copyNode(n *node) *node {
-	c := *n
-	c.gen = t.gen
-	if n.dir != nil {
+// owned returns the node at path (nil if there is none) with a dir that
+// may be changed in place, as have its ancestors: a node without a dir
+// gets one, and while a snapshot is being written a dir it shares (of an
+// older generation) is copied first. The nodes given a new dir replace the
+// old ones in their parents.
+func (t *Tree) owned(path string) *node {
+	t.root = t.ownDir(t.root)
+	if path == "" || path == rootPath {
+		return t.root
+	}
+	if path[0] != '/' {
+		return nil
+	}
+	d := t.root.dir
+	for rest := path[1:]; ; {
+		name, after, more := strings.Cut(rest, "/")
+		c := d.children.get(name)
+		if c == nil {
+			return nil
+		}
+		if o := t.ownDir(c); o != c {
+			d.children.put(o)
+			c = o
+		}
+		if !more {
+			return c
+		}
+		d, rest = c.dir, after
+	}
+}
+
+// ownDir returns n if its dir may be changed in place, or else a node with
+// n's blob and a dir that may: a copy of n's dir, or a new one.
+func (t *Tree) ownDir(n *node) *node {
+	switch {
+	case n.dir == nil:
+		return &node{blob: n.blob, dir: &dir{pzxid: n.stat().czxid, gen: t.gen}}
+	case t.frozen > 0 && n.dir.gen != t.gen:
 		d := *n.dir
 		d.children = d.children.clone()
-		c.dir = &d
+		d.gen = t.gen
+		return &node{blob: n.blob, dir: &d}
 	}
-	return &c
+	return n
 }
+
+// slot returns the node at path (nil if there is none) and the dir that
+// holds it, ready to be changed (see owned); nil for the root. A change to
+// the node is a new node put in its place (see put).
+func (t *Tree) slot(path string) (*node, *dir) {
+	if path == "" || path == rootPath {
+		return t.root, nil
+	}
+	parentPath, name, ok := splitPath(path)
+	if !ok {
+		return nil, nil
+	}
+	parent := t.owned(parentPath)
+	if parent == nil {
+		return nil, nil
+	}
+	return parent.dir.children.get(name), parent.dir
+}
+
+// put stores n in d, in place of the node of the same name; a nil d holds
+// the root.
+func (t *Tree) put(d *dir, n *node) {
+	if d == nil {
+		t.root = n
+		return
+	}
+	d.children.put(n)
+}
+
+// aclOf returns the ACL list of a node.
+func (t *Tree) aclOf(n *node) []wire.ACL { return t.acls.list(n.stat().acl) }
 
 // kind classifies an ephemeralOwner as EphemeralType.get does: TTL owners
 // are recognised only with extended types enabled.
@@ -303,23 +229,28 @@ func (t *Tree) kind(owner int64) nodeKind {
 // counts creations and deletions of children, and only plain ephemerals
 // show their owner.
 func (t *Tree) statOf(n *node) wire.Stat {
+	st := n.stat()
 	nc := int32(n.kids().len())
-	owner := n.owner
+	owner := st.owner
 	if t.kind(owner) != kindEphemeral {
 		owner = 0
 	}
+	pzxid := st.czxid
+	if n.dir != nil {
+		pzxid = n.dir.pzxid
+	}
 	return wire.Stat{
-		Czxid:          n.czxid,
-		Mzxid:          n.mzxid,
-		Ctime:          n.ctime,
-		Mtime:          n.mtime,
-		Version:        n.version,
+		Czxid:          st.czxid,
+		Mzxid:          st.mzxid,
+		Ctime:          st.ctime,
+		Mtime:          st.mtime,
+		Version:        st.version,
 		Cversion:       n.cversion()*2 - nc,
-		Aversion:       n.aversion,
+		Aversion:       st.aversion,
 		EphemeralOwner: owner,
 		DataLength:     int32(len(n.data())),
 		NumChildren:    nc,
-		Pzxid:          n.pzxid(),
+		Pzxid:          pzxid,
 	}
 }
 
@@ -391,22 +322,24 @@ func (t *Tree) ExpiredContainers(now int64) []string {
 }
 
 func (t *Tree) containerExpired(n *node, now int64) bool {
-	if n.kids().len() > 0 || t.kind(n.owner) != kindContainer {
+	st := n.stat()
+	if n.kids().len() > 0 || t.kind(st.owner) != kindContainer {
 		return false
 	}
 	if n.cversion() > 0 {
 		return true
 	}
 	limit := t.opts.MaxNeverUsedIntervalMs
-	return limit != 0 && now-n.mtime > limit
+	return limit != 0 && now-st.mtime > limit
 }
 
 func (t *Tree) ttlExpired(n *node, now int64) bool {
-	if n.kids().len() > 0 || t.kind(n.owner) != kindTTL {
+	st := n.stat()
+	if n.kids().len() > 0 || t.kind(st.owner) != kindTTL {
 		return false
 	}
-	ttl := n.owner &^ ttlMask &^ (0xffff << 40)
-	return ttl != 0 && now-n.mtime > ttl
+	ttl := st.owner &^ ttlMask &^ (0xffff << 40)
+	return ttl != 0 && now-st.mtime > ttl
 }
 
 // Stats are tree counters for 4lw and metrics. The watch counters follow
