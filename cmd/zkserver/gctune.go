@@ -24,20 +24,30 @@ const (
 	minGCPercent    = 10
 )
 
-// Metrics read after each GC: the heap marked live, and the free heap
-// memory the runtime still holds (not yet returned to the OS).
+// Runtime metrics the tuner reads: the heap marked live by the last GC, the
+// free heap memory the runtime still holds (not yet returned to the OS),
+// and the bytes allocated so far.
 const (
 	liveHeapMetric = "/gc/heap/live:bytes"
 	freeHeapMetric = "/memory/classes/heap/free:bytes"
+	allocsMetric   = "/gc/heap/allocs:bytes"
 )
 
 // releaseInterval is how often the free heap memory is checked and, when
-// it is well above the headroom, returned to the OS at once (a forced GC
-// plus a scavenge of every free page). The check runs on a timer rather
-// than after a GC because the typical case is a burst of writes (a fill, a
-// snapshot's copies) followed by quiet: no GC comes, and the background
-// scavenger would take minutes to return the memory.
+// worth it, returned to the OS at once (a forced GC plus a scavenge of
+// every free page). The check runs on a timer rather than after a GC
+// because the typical case is a burst of writes (a fill, a snapshot's
+// copies) followed by quiet: no GC comes, and the background scavenger
+// would take minutes to return the memory.
 const releaseInterval = 5 * time.Second
+
+// A server is quiet when it allocated less than quietAllocs bytes since the
+// last check; a quiet server returns its free heap memory once there is at
+// least minRelease of it, a busy one only what is well above its headroom.
+const (
+	quietAllocs = 4 << 20
+	minRelease  = 4 << 20
+)
 
 // headroomFor is the heap growth allowed above a live heap of live bytes.
 func headroomFor(live uint64) uint64 {
@@ -55,9 +65,13 @@ func gcPercentFor(live uint64) int {
 }
 
 // shouldRelease reports whether free heap memory is worth returning to the
-// OS: more than half the headroom beyond it (the headroom itself is about
-// to be reused by the next allocations).
-func shouldRelease(live, free uint64) bool {
+// OS: on a quiet server any sizeable amount, on a busy one what is more
+// than half the headroom beyond it (the headroom is about to be reused by
+// the next allocations).
+func shouldRelease(live, free uint64, quiet bool) bool {
+	if quiet {
+		return free >= minRelease
+	}
 	h := headroomFor(live)
 	return free > h+h/2
 }
@@ -72,23 +86,30 @@ func tuneGC() {
 	t := &gcTuner{percent: 100}
 	t.arm()
 	go func() {
+		var lastAllocs uint64
 		for range time.Tick(releaseInterval) {
-			if live, free := heapSizes(); shouldRelease(live, free) {
+			live, free, allocs := heapSizes()
+			quiet := allocs-lastAllocs < quietAllocs
+			lastAllocs = allocs
+			if shouldRelease(live, free, quiet) {
 				debug.FreeOSMemory()
+				_, _, lastAllocs = heapSizes()
 			}
 		}
 	}()
 }
 
-// heapSizes returns the live heap as of the last GC and the free heap
-// memory not yet returned to the OS.
-func heapSizes() (live, free uint64) {
-	s := []metrics.Sample{{Name: liveHeapMetric}, {Name: freeHeapMetric}}
+// heapSizes returns the live heap as of the last GC, the free heap memory
+// not yet returned to the OS, and the bytes allocated since the start.
+func heapSizes() (live, free, allocs uint64) {
+	s := []metrics.Sample{{Name: liveHeapMetric}, {Name: freeHeapMetric}, {Name: allocsMetric}}
 	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
-		return 0, 0
+	for _, x := range s {
+		if x.Value.Kind() != metrics.KindUint64 {
+			return 0, 0, 0
+		}
 	}
-	return s[0].Value.Uint64(), s[1].Value.Uint64()
+	return s[0].Value.Uint64(), s[1].Value.Uint64(), s[2].Value.Uint64()
 }
 
 // gcTuner re-reads the live heap after each GC cycle: a finalizer on a
@@ -109,7 +130,7 @@ func (t *gcTuner) arm() {
 
 // adjust sets GOGC for the live heap.
 func (t *gcTuner) adjust() {
-	live, _ := heapSizes()
+	live, _, _ := heapSizes()
 	if p := gcPercentFor(live); live > 0 && p != t.percent {
 		t.percent = p
 		debug.SetGCPercent(p)

@@ -25,15 +25,18 @@ func TestGCPercentFor(t *testing.T) {
 func TestShouldRelease(t *testing.T) {
 	for _, tc := range []struct {
 		live, free uint64
+		quiet      bool
 		want       bool
 	}{
-		{10 << 20, 40 << 20, false}, // headroom 32 MB: up to 48 MB kept
-		{10 << 20, 49 << 20, true},
-		{800 << 20, 140 << 20, false}, // headroom 100 MB: up to 150 MB kept
-		{800 << 20, 151 << 20, true},
+		{10 << 20, 40 << 20, false, false}, // busy, headroom 32 MB: up to 48 MB kept
+		{10 << 20, 49 << 20, false, true},
+		{800 << 20, 140 << 20, false, false}, // busy, headroom 100 MB: up to 150 MB kept
+		{800 << 20, 151 << 20, false, true},
+		{800 << 20, 3 << 20, true, false}, // quiet: all but crumbs returned
+		{800 << 20, 5 << 20, true, true},
 	} {
-		if got := shouldRelease(tc.live, tc.free); got != tc.want {
-			t.Errorf("shouldRelease(%d MB live, %d MB free) = %v, want %v", tc.live>>20, tc.free>>20, got, tc.want)
+		if got := shouldRelease(tc.live, tc.free, tc.quiet); got != tc.want {
+			t.Errorf("shouldRelease(%d MB live, %d MB free, quiet %v) = %v, want %v", tc.live>>20, tc.free>>20, tc.quiet, got, tc.want)
 		}
 	}
 }
