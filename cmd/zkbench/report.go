@@ -30,10 +30,16 @@ type Memory struct {
 	Znodes     int     `json:"znodes"`
 	ValueBytes int     `json:"value_bytes"`
 	RSSBefore  []int64 `json:"rss_before_bytes"` // per server, by id
-	RSSAfter   []int64 `json:"rss_after_bytes"`
-	// BytesPerZnode is the mean over servers of (after-before)/Znodes.
-	BytesPerZnode float64 `json:"bytes_per_znode"`
-	Error         string  `json:"error,omitempty"`
+	// RSSAfter is read a few seconds after the fill, RSSSettled once it
+	// has stopped moving (SettleSeconds later).
+	RSSAfter      []int64 `json:"rss_after_bytes"`
+	RSSSettled    []int64 `json:"rss_settled_bytes"`
+	SettleSeconds float64 `json:"settle_seconds"`
+	// BytesPerZnode is the mean over servers of (settled-before)/Znodes,
+	// BytesPerZnodeAtFill the same with RSSAfter.
+	BytesPerZnode       float64 `json:"bytes_per_znode"`
+	BytesPerZnodeAtFill float64 `json:"bytes_per_znode_at_fill"`
+	Error               string  `json:"error,omitempty"`
 }
 
 // Failover is the write unavailability when the leader is killed -9.
@@ -136,8 +142,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	tw.Flush()
 	if ours.Memory != nil || apache.Memory != nil {
 		om, am := memOr(ours.Memory), memOr(apache.Memory)
-		fmt.Fprintf(w, "\nmemory per znode (VmRSS delta / znodes, mean of 3 servers, %d znodes of %d B): ours %.0f B, apache %.0f B, ratio %s\n",
-			max(om.Znodes, am.Znodes), max(om.ValueBytes, am.ValueBytes), om.BytesPerZnode, am.BytesPerZnode, ratio(om.BytesPerZnode, am.BytesPerZnode))
+		fmt.Fprintf(w, "\nmemory per znode (VmRSS delta / znodes, mean of 3 servers, %d znodes of %d B), settled: ours %.0f B, apache %.0f B, ratio %s (after %.0f / %.0f s); 3 s after the fill: ours %.0f B, apache %.0f B, ratio %s\n",
+			max(om.Znodes, am.Znodes), max(om.ValueBytes, am.ValueBytes), om.BytesPerZnode, am.BytesPerZnode, ratio(om.BytesPerZnode, am.BytesPerZnode),
+			om.SettleSeconds, am.SettleSeconds, om.BytesPerZnodeAtFill, am.BytesPerZnodeAtFill, ratio(om.BytesPerZnodeAtFill, am.BytesPerZnodeAtFill))
 	}
 	if ours.Failover != nil || apache.Failover != nil {
 		of, af := failOr(ours.Failover), failOr(apache.Failover)

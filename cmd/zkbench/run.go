@@ -17,6 +17,14 @@ const (
 	// memorySettle is the pause between the fill and the second VmRSS read,
 	// for the followers to apply the last proposals.
 	memorySettle = 3 * time.Second
+	// After that, VmRSS is read every rssPoll until it has not moved by
+	// more than rssSteady for rssStableReads reads in a row (an idle
+	// server's resident size, what a dashboard shows between bursts), for
+	// at most rssSettleMax.
+	rssPoll        = time.Second
+	rssSteady      = 1 << 20
+	rssStableReads = 5
+	rssSettleMax   = 60 * time.Second
 )
 
 // stepsPerImpl counts the progress steps of runImpl.
@@ -168,10 +176,47 @@ func measureMemory(e *ensemble, conns []*zk.Conn, cfg config, value []byte, p *p
 		m.Error = err.Error()
 		return m
 	}
-	var sum float64
-	for i := range m.RSSBefore {
-		sum += float64(m.RSSAfter[i] - m.RSSBefore[i])
+	p.note("waiting for resident memory to settle")
+	if m.RSSSettled, m.SettleSeconds, err = settledRSS(e); err != nil {
+		m.Error = err.Error()
+		return m
 	}
-	m.BytesPerZnode = sum / float64(len(m.RSSBefore)) / float64(cfg.znodes)
+	m.BytesPerZnodeAtFill = perZnode(m.RSSBefore, m.RSSAfter, cfg.znodes)
+	m.BytesPerZnode = perZnode(m.RSSBefore, m.RSSSettled, cfg.znodes)
 	return m
+}
+
+// perZnode is the mean over servers of (after-before)/znodes.
+func perZnode(before, after []int64, znodes int) float64 {
+	var sum float64
+	for i := range before {
+		sum += float64(after[i] - before[i])
+	}
+	return sum / float64(len(before)) / float64(znodes)
+}
+
+// settledRSS polls VmRSS of every server until none has moved by more than
+// rssSteady for rssStableReads reads (or rssSettleMax passes) and returns
+// the last reading and the seconds it took.
+func settledRSS(e *ensemble) ([]int64, float64, error) {
+	start := time.Now()
+	last, err := e.rss()
+	if err != nil {
+		return nil, 0, err
+	}
+	for stable := 0; stable < rssStableReads && time.Since(start) < rssSettleMax; {
+		time.Sleep(rssPoll)
+		cur, err := e.rss()
+		if err != nil {
+			return nil, 0, err
+		}
+		stable++
+		for i := range cur {
+			if d := cur[i] - last[i]; d > rssSteady || d < -rssSteady {
+				stable = 0
+			}
+		}
+		last = cur
+	}
+	return last, time.Since(start).Seconds(), nil
 }
