@@ -161,13 +161,7 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 		}
 		data := d.Buffer()
 		aclID := d.Long()
-		var st nodeStat
-		st.czxid, st.mzxid, st.ctime, st.mtime = d.Long(), d.Long(), d.Long(), d.Long()
-		st.version = d.Int()
-		cversion := d.Int()
-		st.aversion = d.Int()
-		st.owner = d.Long()
-		pzxid := d.Long()
+		st, cversion, pzxid := decodeStatPersisted(d)
 		if d.Err() != nil {
 			return corruptApache("node %q: %v", path, d.Err())
 		}
@@ -278,15 +272,7 @@ func (t *Tree) WriteApacheSnapshot(w io.Writer) error {
 		e.String(path)
 		e.Buffer(n.data())
 		e.Long(int64(index[st.acl]) + 1)
-		e.Long(st.czxid)
-		e.Long(st.mzxid)
-		e.Long(st.ctime)
-		e.Long(st.mtime)
-		e.Int(st.version)
-		e.Int(n.cversion())
-		e.Int(st.aversion)
-		e.Long(st.owner)
-		e.Long(n.pzxid())
+		encodeStatPersisted(e, n, &st)
 		for _, name := range sortedChildren(n) {
 			walk(path+"/"+name, n.kids().get(name))
 		}

@@ -156,6 +156,17 @@ func encodeNode(sw *snapshotWriter, name string, n *node, index []int32) {
 	e.String(name)
 	e.Buffer(n.data())
 	e.Int(index[st.acl])
+	encodeStatPersisted(e, n, &st)
+	kids := sortedKids(n)
+	e.Int(int32(len(kids)))
+	for _, c := range kids {
+		encodeNode(sw, c.name(), c, index)
+	}
+}
+
+// encodeStatPersisted writes a node's Stat as Apache's StatPersisted (both
+// snapshot formats use its field order).
+func encodeStatPersisted(e *wire.Encoder, n *node, st *nodeStat) {
 	e.Long(st.czxid)
 	e.Long(st.mzxid)
 	e.Long(st.ctime)
@@ -165,11 +176,17 @@ func encodeNode(sw *snapshotWriter, name string, n *node, index []int32) {
 	e.Int(st.aversion)
 	e.Long(st.owner)
 	e.Long(n.pzxid())
-	kids := sortedKids(n)
-	e.Int(int32(len(kids)))
-	for _, c := range kids {
-		encodeNode(sw, c.name(), c, index)
-	}
+}
+
+// decodeStatPersisted reads what encodeStatPersisted writes.
+func decodeStatPersisted(d *wire.Decoder) (st nodeStat, cversion int32, pzxid int64) {
+	st.czxid, st.mzxid, st.ctime, st.mtime = d.Long(), d.Long(), d.Long(), d.Long()
+	st.version = d.Int()
+	cversion = d.Int()
+	st.aversion = d.Int()
+	st.owner = d.Long()
+	pzxid = d.Long()
+	return st, cversion, pzxid
 }
 
 // ReadSnapshot rebuilds a tree written by WriteSnapshot. A damaged
@@ -242,13 +259,7 @@ func (r *snapReader) node(prefix string, root bool) (string, *node, error) {
 	d := r.d
 	name, data := d.String(), d.Buffer()
 	ai := d.Int()
-	var st nodeStat
-	st.czxid, st.mzxid, st.ctime, st.mtime = d.Long(), d.Long(), d.Long(), d.Long()
-	st.version = d.Int()
-	cversion := d.Int()
-	st.aversion = d.Int()
-	st.owner = d.Long()
-	pzxid := d.Long()
+	st, cversion, pzxid := decodeStatPersisted(d)
 	nc := d.Int()
 	if d.Err() != nil {
 		return "", nil, fmt.Errorf("%w: %v", ErrCorruptSnapshot, d.Err())
