@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -41,10 +43,19 @@ type conn struct {
 	mu    sync.Mutex // guards queue
 	queue []*request // requests not yet answered, in arrival order
 
-	outMu      sync.Mutex
-	out        []byte
-	writing    int  // bytes the writer is writing now; counted against maxPendingOutput
-	closeAfter bool // close once out is written
+	// Output (see flush). outMu guards the fields up to closeAfter.
+	outMu   sync.Mutex
+	out     []byte // packets queued, not yet written
+	spare   []byte // the buffer last written, reused for out
+	writing int    // bytes being written now; counted against maxPendingOutput
+	// flushing says one goroutine owns the socket's write side; handoff
+	// is the unwritten tail of a flush, which the writer goroutine takes
+	// over (flushing stays set).
+	flushing   bool
+	handoff    []byte
+	listed     bool            // on the server's flush list (Server.flushQueued)
+	closeAfter bool            // close once out is written
+	raw        syscall.RawConn // for writes that must not block; nil: the writer goroutine writes everything
 	wake       chan struct{}
 	quit       chan struct{}
 	writerDone chan struct{}
@@ -60,6 +71,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		ip:         ip,
 		created:    time.Now(),
 		auth:       []wire.Id{znode.IPIdentity(ip)},
+		raw:        rawConn(nc),
 		wake:       make(chan struct{}, 1),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -71,8 +83,10 @@ func (c *conn) Notify(ev wire.WatcherEvent) { c.NotifyZxid(ev, -1) }
 
 // NotifyZxid implements znode.ZxidWatcher: like Apache ZooKeeper 3.9 the
 // notification carries the zxid of the txn that caused it.
+// It is called with the tree locked, so it only queues the packet: the
+// goroutine that applies txns writes it once its batch is applied.
 func (c *conn) NotifyZxid(ev wire.WatcherEvent, zxid int64) {
-	c.send(&wire.ReplyHeader{Xid: wire.XidNotification, Zxid: zxid}, &ev)
+	c.put(true, &wire.ReplyHeader{Xid: wire.XidNotification, Zxid: zxid}, &ev)
 }
 
 // Auth implements znode.AuthWatcher: events are delivered only where the
@@ -112,12 +126,37 @@ func (c *conn) whoAmI() *wire.WhoAmIResponse {
 	return &wire.WhoAmIResponse{ClientInfo: infos}
 }
 
-// send queues one packet made of records (nil records are skipped).
+// Replies and notifications leave in the order they were queued, many per
+// socket write, written by whichever goroutine produced them once it has
+// nothing more to add, without handing them to another goroutine:
+//
+//   - the reader answers the reads it has read with put(false, ...) and
+//     flushes once no whole request is left in its buffer;
+//   - the goroutine applying txns (the driver of an ensemble, the applier
+//     when standalone) queues write replies and watch notifications with
+//     put(true, ...), which puts the connection on the server's flush
+//     list, and calls Server.flushQueued once its batch is applied.
+//
+// flush never blocks: what the socket does not take at once is left to the
+// connection's writer goroutine, which also writes everything on TLS
+// connections and the rare packets sent with send.
+
+// send queues one packet made of records (nil records are skipped) for
+// the writer goroutine.
 func (c *conn) send(records ...wire.Record) {
+	if c.put(false, records...) {
+		c.signal()
+	}
+}
+
+// put appends one packet made of records (nil records are skipped) to
+// the output, to be written by a later flush; listed puts the connection on
+// the server's flush list. False means the connection is closing.
+func (c *conn) put(listed bool, records ...wire.Record) bool {
 	c.outMu.Lock()
 	if c.closeAfter {
 		c.outMu.Unlock()
-		return
+		return false
 	}
 	rs := records
 	if slices.Contains(rs, nil) { // a reply without a body; rare
@@ -125,6 +164,10 @@ func (c *conn) send(records ...wire.Record) {
 	}
 	c.out = wire.AppendFrame(c.out, rs...)
 	over := len(c.out)+c.writing > maxPendingOutput
+	list := listed && !c.listed
+	if list {
+		c.listed = true
+	}
 	c.outMu.Unlock()
 	c.stats.sent.Add(1)
 	c.s.stats.sent.Add(1)
@@ -132,16 +175,80 @@ func (c *conn) send(records ...wire.Record) {
 		c.s.log.Warn("client does not read its replies; closing connection",
 			zap.String("client", c.nc.RemoteAddr().String()))
 		c.close()
+		return false
+	}
+	if list {
+		c.s.listFlush(c)
+	}
+	return true
+}
+
+// flush writes the queued output if the socket takes it without blocking;
+// otherwise (and on connections without a raw socket) the writer goroutine
+// writes it.
+func (c *conn) flush() {
+	c.outMu.Lock()
+	c.listed = false
+	if c.flushing || len(c.out) == 0 {
+		c.outMu.Unlock()
 		return
 	}
-	c.signal()
+	if c.raw == nil || c.closeAfter {
+		c.outMu.Unlock()
+		c.signal()
+		return
+	}
+	buf := c.out
+	c.out, c.spare = c.spare[:0], nil
+	c.flushing, c.writing = true, len(buf)
+	c.outMu.Unlock()
+	n, err := writeNonblocking(c.raw, buf)
+	if err != nil {
+		c.close()
+		return
+	}
+	c.outMu.Lock()
+	if n < len(buf) {
+		c.handoff = buf[n:]
+		c.writing = len(c.handoff)
+		c.outMu.Unlock()
+		c.signal()
+		return
+	}
+	c.flushing, c.writing, c.spare = false, 0, buf[:0]
+	more := len(c.out) > 0 || c.closeAfter
+	c.outMu.Unlock()
+	if more {
+		c.signal()
+	}
+}
+
+// listFlush puts c on the flush list.
+func (s *Server) listFlush(c *conn) {
+	s.flushMu.Lock()
+	s.flushList = append(s.flushList, c)
+	s.flushMu.Unlock()
+}
+
+// flushQueued writes the output of every connection on the flush list. The
+// goroutine that applies txns calls it after each batch; only it does.
+func (s *Server) flushQueued() {
+	s.flushMu.Lock()
+	list := s.flushList
+	s.flushList = s.flushing[:0]
+	s.flushMu.Unlock()
+	for _, c := range list {
+		c.flush()
+	}
+	clear(list)
+	s.flushing = list
 }
 
 // sendAndClose queues a last packet and closes the connection once it is
 // written.
 func (c *conn) sendAndClose(records ...wire.Record) {
 	if len(records) > 0 {
-		c.send(records...)
+		c.put(false, records...)
 	}
 	c.outMu.Lock()
 	c.closeAfter = true
@@ -156,35 +263,56 @@ func (c *conn) signal() {
 	}
 }
 
-// writeLoop writes queued packets, many per socket write.
+// maxSpare bounds the output buffer kept for reuse.
+const maxSpare = 1 << 20
+
+// writeLoop writes, when woken, whatever flush left to it: the tail of a
+// flush, then everything queued, many packets per socket write; and closes
+// the connection once a closeAfter packet is out.
 func (c *conn) writeLoop() {
 	defer close(c.writerDone)
-	var spare []byte
 	for {
 		select {
 		case <-c.wake:
 		case <-c.quit:
 			return
 		}
-		c.outMu.Lock()
-		buf := c.out
-		c.out = spare[:0]
-		c.writing = len(buf)
-		closeAfter := c.closeAfter
-		c.outMu.Unlock()
-		if len(buf) > 0 {
+		for {
+			c.outMu.Lock()
+			buf := c.handoff
+			switch {
+			case buf != nil:
+				c.handoff = nil // flushing stays set: ours now
+			case c.flushing:
+				// A flush is writing; it wakes us if it leaves anything.
+				c.outMu.Unlock()
+				buf = nil
+			case len(c.out) == 0:
+				closeAfter := c.closeAfter
+				c.outMu.Unlock()
+				if closeAfter {
+					c.close()
+					return
+				}
+			default:
+				buf = c.out
+				c.out, c.spare = c.spare[:0], nil
+				c.flushing, c.writing = true, len(buf)
+			}
+			if buf == nil {
+				break
+			}
+			c.outMu.Unlock()
 			if _, err := c.nc.Write(buf); err != nil {
 				c.close()
 				return
 			}
-		}
-		c.outMu.Lock()
-		c.writing = 0
-		c.outMu.Unlock()
-		spare = buf
-		if closeAfter {
-			c.close()
-			return
+			c.outMu.Lock()
+			c.flushing, c.writing = false, 0
+			if cap(buf) <= maxSpare {
+				c.spare = buf[:0]
+			}
+			c.outMu.Unlock()
 		}
 	}
 }
@@ -202,6 +330,7 @@ func (c *conn) close() {
 // finish ends the reading side: a connection told to close after its last
 // packet is closed by the writer once that packet is out.
 func (c *conn) finish() {
+	c.flush()
 	c.outMu.Lock()
 	closeAfter := c.closeAfter
 	c.outMu.Unlock()
@@ -243,12 +372,21 @@ func (c *conn) serve() {
 	if !c.handshake(pkt) {
 		return
 	}
-	var buf []byte
+	var (
+		buf      []byte
+		deadline time.Time
+	)
 	for {
 		c.idMu.Lock()
 		timeout := time.Duration(c.timeout) * time.Millisecond
 		c.idMu.Unlock()
-		c.nc.SetReadDeadline(time.Now().Add(timeout))
+		// A connection idle for its session timeout is closed, up to a
+		// sixteenth of it later: the deadline moves only when it has
+		// come that close, not on every request.
+		if now := time.Now(); deadline.Before(now.Add(timeout)) {
+			deadline = now.Add(timeout + timeout/16)
+			c.nc.SetReadDeadline(deadline)
+		}
 		pkt, err := wire.ReadFrame(br, buf, maxBuf)
 		if err != nil {
 			c.logReadError(err)
@@ -258,7 +396,21 @@ func (c *conn) serve() {
 		if !c.handle(pkt) {
 			return
 		}
+		if !frameBuffered(br) {
+			c.flush() // before waiting for the next request
+		}
 	}
+}
+
+// frameBuffered reports whether br holds a whole frame: the next request
+// can be read without waiting for the client.
+func frameBuffered(br *bufio.Reader) bool {
+	n := br.Buffered()
+	if n < 4 {
+		return false
+	}
+	h, _ := br.Peek(4)
+	return uint64(n-4) >= uint64(binary.BigEndian.Uint32(h))
 }
 
 func (c *conn) logReadError(err error) {
@@ -485,7 +637,7 @@ func containsID(ids []wire.Id, id wire.Id) bool {
 
 // enqueue keeps the session's FIFO order: a read runs at once only when
 // nothing of the session is pending; otherwise it waits in the queue behind
-// the writes before it.
+// the writes before it. It runs on the reader, which flushes the replies.
 func (c *conn) enqueue(r *request) {
 	write := !r.done && c.s.isWrite(r.op)
 	c.mu.Lock()
@@ -494,7 +646,7 @@ func (c *conn) enqueue(r *request) {
 		if !r.done {
 			c.s.execRead(c, r)
 		}
-		c.reply(r)
+		c.reply(r, false)
 		return
 	}
 	c.queue = append(c.queue, r)
@@ -506,7 +658,7 @@ func (c *conn) enqueue(r *request) {
 
 // complete is called by the applier when a write of this connection is
 // applied: it answers every request at the head of the queue that can now
-// be answered.
+// be answered (written at the applier's Server.flushQueued).
 func (c *conn) complete(r *request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -519,7 +671,7 @@ func (c *conn) complete(r *request) {
 			}
 			c.s.execRead(c, h)
 		}
-		c.reply(h)
+		c.reply(h, true)
 		n++
 	}
 	c.queue = append(c.queue[:0], c.queue[n:]...)
@@ -531,9 +683,10 @@ func (c *conn) complete(r *request) {
 	}
 }
 
-// reply sends a finished request's answer and records its latency.
-func (c *conn) reply(r *request) {
-	c.send(&r.hdr, r.resp)
+// reply queues a finished request's answer (see put for listed) and
+// records its latency.
+func (c *conn) reply(r *request, listed bool) {
+	c.put(listed, &r.hdr, r.resp)
 	lat := time.Since(r.start)
 	c.s.stats.recordLatency(lat, r.op.IsWrite())
 	c.stats.record(r, lat)

@@ -92,6 +92,7 @@ func (s *Server) commit(batch []*request) bool {
 	for i, r := range batch {
 		s.apply(r, &s.txns[i])
 	}
+	s.flushQueued()
 	s.maybeSnapshot(len(batch))
 	return true
 }

@@ -528,6 +528,7 @@ func (q *quorumPeer) process() bool {
 			q.replied(rep)
 		}
 	}
+	s.flushQueued() // the replies and notifications of the txns applied
 	q.publish()
 	return true
 }

@@ -58,6 +58,12 @@ type Server struct {
 	quorum  *quorumPeer // nil when standalone
 	web     webState    // the AdminServer and the metrics endpoint
 
+	// flushMu guards flushList: connections with output queued by the
+	// goroutine applying txns, written by its flushQueued.
+	flushMu   sync.Mutex
+	flushList []*conn
+	flushing  []*conn // flushQueued's buffer
+
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
 	perIP   map[string]int

@@ -14,8 +14,10 @@
 // (a magic string, the sender's id and the port's kind); then every
 // message is a wire frame (a 4-byte length, then zab's encoding).
 //
-// Send never blocks: each outgoing connection has a bounded queue, drained
-// by its own goroutine that writes everything queued in one socket write.
+// Send never blocks: each outgoing connection has a bounded queue. Send
+// writes what it queued itself when the socket takes it at once; otherwise
+// the connection's own goroutine writes everything queued in one socket
+// write (it also connects, and writes everything on TLS connections).
 // When the peer cannot be reached, messages are dropped: ZAB tolerates
 // loss (learner sessions are numbered and start over on a gap; votes are
 // resent). When the queue is full (the peer does not keep up), everything
@@ -38,9 +40,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -260,9 +264,15 @@ func (t *Transport) reportLost(peer int64) {
 // Messages to one peer over one port leave in order; VOTEs use the
 // election port. Messages to unknown peers are dropped. The messages'
 // slices must not be modified afterwards.
+//
+// Send writes the messages itself when the socket takes them at once (the
+// common case: a ZAB hop then costs no hand-off to another goroutine); the
+// link's goroutine writes what is left, and connects.
 func (t *Transport) Send(msgs []zab.Message) {
 	t.peersMu.RLock()
 	defer t.peersMu.RUnlock()
+	var touched [8]*link
+	used := touched[:0]
 	for i := range msgs {
 		m := &msgs[i]
 		ls, ok := t.links[m.To]
@@ -274,6 +284,12 @@ func (t *Transport) Send(msgs []zab.Message) {
 			l = ls[1]
 		}
 		l.enqueue(m)
+		if !slices.Contains(used, l) {
+			used = append(used, l)
+		}
+	}
+	for _, l := range used {
+		l.flush()
 	}
 }
 
@@ -428,11 +444,21 @@ type link struct {
 
 	mu    sync.Mutex
 	queue []zab.Message
+	spare []zab.Message // the queue last taken, reused
 	bytes int
 	next  string   // a new address to use from the next connection on
 	conn  net.Conn // the open connection, if any
+	// raw is conn's socket for flush's non-blocking writes; nil without a
+	// connection or with TLS.
+	raw syscall.RawConn
 	// overflow says the queue overflowed: run closes the connection.
 	overflow bool
+	// writing says flush or run is writing to conn; handoff is the
+	// unwritten tail of a flush, which run takes over (writing stays
+	// set). flushBuf is flush's encoding buffer.
+	writing  bool
+	handoff  []byte
+	flushBuf []byte
 }
 
 // setAddr changes the address the link connects to (from its next
@@ -485,8 +511,50 @@ func (l *link) enqueue(m *zab.Message) {
 	l.queue = append(l.queue, *m)
 	l.bytes += sz
 	l.mu.Unlock()
-	l.signal()
 }
+
+// flush writes the queued messages if the connection is open and its
+// socket takes them at once; otherwise, or for what is left, it wakes run.
+func (l *link) flush() {
+	l.mu.Lock()
+	if l.writing || l.raw == nil || l.overflow || l.next != "" || len(l.queue) == 0 {
+		l.mu.Unlock()
+		l.signal()
+		return
+	}
+	msgs := l.queue
+	l.queue, l.spare, l.bytes = l.spare[:0], nil, 0
+	l.writing = true
+	raw := l.raw
+	l.mu.Unlock()
+	buf := l.flushBuf[:0]
+	for i := range msgs {
+		buf = wire.AppendFrame(buf, &msgs[i])
+	}
+	clear(msgs)
+	n, err := writeNonblocking(raw, buf)
+	l.mu.Lock()
+	l.spare = msgs[:0]
+	if err != nil || n < len(buf) {
+		// run writes the rest, or finds the connection broken.
+		l.handoff, l.flushBuf = buf[n:], nil
+		l.mu.Unlock()
+		l.signal()
+		return
+	}
+	if cap(buf) <= maxKeptBuffer {
+		l.flushBuf = buf
+	}
+	l.writing = false
+	more := len(l.queue) > 0
+	l.mu.Unlock()
+	if more {
+		l.signal()
+	}
+}
+
+// maxKeptBuffer bounds an encoding buffer kept for reuse (not a SNAP's).
+const maxKeptBuffer = 16 << 20
 
 func (l *link) signal() {
 	select {
@@ -504,17 +572,37 @@ func (l *link) takeOverflow() bool {
 	return o
 }
 
-// take returns everything queued, leaving spare (which the caller no
-// longer uses) as the new queue; nil if nothing is queued.
-func (l *link) take(spare []zab.Message) []zab.Message {
+// take returns what run is to write: the tail of a flush, or everything
+// queued; it marks the link as writing. Both are empty while a flush is
+// writing (it wakes run if it leaves anything).
+func (l *link) take() (tail []byte, msgs []zab.Message) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.queue) == 0 {
-		return nil
+	switch {
+	case l.handoff != nil:
+		tail, l.handoff = l.handoff, nil
+		return tail, nil
+	case l.writing || len(l.queue) == 0:
+		return nil, nil
 	}
-	q := l.queue
-	l.queue, l.bytes = spare[:0], 0
-	return q
+	msgs = l.queue
+	l.queue, l.spare, l.bytes = l.spare[:0], nil, 0
+	l.writing = true
+	return nil, msgs
+}
+
+// written ends a write of run's; msgs (cleared) becomes the spare queue.
+func (l *link) written(msgs []zab.Message) {
+	l.mu.Lock()
+	l.writing = false
+	if msgs != nil {
+		l.spare = msgs[:0]
+	}
+	more := len(l.queue) > 0
+	l.mu.Unlock()
+	if more {
+		l.signal()
+	}
 }
 
 // run sends the queued messages, connecting (and reconnecting) as needed.
@@ -524,7 +612,6 @@ func (l *link) run() {
 		c       net.Conn
 		dead    chan struct{} // closed when the peer closes c
 		buf     []byte
-		spare   []zab.Message
 		backoff = minBackoff
 	)
 	closeConn := func() {
@@ -532,7 +619,7 @@ func (l *link) run() {
 			c.Close()
 			c, dead = nil, nil
 			l.mu.Lock()
-			l.conn = nil
+			l.conn, l.raw = nil, nil
 			l.mu.Unlock()
 		}
 	}
@@ -558,7 +645,15 @@ func (l *link) run() {
 				l.t.reportLost(l.peer)
 			}
 		}
-		msgs := l.take(spare)
+		tail, msgs := l.take()
+		if tail != nil {
+			// The rest of a frame begun on c: only c may carry it.
+			if c != nil && !l.write(c, tail) {
+				closeConn()
+			}
+			l.written(nil)
+			continue
+		}
 		if len(msgs) == 0 {
 			continue
 		}
@@ -579,7 +674,7 @@ func (l *link) run() {
 				l.t.dropped.Add(int64(len(msgs)))
 				l.t.reportLost(l.peer)
 				clear(msgs)
-				spare = msgs
+				l.written(msgs)
 				select {
 				case <-l.t.done:
 					return
@@ -593,7 +688,7 @@ func (l *link) run() {
 			dead = make(chan struct{})
 			go drain(c, dead)
 			l.mu.Lock()
-			l.conn = c
+			l.conn, l.raw = c, rawConn(c)
 			l.mu.Unlock()
 		}
 		buf = buf[:0]
@@ -601,18 +696,26 @@ func (l *link) run() {
 			buf = wire.AppendFrame(buf, &msgs[i])
 		}
 		clear(msgs)
-		spare = msgs
-		c.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if _, err := c.Write(buf); err != nil {
-			l.t.log.Info("quorum transport: sending to peer failed; reconnecting",
-				zap.Int64("peer", l.peer), zap.String("address", l.addr), zap.Error(err))
+		if !l.write(c, buf) {
 			closeConn()
-			l.t.reportLost(l.peer)
 		}
-		if cap(buf) > 16<<20 {
+		l.written(msgs)
+		if cap(buf) > maxKeptBuffer {
 			buf = nil // do not keep a SNAP's buffer
 		}
 	}
+}
+
+// write writes b to c, reporting the peer lost if that fails.
+func (l *link) write(c net.Conn, b []byte) bool {
+	c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := c.Write(b); err != nil {
+		l.t.log.Info("quorum transport: sending to peer failed; reconnecting",
+			zap.Int64("peer", l.peer), zap.String("address", l.addr), zap.Error(err))
+		l.t.reportLost(l.peer)
+		return false
+	}
+	return true
 }
 
 // dial connects to the peer and sends the header.

@@ -1,12 +1,15 @@
 package transport
 
 import (
+	"bufio"
+	"encoding/binary"
 	"io"
 	"net"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab"
 )
 
@@ -244,4 +247,80 @@ func TestFullQueueDropsConnection(t *testing.T) {
 	}
 	a.Send([]zab.Message{{Type: zab.MsgPing, From: 1, To: 2}})
 	awaitConns(2)
+}
+
+// Messages sent faster than the peer reads arrive whole and in order: Send
+// writes what the socket takes at once and the link's goroutine the rest,
+// the tail of a partly written frame first.
+func TestSlowReaderGetsEverythingInOrder(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peers := []Peer{
+		{ID: 1, QuorumAddr: freeAddr(t), ElectionAddr: freeAddr(t)},
+		{ID: 2, QuorumAddr: ln.Addr().String(), ElectionAddr: freeAddr(t)},
+	}
+	a, err := New(Config{ID: 1, Peers: peers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	const n, size = 2000, 16 << 10
+	send := func(seq uint64) {
+		data := make([]byte, size)
+		binary.BigEndian.PutUint64(data, seq)
+		binary.BigEndian.PutUint64(data[size-8:], seq)
+		a.Send([]zab.Message{{Type: zab.MsgRequest, From: 1, To: 2, Seq: seq, Data: data}})
+	}
+
+	send(1)
+	ln.(*net.TCPListener).SetDeadline(time.Now().Add(10 * time.Second))
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	var hdr [len(magic) + 8 + 1 + 2]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := br.Discard(int(binary.BigEndian.Uint16(hdr[len(hdr)-2:]))); err != nil {
+		t.Fatal(err)
+	}
+	expect := func(seq uint64) {
+		t.Helper()
+		pkt, err := wire.ReadFrame(br, nil, 1<<30)
+		if err != nil {
+			t.Fatalf("reading message %d: %v", seq, err)
+		}
+		m, err := zab.UnmarshalMessage(pkt)
+		if err != nil {
+			t.Fatalf("message %d: %v", seq, err)
+		}
+		d := m.Data
+		if m.Seq != seq || len(d) != size || binary.BigEndian.Uint64(d) != seq || binary.BigEndian.Uint64(d[size-8:]) != seq {
+			t.Fatalf("message %d arrived as seq %d with %d bytes", seq, m.Seq, len(d))
+		}
+	}
+	// One at a time while connected: Send writes them itself.
+	for seq := uint64(1); seq <= 10; seq++ {
+		if seq > 1 {
+			send(seq)
+		}
+		expect(seq)
+	}
+	// Far more than the sockets' buffers hold, before the peer reads on.
+	for seq := uint64(11); seq <= n; seq++ {
+		send(seq)
+	}
+	for seq := uint64(11); seq <= n; seq++ {
+		expect(seq)
+	}
+	if d := a.Dropped(); d != 0 {
+		t.Fatalf("%d messages dropped", d)
+	}
 }
