@@ -155,12 +155,16 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 	return rep
 }
 
-// measureMemory reads VmRSS of every server, fills cfg.znodes znodes of
-// value, lets the followers catch up and reads VmRSS again.
+// measureMemory reads VmRSS of every server once it has settled, fills
+// cfg.znodes znodes of value, lets the followers catch up and reads VmRSS
+// again, right away and once settled.
 func measureMemory(e *ensemble, conns []*zk.Conn, cfg config, value []byte, p *progress) *Memory {
 	m := &Memory{Znodes: cfg.znodes, ValueBytes: len(value)}
 	var err error
-	if m.RSSBefore, err = e.rss(); err != nil {
+	// The reading before the fill is settled too, so that both readings
+	// are of a server in the same (idle) state.
+	p.note("waiting for resident memory to settle")
+	if m.RSSBefore, _, err = settledRSS(e); err != nil {
 		m.Error = err.Error()
 		return m
 	}
