@@ -404,23 +404,23 @@ func (t *Tree) applyApache(txn *ApacheTxn, op *ApacheOp) wire.ErrCode {
 	case wire.OpDelete, wire.OpDeleteContainer:
 		parentPath, name, _ := splitPath(op.Path)
 		parent := t.lookup(parentPath)
-		if parent == nil {
+		if !parent.ok() {
 			return wire.ErrNoNode
 		}
-		exists := parent.kids().get(name) != nil
+		exists := parent.kids().get(name).ok()
 		t.deleteNode(op.Path, zxid) // raises the parent's pzxid even if the node is gone
 		if !exists {
 			return wire.ErrNoNode
 		}
 		return wire.ErrOK
 	case wire.OpSetData, wire.OpReconfig:
-		if t.lookup(op.Path) == nil {
+		if !t.lookup(op.Path).ok() {
 			return wire.ErrNoNode
 		}
 		t.setData(op.Path, op.Data, op.Version, zxid, txn.Time)
 		return wire.ErrOK
 	case wire.OpSetACL:
-		if t.lookup(op.Path) == nil {
+		if !t.lookup(op.Path).ok() {
 			return wire.ErrNoNode
 		}
 		t.setACL(op.Path, apacheACL(op.ACL), op.Version)
@@ -432,7 +432,7 @@ func (t *Tree) applyApache(txn *ApacheTxn, op *ApacheOp) wire.ErrCode {
 		// DataTree.killSession: the paths the txn lists first (whoever
 		// owns them), then whatever else the session still owns.
 		for _, p := range op.Paths {
-			if parentPath, name, ok := splitPath(p); ok && name != "" && t.lookup(parentPath) != nil {
+			if parentPath, name, ok := splitPath(p); ok && name != "" && t.lookup(parentPath).ok() {
 				t.deleteNode(p, zxid)
 			}
 		}
@@ -475,10 +475,10 @@ func apacheACL(acl []wire.ACL) []wire.ACL {
 func (t *Tree) apacheCreate(path string, data []byte, acl []wire.ACL, owner int64, parentCVersion int32, zxid, time int64) wire.ErrCode {
 	parentPath, name, _ := splitPath(path)
 	parent := t.lookup(parentPath)
-	if parent == nil {
+	if !parent.ok() {
 		return wire.ErrNoNode
 	}
-	if parent.kids().get(name) != nil {
+	if parent.kids().get(name).ok() {
 		return wire.ErrNodeExists
 	}
 	oldCversion, oldPzxid := parent.cversion(), parent.pzxid()
@@ -486,7 +486,7 @@ func (t *Tree) apacheCreate(path string, data []byte, acl []wire.ACL, owner int6
 		parentCVersion = oldCversion + 1
 	}
 	t.createNode(path, data, apacheACL(acl), owner, zxid, time)
-	d := t.owned(parentPath).dir
+	d := t.owned(parentPath).dir()
 	if parentCVersion > oldCversion {
 		d.cversion, d.pzxid = parentCVersion, zxid
 	} else {
@@ -500,14 +500,14 @@ func (t *Tree) apacheCreate(path string, data []byte, acl []wire.ACL, owner int6
 func (t *Tree) apacheSetCversionPzxid(path string, cversion int32, zxid int64) bool {
 	path = strings.TrimSuffix(path, "/")
 	n := t.lookup(path)
-	if n == nil {
+	if !n.ok() {
 		return false
 	}
 	if cversion == -1 {
 		cversion = n.cversion() + 1
 	}
 	if cversion > n.cversion() {
-		d := t.owned(path).dir
+		d := t.owned(path).dir()
 		d.cversion, d.pzxid = cversion, zxid
 	}
 	return true

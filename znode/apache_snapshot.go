@@ -184,7 +184,7 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 				return corruptApache("first node is %q, not the root", path)
 			}
 			n := newNode("", data, st)
-			n.setDir(cversion, pzxid, 0, t.gen)
+			n = n.withCounters(cversion, pzxid, 0, t.gen)
 			t.root = n
 			t.nodeCount++
 			t.dataSize += int64(len(rootPath) + len(n.data()))
@@ -195,15 +195,15 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 			return corruptApache("bad node path %q", path)
 		}
 		parent := t.owned(parentPath)
-		if parent == nil {
+		if !parent.ok() {
 			return corruptApache("node %q comes before its parent", path)
 		}
-		if parent.dir.children.get(name) != nil {
+		if parent.dir().children.get(name).ok() {
 			return corruptApache("node %q twice", path)
 		}
 		n := newNode(name, data, st)
-		n.setDir(cversion, pzxid, 0, t.gen)
-		parent.dir.children.put(n)
+		n = n.withCounters(cversion, pzxid, 0, t.gen)
+		parent.dir().children.put(n)
 		t.nodeCount++
 		t.dataSize += int64(len(path) + len(data))
 		t.index(path, parentPath, name, st.owner)
@@ -216,11 +216,11 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 func (t *Tree) apacheSetupQuota() {
 	clear(t.quotas)
 	q := t.lookup(quotaPath)
-	if q == nil {
+	if !q.ok() {
 		return
 	}
-	var walk func(path string, n *node)
-	walk = func(path string, n *node) {
+	var walk func(path string, n node)
+	walk = func(path string, n node) {
 		if n.kids().len() == 0 {
 			const end = "/" + quotaLimitNode
 			if strings.HasSuffix(path, end) {
@@ -266,8 +266,8 @@ func (t *Tree) WriteApacheSnapshot(w io.Writer) error {
 		wire.EncodeACLs(e, a.acls)
 	}
 
-	var walk func(path string, n *node)
-	walk = func(path string, n *node) {
+	var walk func(path string, n node)
+	walk = func(path string, n node) {
 		st := n.stat()
 		e.String(path)
 		e.Buffer(n.data())

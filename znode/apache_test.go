@@ -196,10 +196,10 @@ func TestImportApplyMatchesApply(t *testing.T) {
 
 func statOrNil(t *Tree, path string) any {
 	n := t.lookup(path)
-	if n == nil {
+	if !n.ok() {
 		return nil
 	}
-	return *n
+	return t.statOf(n)
 }
 
 // TestImportApplyFuzzy covers the txns a fuzzy snapshot partly holds
@@ -262,7 +262,7 @@ func TestImportApplyFuzzy(t *testing.T) {
 	}
 	applyAll(t, tree, []*ApacheTxn{{Session: 0x10, Zxid: 17, ApacheOp: ApacheOp{Type: wire.OpCloseSession, Paths: []string{"/p/f", "/p/none"}}}})
 	for path, want := range map[string]bool{"/p/e1": false, "/p/e2": false, "/p/f": false, "/p/a": true} {
-		if got := tree.lookup(path) != nil; got != want {
+		if got := tree.lookup(path).ok(); got != want {
 			t.Errorf("after closeSession: %s exists %v, want %v", path, got, want)
 		}
 	}
@@ -283,7 +283,7 @@ func TestImportApplyFuzzy(t *testing.T) {
 			t.Errorf("%+v: got %v, want ErrCorruptApache", txn.ApacheOp, err)
 		}
 	}
-	if tree.lookup("/fine") != nil || tree.LastZxid() != 17 {
+	if tree.lookup("/fine").ok() || tree.LastZxid() != 17 {
 		t.Error("a rejected txn changed the tree")
 	}
 }
@@ -297,7 +297,7 @@ func TestImportDropOrphanEphemerals(t *testing.T) {
 		{Session: 3, Zxid: 4, ApacheOp: ApacheOp{Type: wire.OpCreateSession, Timeout: 5000}},
 	})
 	eq(t, "dropped", tree.DropOrphanEphemerals(), []int64{2})
-	if tree.lookup("/dead") != nil || tree.lookup("/live") == nil {
+	if tree.lookup("/dead").ok() || !tree.lookup("/live").ok() {
 		t.Error("wrong nodes dropped")
 	}
 	eq(t, "root pzxid", tree.root.pzxid(), int64(4))

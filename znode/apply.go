@@ -244,7 +244,7 @@ func (v *view) get(path string) (rec, bool) {
 		}
 	}
 	n := v.t.lookup(path)
-	if n == nil {
+	if !n.ok() {
 		return rec{}, false
 	}
 	st := n.stat()
@@ -528,7 +528,7 @@ func (t *Tree) checkDeleteContainer(path string, now int64) wire.ErrCode {
 		return wire.ErrBadArguments
 	}
 	n := t.lookup(path)
-	if n == nil {
+	if !n.ok() {
 		return wire.ErrNoNode
 	}
 	if n.kids().len() > 0 {
@@ -546,7 +546,7 @@ func (t *Tree) checkDeleteContainer(path string, now int64) wire.ErrCode {
 	default:
 		return wire.ErrBadVersion
 	}
-	if t.lookup(parentPath) == nil {
+	if !t.lookup(parentPath).ok() {
 		return wire.ErrNoNode
 	}
 	return wire.ErrOK
@@ -576,7 +576,7 @@ func (t *Tree) execute(p *prepared, txn *Txn) wire.Record {
 func (t *Tree) createNode(path string, data []byte, acl []wire.ACL, owner, zxid, time int64) wire.Stat {
 	parentPath, name, _ := splitPath(path)
 	parent := t.owned(parentPath)
-	pd := parent.dir
+	pd := parent.dir()
 	if cv := pd.cversion + 1; cv > pd.cversion {
 		pd.cversion = cv
 		pd.pzxid = zxid
@@ -603,14 +603,14 @@ func (t *Tree) createNode(path string, data []byte, acl []wire.ACL, owner, zxid,
 func (t *Tree) deleteNode(path string, zxid int64) {
 	parentPath, name, _ := splitPath(path)
 	parent := t.owned(parentPath)
-	if parent == nil {
+	if !parent.ok() {
 		return
 	}
-	n := parent.dir.children.del(name)
-	if zxid > parent.dir.pzxid {
-		parent.dir.pzxid = zxid
+	n := parent.dir().children.del(name)
+	if zxid > parent.dir().pzxid {
+		parent.dir().pzxid = zxid
 	}
-	if n == nil {
+	if !n.ok() {
 		return
 	}
 	st := n.stat()
@@ -676,7 +676,7 @@ func (t *Tree) setACL(path string, acl []wire.ACL, aversion int32) wire.Stat {
 func (t *Tree) closeSession(session, zxid int64) {
 	if set := t.ephemerals[session]; set != nil {
 		for _, p := range sortedSet(set) {
-			if t.lookup(p) != nil {
+			if t.lookup(p).ok() {
 				t.deleteNode(p, zxid)
 			}
 		}

@@ -7,13 +7,13 @@ import (
 )
 
 // childSet holds a parent's children, found by name: an open-addressing
-// hash table (linear probing) of node pointers, each node knowing its own
-// name. A Go map[string]*node costs about 50 bytes per entry (a 16-byte key
+// hash table (linear probing) of nodes (one pointer each), each node
+// knowing its own name. A Go map[string]node costs about 50 bytes per entry (a 16-byte key
 // and 8-byte value per slot, control bytes, load factor); this costs 8 bytes
 // per slot at a load between 3/8 and 3/4, and needs no separate name.
 // The zero value is an empty set; get, len and all work on a nil *childSet.
 type childSet struct {
-	slots []*node // nil or a power-of-two length; nil slot = empty
+	slots []node // nil or a power-of-two length; zero node = empty
 	n     int
 }
 
@@ -33,25 +33,22 @@ func (s *childSet) len() int {
 	return s.n
 }
 
-// get returns the child called name, or nil.
-func (s *childSet) get(name string) *node {
+// get returns the child called name, or the zero node.
+func (s *childSet) get(name string) node {
 	if s == nil || s.n == 0 {
-		return nil
+		return node{}
 	}
 	mask := len(s.slots) - 1
 	for i := s.home(name); ; i = (i + 1) & mask {
 		c := s.slots[i]
-		if c == nil {
-			return nil
-		}
-		if c.name() == name {
+		if !c.ok() || c.name() == name {
 			return c
 		}
 	}
 }
 
 // put adds c, replacing the child of the same name if there is one.
-func (s *childSet) put(c *node) {
+func (s *childSet) put(c node) {
 	if (s.n+1)*4 > len(s.slots)*3 {
 		s.resize(max(8, 2*len(s.slots)))
 	}
@@ -59,7 +56,7 @@ func (s *childSet) put(c *node) {
 	mask := len(s.slots) - 1
 	for i := s.home(name); ; i = (i + 1) & mask {
 		x := s.slots[i]
-		if x == nil {
+		if !x.ok() {
 			s.slots[i] = c
 			s.n++
 			return
@@ -71,18 +68,19 @@ func (s *childSet) put(c *node) {
 	}
 }
 
-// del removes the child called name and returns it (nil if absent). The
-// entries after it in its probe run shift back, so no tombstones are left.
-func (s *childSet) del(name string) *node {
+// del removes the child called name and returns it (the zero node if
+// absent). The entries after it in its probe run shift back, so no
+// tombstones are left.
+func (s *childSet) del(name string) node {
 	if s.n == 0 {
-		return nil
+		return node{}
 	}
 	mask := len(s.slots) - 1
 	i := s.home(name)
 	for {
 		c := s.slots[i]
-		if c == nil {
-			return nil
+		if !c.ok() {
+			return c
 		}
 		if c.name() == name {
 			break
@@ -90,7 +88,7 @@ func (s *childSet) del(name string) *node {
 		i = (i + 1) & mask
 	}
 	removed := s.slots[i]
-	for j := (i + 1) & mask; s.slots[j] != nil; j = (j + 1) & mask {
+	for j := (i + 1) & mask; s.slots[j].ok(); j = (j + 1) & mask {
 		k := s.home(s.slots[j].name())
 		// The entry at j may fill the hole at i unless its home lies
 		// cyclically in (i, j].
@@ -100,7 +98,7 @@ func (s *childSet) del(name string) *node {
 		s.slots[i] = s.slots[j]
 		i = j
 	}
-	s.slots[i] = nil
+	s.slots[i] = node{}
 	s.n--
 	if s.n == 0 {
 		s.slots = nil
@@ -113,14 +111,14 @@ func (s *childSet) del(name string) *node {
 // resize rehashes into size slots (a power of two above the count).
 func (s *childSet) resize(size int) {
 	old := s.slots
-	s.slots = make([]*node, size)
+	s.slots = make([]node, size)
 	mask := size - 1
 	for _, c := range old {
-		if c == nil {
+		if !c.ok() {
 			continue
 		}
 		i := s.home(c.name())
-		for s.slots[i] != nil {
+		for s.slots[i].ok() {
 			i = (i + 1) & mask
 		}
 		s.slots[i] = c
@@ -144,13 +142,13 @@ func (s childSet) clone() childSet {
 }
 
 // all yields the children in no particular order.
-func (s *childSet) all() iter.Seq[*node] {
-	return func(yield func(*node) bool) {
+func (s *childSet) all() iter.Seq[node] {
+	return func(yield func(node) bool) {
 		if s == nil {
 			return
 		}
 		for _, c := range s.slots {
-			if c != nil && !yield(c) {
+			if c.ok() && !yield(c) {
 				return
 			}
 		}

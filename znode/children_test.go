@@ -15,7 +15,7 @@ import (
 func TestChildSetMatchesMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var s childSet
-	want := map[string]*node{}
+	want := map[string]node{}
 	for step := 0; step < 20000; step++ {
 		name := fmt.Sprintf("n%d", rng.IntN(600))
 		switch {

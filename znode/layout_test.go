@@ -7,19 +7,22 @@ import (
 	"github.com/zkgo/zkgo/wire"
 )
 
-// TestNodeSize guards the memory per znode: a leaf is a 16-byte node, a
-// blob with its name, data and Stat, and a pointer slot in its parent's
+// TestNodeSize guards the memory per znode: a leaf is a blob with its
+// name, data and Stat, pointed to by a one-pointer slot in its parent's
 // childSet. A fresh znode's Stat, as zkbench's fill creates them, takes at
 // most 16 bytes, so a 7-byte name and 100 bytes of data fit Go's 128-byte
 // size class.
 func TestNodeSize(t *testing.T) {
-	if got := unsafe.Sizeof(node{}); got != 16 {
-		t.Fatalf("node is %d bytes, want 16", got)
+	if got := unsafe.Sizeof(node{}); got != unsafe.Sizeof(uintptr(0)) {
+		t.Fatalf("node is %d bytes, want one pointer", got)
 	}
 	n := newNode("f999999", make([]byte, 100), nodeStat{
 		czxid: 0x1000f4240, mzxid: 0x1000f4240, ctime: 1_790_000_000_000, mtime: 1_790_000_000_000, acl: 3})
 	if got := len(n.body()); got > 128-1 {
 		t.Fatalf("blob is %d bytes plus its length, want at most 128 in all", got)
+	}
+	if n.branch() != nil {
+		t.Fatal("a new node is a branch")
 	}
 }
 
@@ -29,8 +32,8 @@ func TestLeafHasNoDir(t *testing.T) {
 	h := newHarness(t, Options{})
 	h.mustCreate("/a", "x")
 	n := h.tree.lookup("/a")
-	if n.dir != nil {
-		t.Fatalf("leaf /a has a dir: %+v", n.dir)
+	if n.dir() != nil {
+		t.Fatalf("leaf /a has a dir: %+v", n.dir())
 	}
 	if st := h.stat("/a"); st.Pzxid != st.Czxid || st.Cversion != 0 || st.NumChildren != 0 {
 		t.Fatalf("leaf stat %+v", st)

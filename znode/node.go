@@ -10,22 +10,72 @@ import (
 // known only while walking to it.
 //
 // Nodes are immutable: a change builds a new node and puts it in its
-// parent's childSet in place of the old one (Tree.replace). Only a dir is
+// parent's childSet in place of the old one (Tree.put). Only a dir is
 // changed in place, and only when no snapshot being written shares it
 // (Tree.owned). So a snapshot writer may read any node it reached without
 // a lock, and data slices handed to readers never change.
 //
-// Memory is the reason for the layout. Most znodes are leaves: a leaf is a
-// 16-byte node plus one pointer-free blob holding its name, data and Stat
-// (see pack), plus a slot in its parent's childSet. The Stat fields are
+// Memory is the reason for the layout. Most znodes are leaves, and a leaf
+// is a single pointer-free blob holding its name, data and Stat (see pack)
+// plus the pointer to it in its parent's childSet. The Stat fields are
 // varint-encoded and the ones that usually equal another (mzxid = czxid,
 // mtime = ctime, owner, version and aversion 0) are left out, so a fresh
 // znode's Stat takes about 15 bytes where Apache's StatPersisted takes 68.
 // Being pointer-free, blobs cost the garbage collector nothing to scan.
-// What only a parent needs (its children, cversion and pzxid) lives in dir.
-type node struct {
+//
+// A node with a dir (children, cversion, pzxid) is a branch, which holds
+// its blob. A node value points either to a leaf's blob or to a branch;
+// the first byte pointed to tells which (branchTag, see isBranch). The
+// zero node is no node.
+type node struct{ p unsafe.Pointer }
+
+// branch is a node with a dir.
+type branch struct {
+	tag  byte  // branchTag
 	blob *byte // pack's encoding; never modified
-	dir  *dir  // nil: no children, cversion 0, pzxid = czxid
+	dir  dir
+}
+
+// branchTag is a branch's first byte. A blob's first byte is never
+// branchTag: it is the first byte of the uvarint length of the rest of the
+// blob, which is at least 6 (a name length, a data length and four Stat
+// fields of a byte or more) or has its high bit set.
+const branchTag = 1
+
+// leaf returns the node whose blob is b.
+func leaf(b *byte) node { return node{unsafe.Pointer(b)} }
+
+// newBranch returns the node with blob b and dir d.
+func newBranch(b *byte, d dir) node {
+	return node{unsafe.Pointer(&branch{tag: branchTag, blob: b, dir: d})}
+}
+
+// ok reports whether n is a node (not the zero node).
+func (n node) ok() bool { return n.p != nil }
+
+// branch returns n's branch, or nil for a leaf.
+func (n node) branch() *branch {
+	if *(*byte)(n.p) != branchTag {
+		return nil
+	}
+	return (*branch)(n.p)
+}
+
+// blob returns n's blob.
+func (n node) blob() *byte {
+	if b := n.branch(); b != nil {
+		return b.blob
+	}
+	return (*byte)(n.p)
+}
+
+// dir returns n's dir, or nil for a leaf (no children, cversion 0,
+// pzxid = czxid).
+func (n node) dir() *dir {
+	if b := n.branch(); b != nil {
+		return &b.dir
+	}
+	return nil
 }
 
 // nodeStat is the part of a node's Stat its blob holds (Apache's
@@ -37,7 +87,7 @@ type nodeStat struct {
 	acl                        uint32 // index in the tree's aclCache
 }
 
-// dir is the part of a node that concerns its children.
+// dir is the part of a branch that concerns its children.
 type dir struct {
 	children childSet
 	pzxid    int64
@@ -61,14 +111,19 @@ const (
 // the owner.
 const maxStatLen = 1 + binary.MaxVarintLen32 + 6*binary.MaxVarintLen64 + 8
 
-// newNode returns a node called name holding data and st.
-func newNode(name string, data []byte, st nodeStat) *node {
-	return &node{blob: pack(name, data, &st)}
+// newNode returns a leaf called name holding data and st.
+func newNode(name string, data []byte, st nodeStat) node {
+	return leaf(pack(name, data, &st))
 }
 
-// with returns a copy of n (same name and dir) holding data and st.
-func (n *node) with(data []byte, st nodeStat) *node {
-	return &node{blob: pack(n.name(), data, &st), dir: n.dir}
+// with returns a copy of n (same name, and a copy of its dir) holding data
+// and st. n must be dropped for it: a copied dir shares its child table.
+func (n node) with(data []byte, st nodeStat) node {
+	b := pack(n.name(), data, &st)
+	if d := n.dir(); d != nil {
+		return newBranch(b, *d)
+	}
+	return leaf(b)
 }
 
 // pack encodes a blob:
@@ -124,6 +179,9 @@ func pack(name string, data []byte, st *nodeStat) *byte {
 	b = binary.AppendUvarint(b, dataField)
 	b = append(b, data...)
 	b = append(b, stat...)
+	if b[0] == branchTag {
+		panic("znode: a blob that reads as a branch") // impossible, see branchTag
+	}
 	return unsafe.SliceData(b)
 }
 
@@ -131,8 +189,9 @@ func pack(name string, data []byte, st *nodeStat) *byte {
 func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 // body returns the blob after its leading length.
-func (n *node) body() []byte {
-	p := unsafe.Pointer(n.blob)
+func (n node) body() []byte {
+	blob := n.blob()
+	p := unsafe.Pointer(blob)
 	var rest uint64
 	k := 0
 	for shift := 0; ; shift += 7 {
@@ -143,11 +202,11 @@ func (n *node) body() []byte {
 			break
 		}
 	}
-	return unsafe.Slice(n.blob, k+int(rest))[k:]
+	return unsafe.Slice(blob, k+int(rest))[k:]
 }
 
 // name returns the node's name (without copying it).
-func (n *node) name() string {
+func (n node) name() string {
 	b := n.body()
 	l, k := binary.Uvarint(b)
 	if l == 0 {
@@ -158,7 +217,7 @@ func (n *node) name() string {
 
 // split returns the node's data (nil if null; callers must not modify it)
 // and its encoded Stat.
-func (n *node) split() (data, stat []byte) {
+func (n node) split() (data, stat []byte) {
 	b := n.body()
 	l, k := binary.Uvarint(b)
 	b = b[k+int(l):]
@@ -172,13 +231,13 @@ func (n *node) split() (data, stat []byte) {
 }
 
 // data returns the node's data (nil if null). Callers must not modify it.
-func (n *node) data() []byte {
+func (n node) data() []byte {
 	d, _ := n.split()
 	return d
 }
 
 // stat decodes the node's Stat fields (but cversion and pzxid).
-func (n *node) stat() nodeStat {
+func (n node) stat() nodeStat {
 	_, b := n.split()
 	flags := b[0]
 	b = b[1:]
@@ -218,37 +277,38 @@ func (n *node) stat() nodeStat {
 }
 
 // owner is the node's ephemeralOwner as stored.
-func (n *node) owner() int64 { return n.stat().owner }
+func (n node) owner() int64 { return n.stat().owner }
 
 // kids returns the node's children (nil if it has no dir; the methods of
 // childSet that only read accept nil).
-func (n *node) kids() *childSet {
-	if n.dir == nil {
-		return nil
+func (n node) kids() *childSet {
+	if d := n.dir(); d != nil {
+		return &d.children
 	}
-	return &n.dir.children
+	return nil
 }
 
 // pzxid is the zxid of the last change to the node's children.
-func (n *node) pzxid() int64 {
-	if n.dir == nil {
-		return n.stat().czxid
+func (n node) pzxid() int64 {
+	if d := n.dir(); d != nil {
+		return d.pzxid
 	}
-	return n.dir.pzxid
+	return n.stat().czxid
 }
 
 // cversion counts the creations of the node's children.
-func (n *node) cversion() int32 {
-	if n.dir == nil {
-		return 0
+func (n node) cversion() int32 {
+	if d := n.dir(); d != nil {
+		return d.cversion
 	}
-	return n.dir.cversion
+	return 0
 }
 
-// setDir gives a node read from a snapshot its child counters, adding a dir
-// only where they differ from a leaf's. The node must not be shared yet.
-func (n *node) setDir(cversion int32, pzxid int64, nchild int, gen uint32) {
+// withCounters returns a node read from a snapshot with its child
+// counters: a branch where they differ from a leaf's, else n itself.
+func (n node) withCounters(cversion int32, pzxid int64, nchild int, gen uint32) node {
 	if cversion != 0 || pzxid != n.stat().czxid || nchild > 0 {
-		n.dir = &dir{pzxid: pzxid, cversion: cversion, gen: gen}
+		return newBranch(n.blob(), dir{pzxid: pzxid, cversion: cversion, gen: gen})
 	}
+	return n
 }

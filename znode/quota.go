@@ -143,7 +143,7 @@ func (t *Tree) maxQuotaPrefix(path string) string {
 // without touching its Stat, as Apache does.
 func (t *Tree) setQuotaNodeData(path string, data []byte) {
 	n, d := t.slot(path)
-	if n == nil {
+	if !n.ok() {
 		t.warn("missing quota stat node", "path", path)
 		return
 	}
@@ -155,7 +155,7 @@ func (t *Tree) setQuotaNodeData(path string, data []byte) {
 func (t *Tree) updateQuotaStat(prefix string, bytesDiff int64, countDiff int64) {
 	statPath := quotaPath + prefix + "/" + quotaStatNode
 	n := t.lookup(statPath)
-	if n == nil {
+	if !n.ok() {
 		t.warn("missing quota stat node", "path", statPath)
 		return
 	}
@@ -169,14 +169,14 @@ func (t *Tree) updateQuotaStat(prefix string, bytesDiff int64, countDiff int64) 
 // subtree (DataTree.updateQuotaForPath, run when the stats node is created).
 func (t *Tree) updateQuotaForPath(p string) {
 	var count, bytes int64
-	if n := t.lookup(p); n != nil {
+	if n := t.lookup(p); n.ok() {
 		countSubtree(n, &count, &bytes)
 	}
 	st := statsTrack{statsCount: count, statsBytes: bytes}
 	t.setQuotaNodeData(quotaPath+p+"/"+quotaStatNode, []byte(st.String()))
 }
 
-func countSubtree(n *node, count, bytes *int64) {
+func countSubtree(n node, count, bytes *int64) {
 	*count++
 	*bytes += int64(len(n.data()))
 	for c := range n.kids().all() {
@@ -200,7 +200,7 @@ func (t *Tree) checkQuota(path string, lastData, data []byte, create bool) bool 
 	}
 	limitPath := quotaPath + prefix + "/" + quotaLimitNode
 	ln := t.lookup(limitPath)
-	if ln == nil {
+	if !ln.ok() {
 		t.warn("missing quota limit node", "path", limitPath)
 		return true
 	}
@@ -219,7 +219,7 @@ func (t *Tree) checkQuota(path string, lastData, data []byte, create bool) bool 
 	}
 	statPath := quotaPath + prefix + "/" + quotaStatNode
 	sn := t.lookup(statPath)
-	if sn == nil {
+	if !sn.ok() {
 		t.warn("missing quota stat node", "path", statPath)
 		return true
 	}

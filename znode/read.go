@@ -152,13 +152,13 @@ func (t *Tree) exists(req *wire.PathWatchRequest, c Caller) (wire.Record, wire.E
 		return nil, wire.ErrBadArguments
 	}
 	n := t.lookup(req.Path)
-	if n != nil && !CheckACL(t.aclOf(n), wire.PermRead, c.Auth) {
+	if n.ok() && !CheckACL(t.aclOf(n), wire.PermRead, c.Auth) {
 		return nil, wire.ErrNoAuth
 	}
 	if req.Watch {
 		t.addWatch(&t.dataWatches, req.Path, c.Watcher, modeStandard)
 	}
-	if n == nil {
+	if !n.ok() {
 		return nil, wire.ErrNoNode
 	}
 	return &wire.StatResponse{Stat: t.statOf(n)}, wire.ErrOK
@@ -166,7 +166,7 @@ func (t *Tree) exists(req *wire.PathWatchRequest, c Caller) (wire.Record, wire.E
 
 func (t *Tree) getData(path string, watch bool, c Caller) (*wire.GetDataResponse, wire.ErrCode) {
 	n := t.lookup(path)
-	if n == nil {
+	if !n.ok() {
 		return nil, wire.ErrNoNode
 	}
 	if !CheckACL(t.aclOf(n), wire.PermRead, c.Auth) {
@@ -178,13 +178,13 @@ func (t *Tree) getData(path string, watch bool, c Caller) (*wire.GetDataResponse
 	return &wire.GetDataResponse{Data: n.data(), Stat: t.statOf(n)}, wire.ErrOK
 }
 
-func (t *Tree) getChildren(path string, watch bool, c Caller) (*node, []string, wire.ErrCode) {
+func (t *Tree) getChildren(path string, watch bool, c Caller) (node, []string, wire.ErrCode) {
 	n := t.lookup(path)
-	if n == nil {
-		return nil, nil, wire.ErrNoNode
+	if !n.ok() {
+		return node{}, nil, wire.ErrNoNode
 	}
 	if !CheckACL(t.aclOf(n), wire.PermRead, c.Auth) {
-		return nil, nil, wire.ErrNoAuth
+		return node{}, nil, wire.ErrNoAuth
 	}
 	if watch {
 		t.addWatch(&t.childWatches, path, c.Watcher, modeStandard)
@@ -194,7 +194,7 @@ func (t *Tree) getChildren(path string, watch bool, c Caller) (*node, []string, 
 
 func (t *Tree) getACL(path string, c Caller) (wire.Record, wire.ErrCode) {
 	n := t.lookup(path)
-	if n == nil {
+	if !n.ok() {
 		return nil, wire.ErrNoNode
 	}
 	acl := t.aclOf(n)
@@ -209,7 +209,7 @@ func (t *Tree) getACL(path string, c Caller) (wire.Record, wire.ErrCode) {
 
 func (t *Tree) getAllChildrenNumber(path string, c Caller) (wire.Record, wire.ErrCode) {
 	n := t.lookup(path)
-	if n == nil {
+	if !n.ok() {
 		return nil, wire.ErrNoNode
 	}
 	if !CheckACL(t.aclOf(n), wire.PermRead, c.Auth) {
@@ -346,7 +346,7 @@ func (t *Tree) setWatches(req *wire.SetWatches, v2 bool, c Caller) {
 	for _, p := range req.DataWatches {
 		n := t.lookup(p)
 		switch {
-		case n == nil:
+		case !n.ok():
 			notify(wire.EventNodeDeleted, p)
 		case n.stat().mzxid > req.RelativeZxid:
 			notify(wire.EventNodeDataChanged, p)
@@ -355,7 +355,7 @@ func (t *Tree) setWatches(req *wire.SetWatches, v2 bool, c Caller) {
 		}
 	}
 	for _, p := range req.ExistWatches {
-		if t.lookup(p) != nil {
+		if t.lookup(p).ok() {
 			notify(wire.EventNodeCreated, p)
 		} else {
 			t.dataWatches.add(p, w, modeStandard)
@@ -364,7 +364,7 @@ func (t *Tree) setWatches(req *wire.SetWatches, v2 bool, c Caller) {
 	for _, p := range req.ChildWatches {
 		n := t.lookup(p)
 		switch {
-		case n == nil:
+		case !n.ok():
 			notify(wire.EventNodeDeleted, p)
 		case n.pzxid() > req.RelativeZxid:
 			notify(wire.EventNodeChildrenChanged, p)

@@ -85,7 +85,7 @@ func (t *Tree) Snapshot() (zxid int64, write func(w io.Writer) error) {
 // frozenTree is the state a snapshot writes: nodes reachable from root are
 // not changed while it is written.
 type frozenTree struct {
-	root     *node
+	root     node
 	lastZxid int64
 	sessions []SessionInfo
 	acls     []*aclEntry // the ACL cache's entries by index, as frozen
@@ -149,7 +149,7 @@ func (sw *snapshotWriter) flush() error {
 
 // encodeNode writes n and its subtree; index maps the ACL cache's indexes
 // to the snapshot's.
-func encodeNode(sw *snapshotWriter, name string, n *node, index []int32) {
+func encodeNode(sw *snapshotWriter, name string, n node, index []int32) {
 	sw.maybeFlush()
 	e := sw.e
 	st := n.stat()
@@ -166,7 +166,7 @@ func encodeNode(sw *snapshotWriter, name string, n *node, index []int32) {
 
 // encodeStatPersisted writes a node's Stat as Apache's StatPersisted (both
 // snapshot formats use its field order).
-func encodeStatPersisted(e *wire.Encoder, n *node, st *nodeStat) {
+func encodeStatPersisted(e *wire.Encoder, n node, st *nodeStat) {
 	e.Long(st.czxid)
 	e.Long(st.mzxid)
 	e.Long(st.ctime)
@@ -255,43 +255,43 @@ type snapReader struct {
 
 // node reads one node (with its subtree) whose parent's path is prefix
 // without its trailing '/', and records it in the tree's indexes.
-func (r *snapReader) node(prefix string, root bool) (string, *node, error) {
+func (r *snapReader) node(prefix string, root bool) (string, node, error) {
 	d := r.d
 	name, data := d.String(), d.Buffer()
 	ai := d.Int()
 	st, cversion, pzxid := decodeStatPersisted(d)
 	nc := d.Int()
 	if d.Err() != nil {
-		return "", nil, fmt.Errorf("%w: %v", ErrCorruptSnapshot, d.Err())
+		return "", node{}, fmt.Errorf("%w: %v", ErrCorruptSnapshot, d.Err())
 	}
 	path := rootPath
 	if !root {
 		if name == "" || strings.IndexByte(name, '/') >= 0 {
-			return "", nil, fmt.Errorf("%w: bad node name %q under %q", ErrCorruptSnapshot, name, prefix)
+			return "", node{}, fmt.Errorf("%w: bad node name %q under %q", ErrCorruptSnapshot, name, prefix)
 		}
 		path = prefix + name
 	} else if name != "" {
-		return "", nil, fmt.Errorf("%w: root named %q", ErrCorruptSnapshot, name)
+		return "", node{}, fmt.Errorf("%w: root named %q", ErrCorruptSnapshot, name)
 	}
 	if ai < 0 || int(ai) >= len(r.entries) {
-		return "", nil, fmt.Errorf("%w: bad ACL index %d at %q", ErrCorruptSnapshot, ai, path)
+		return "", node{}, fmt.Errorf("%w: bad ACL index %d at %q", ErrCorruptSnapshot, ai, path)
 	}
 	// A node takes at least 63 bytes.
 	if nc < 0 || int(nc) > d.Remaining()/63 {
-		return "", nil, fmt.Errorf("%w: bad child count %d at %q", ErrCorruptSnapshot, nc, path)
+		return "", node{}, fmt.Errorf("%w: bad child count %d at %q", ErrCorruptSnapshot, nc, path)
 	}
 	t := r.t
 	st.acl = r.entries[ai]
 	t.acls.retain(st.acl)
 	n := newNode(name, data, st)
-	n.setDir(cversion, pzxid, int(nc), t.gen)
+	n = n.withCounters(cversion, pzxid, int(nc), t.gen)
 	t.nodeCount++
 	t.dataSize += int64(len(path) + len(data))
 	if !root {
 		t.index(path, strings.TrimSuffix(prefix, "/"), name, st.owner)
 	}
 	if nc > 0 {
-		n.dir.children.reserve(min(int(nc), maxChildReserve))
+		n.dir().children.reserve(min(int(nc), maxChildReserve))
 		childPrefix := path + "/"
 		if root {
 			childPrefix = rootPath
@@ -299,12 +299,12 @@ func (r *snapReader) node(prefix string, root bool) (string, *node, error) {
 		for i := 0; i < int(nc); i++ {
 			cname, c, err := r.node(childPrefix, false)
 			if err != nil {
-				return "", nil, err
+				return "", node{}, err
 			}
-			if n.dir.children.get(cname) != nil {
-				return "", nil, fmt.Errorf("%w: duplicate node %q", ErrCorruptSnapshot, childPrefix+cname)
+			if n.dir().children.get(cname).ok() {
+				return "", node{}, fmt.Errorf("%w: duplicate node %q", ErrCorruptSnapshot, childPrefix+cname)
 			}
-			n.dir.children.put(c)
+			n.dir().children.put(c)
 		}
 	}
 	return name, n, nil

@@ -174,8 +174,8 @@ func checkInvariants(t *testing.T, tree *Tree) {
 	count, size := 0, int64(0)
 	eph := map[int64]map[string]struct{}{}
 	refs := map[uint32]int{}
-	var walk func(p string, n *node)
-	walk = func(p string, n *node) {
+	var walk func(p string, n node)
+	walk = func(p string, n node) {
 		count++
 		size += int64(len(canonical(p)) + len(n.data()))
 		st := n.stat()

@@ -45,7 +45,7 @@ type Tree struct {
 	opts Options
 
 	mu        sync.RWMutex // guards everything below but the watches
-	root      *node
+	root      node
 	acls      *aclCache
 	nodeCount int   // real nodes, the root included
 	dataSize  int64 // sum of len(path)+len(data) over the nodes
@@ -81,11 +81,11 @@ func NewTree(opts Options) *Tree {
 	open := func() nodeStat { return nodeStat{acl: t.acls.intern(OpenACL)} }
 	config := newNode("config", []byte{}, nodeStat{acl: t.acls.intern(ReadACL), aversion: -1})
 	quota := newNode("quota", []byte{}, open())
-	proc := &node{blob: pack("zookeeper", []byte{}, ptr(open())), dir: &dir{}}
-	proc.dir.children.put(quota)
-	proc.dir.children.put(config)
-	t.root = &node{blob: pack("", []byte{}, ptr(open())), dir: &dir{}}
-	t.root.dir.children.put(proc)
+	proc := newBranch(pack("zookeeper", []byte{}, ptr(open())), dir{})
+	proc.dir().children.put(quota)
+	proc.dir().children.put(config)
+	t.root = newBranch(pack("", []byte{}, ptr(open())), dir{})
+	t.root.dir().children.put(proc)
 	t.nodeCount = 4
 	t.dataSize = int64(len(rootPath) + len(procPath) + len(quotaPath) + len(configPath))
 	return t
@@ -115,44 +115,44 @@ func (t *Tree) warn(msg string, kv ...any) {
 	}
 }
 
-// lookup returns the node at path, or nil. "" is an alias of the root, as
-// in Apache's node table.
-func (t *Tree) lookup(path string) *node {
+// lookup returns the node at path, or the zero node. "" is an alias of the
+// root, as in Apache's node table.
+func (t *Tree) lookup(path string) node {
 	if path == "" || path == rootPath {
 		return t.root
 	}
 	if path[0] != '/' {
-		return nil
+		return node{}
 	}
 	n := t.root
 	for rest := path[1:]; ; {
 		name, after, more := strings.Cut(rest, "/")
-		if n = n.kids().get(name); n == nil || !more {
+		if n = n.kids().get(name); !n.ok() || !more {
 			return n
 		}
 		rest = after
 	}
 }
 
-// owned returns the node at path (nil if there is none) with a dir that
-// may be changed in place, as have its ancestors: a node without a dir
-// gets one, and while a snapshot is being written a dir it shares (of an
-// older generation) is copied first. The nodes given a new dir replace the
-// old ones in their parents.
-func (t *Tree) owned(path string) *node {
+// owned returns the node at path (the zero node if there is none) as a
+// branch whose dir may be changed in place, as may its ancestors': a leaf
+// becomes a branch, and while a snapshot is being written a dir it shares
+// (of an older generation) is copied first. The nodes so replaced are
+// replaced in their parents too.
+func (t *Tree) owned(path string) node {
 	t.root = t.ownDir(t.root)
 	if path == "" || path == rootPath {
 		return t.root
 	}
 	if path[0] != '/' {
-		return nil
+		return node{}
 	}
-	d := t.root.dir
+	d := t.root.dir()
 	for rest := path[1:]; ; {
 		name, after, more := strings.Cut(rest, "/")
 		c := d.children.get(name)
-		if c == nil {
-			return nil
+		if !c.ok() {
+			return c
 		}
 		if o := t.ownDir(c); o != c {
 			d.children.put(o)
@@ -161,46 +161,49 @@ func (t *Tree) owned(path string) *node {
 		if !more {
 			return c
 		}
-		d, rest = c.dir, after
+		d, rest = c.dir(), after
 	}
 }
 
-// ownDir returns n if its dir may be changed in place, or else a node with
-// n's blob and a dir that may: a copy of n's dir, or a new one.
-func (t *Tree) ownDir(n *node) *node {
+// ownDir returns n if it is a branch whose dir may be changed in place, or
+// else a branch with n's blob and a dir that may: a copy of n's dir, or a
+// new one for a leaf.
+func (t *Tree) ownDir(n node) node {
+	d := n.dir()
 	switch {
-	case n.dir == nil:
-		return &node{blob: n.blob, dir: &dir{pzxid: n.stat().czxid, gen: t.gen}}
-	case t.frozen > 0 && n.dir.gen != t.gen:
-		d := *n.dir
-		d.children = d.children.clone()
-		d.gen = t.gen
-		return &node{blob: n.blob, dir: &d}
+	case d == nil:
+		return newBranch(n.blob(), dir{pzxid: n.stat().czxid, gen: t.gen})
+	case t.frozen > 0 && d.gen != t.gen:
+		c := *d
+		c.children = c.children.clone()
+		c.gen = t.gen
+		return newBranch(n.blob(), c)
 	}
 	return n
 }
 
-// slot returns the node at path (nil if there is none) and the dir that
-// holds it, ready to be changed (see owned); nil for the root. A change to
-// the node is a new node put in its place (see put).
-func (t *Tree) slot(path string) (*node, *dir) {
+// slot returns the node at path (the zero node if there is none) and the
+// dir that holds it, ready to be changed (see owned); nil for the root. A
+// change to the node is a new node put in its place (see put).
+func (t *Tree) slot(path string) (node, *dir) {
 	if path == "" || path == rootPath {
 		return t.root, nil
 	}
 	parentPath, name, ok := splitPath(path)
 	if !ok {
-		return nil, nil
+		return node{}, nil
 	}
 	parent := t.owned(parentPath)
-	if parent == nil {
-		return nil, nil
+	if !parent.ok() {
+		return node{}, nil
 	}
-	return parent.dir.children.get(name), parent.dir
+	d := parent.dir()
+	return d.children.get(name), d
 }
 
 // put stores n in d, in place of the node of the same name; a nil d holds
 // the root.
-func (t *Tree) put(d *dir, n *node) {
+func (t *Tree) put(d *dir, n node) {
 	if d == nil {
 		t.root = n
 		return
@@ -209,7 +212,7 @@ func (t *Tree) put(d *dir, n *node) {
 }
 
 // aclOf returns the ACL list of a node.
-func (t *Tree) aclOf(n *node) []wire.ACL { return t.acls.list(n.stat().acl) }
+func (t *Tree) aclOf(n node) []wire.ACL { return t.acls.list(n.stat().acl) }
 
 // kind classifies an ephemeralOwner as EphemeralType.get does: TTL owners
 // are recognised only with extended types enabled.
@@ -228,7 +231,7 @@ func (t *Tree) kind(owner int64) nodeKind {
 // statOf is the client view of a node's Stat (DataNode.copyStat): cversion
 // counts creations and deletions of children, and only plain ephemerals
 // show their owner.
-func (t *Tree) statOf(n *node) wire.Stat {
+func (t *Tree) statOf(n node) wire.Stat {
 	st := n.stat()
 	nc := int32(n.kids().len())
 	owner := st.owner
@@ -236,8 +239,8 @@ func (t *Tree) statOf(n *node) wire.Stat {
 		owner = 0
 	}
 	pzxid := st.czxid
-	if n.dir != nil {
-		pzxid = n.dir.pzxid
+	if d := n.dir(); d != nil {
+		pzxid = d.pzxid
 	}
 	return wire.Stat{
 		Czxid:          st.czxid,
@@ -255,7 +258,7 @@ func (t *Tree) statOf(n *node) wire.Stat {
 }
 
 // sortedChildren returns the names of n's children in order (never nil).
-func sortedChildren(n *node) []string {
+func sortedChildren(n node) []string {
 	names := make([]string, 0, n.kids().len())
 	for c := range n.kids().all() {
 		names = append(names, c.name())
@@ -265,9 +268,9 @@ func sortedChildren(n *node) []string {
 }
 
 // sortedKids returns n's children in name order.
-func sortedKids(n *node) []*node {
+func sortedKids(n node) []node {
 	kids := slices.Collect(n.kids().all())
-	slices.SortFunc(kids, func(a, b *node) int { return strings.Compare(a.name(), b.name()) })
+	slices.SortFunc(kids, func(a, b node) int { return strings.Compare(a.name(), b.name()) })
 	return kids
 }
 
@@ -308,12 +311,12 @@ func (t *Tree) ExpiredContainers(now int64) []string {
 	defer t.mu.RUnlock()
 	var out []string
 	for p := range t.containers {
-		if n := t.lookup(p); n != nil && t.containerExpired(n, now) {
+		if n := t.lookup(p); n.ok() && t.containerExpired(n, now) {
 			out = append(out, p)
 		}
 	}
 	for p := range t.ttls {
-		if n := t.lookup(p); n != nil && t.ttlExpired(n, now) {
+		if n := t.lookup(p); n.ok() && t.ttlExpired(n, now) {
 			out = append(out, p)
 		}
 	}
@@ -321,7 +324,7 @@ func (t *Tree) ExpiredContainers(now int64) []string {
 	return out
 }
 
-func (t *Tree) containerExpired(n *node, now int64) bool {
+func (t *Tree) containerExpired(n node, now int64) bool {
 	st := n.stat()
 	if n.kids().len() > 0 || t.kind(st.owner) != kindContainer {
 		return false
@@ -333,7 +336,7 @@ func (t *Tree) containerExpired(n *node, now int64) bool {
 	return limit != 0 && now-st.mtime > limit
 }
 
-func (t *Tree) ttlExpired(n *node, now int64) bool {
+func (t *Tree) ttlExpired(n node, now int64) bool {
 	st := n.stat()
 	if n.kids().len() > 0 || t.kind(st.owner) != kindTTL {
 		return false
