@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/test/harness"
 	"github.com/zkgo/zkgo/wire"
 )
 
@@ -661,16 +662,9 @@ func TestAdminBeforeServe(t *testing.T) {
 	}
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// freePort returns a loopback TCP port that was free a moment ago (see
+// harness.FreePort).
+func freePort(t *testing.T) int { return harness.FreePort(t) }
 
 // startConfig is a configuration for Start on loopback ports.
 func startConfig(t *testing.T) *conf.Config {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -93,32 +94,45 @@ type Server struct {
 	fsyncDelayFile string // the fault control file (StartFaultyEnsemble)
 }
 
-// handedOut holds every port FreePort returned in this process: the kernel
-// may offer a just-closed port again, and two servers given the same port
-// would collide.
+// handedOut holds every port FreePort returned in this process: two
+// servers given the same port would collide.
 var handedOut = struct {
 	sync.Mutex
 	ports map[int]bool
 }{ports: map[int]bool{}}
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago and
-// that no earlier call in this process returned.
+// Ports FreePort picks from: below Linux's ephemeral range (32768-60999 by
+// default), which the kernel hands to outgoing connections. A port taken
+// from that range could be given to some client's connection between the
+// check and the server's bind, which made tests fail now and then with
+// "address already in use" while other tests ran alongside.
+const (
+	minTestPort = 10000
+	maxTestPort = 32767
+)
+
+// FreePort returns a TCP port on 127.0.0.1, outside the ephemeral range,
+// that was free a moment ago and that no earlier call in this process
+// returned.
 func FreePort(t testing.TB) int {
 	t.Helper()
 	handedOut.Lock()
 	defer handedOut.Unlock()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for range 1000 {
+		port := minTestPort + rand.IntN(maxTestPort-minTestPort+1)
+		if handedOut.ports[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
-			t.Fatalf("harness: find a free port: %v", err)
+			continue
 		}
-		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		if !handedOut.ports[port] {
-			handedOut.ports[port] = true
-			return port
-		}
+		handedOut.ports[port] = true
+		return port
 	}
+	t.Fatalf("harness: no free port in %d-%d", minTestPort, maxTestPort)
+	return 0
 }
 
 // StartApache starts the Apache ZooKeeper reference server in standalone
