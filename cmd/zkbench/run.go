@@ -23,7 +23,7 @@ const (
 	// at most rssSettleMax.
 	rssPoll        = time.Second
 	rssSteady      = 1 << 20
-	rssStableReads = 5
+	rssStableReads = 10
 	rssSettleMax   = 60 * time.Second
 )
 

@@ -39,13 +39,13 @@ const (
 // because the typical case is a burst of writes (a fill, a snapshot's
 // copies) followed by quiet: no GC comes, and the background scavenger
 // would take minutes to return the memory.
-const releaseInterval = 5 * time.Second
+const releaseInterval = 2 * time.Second
 
 // A server is quiet when it allocated less than quietAllocs bytes since the
 // last check; a quiet server returns its free heap memory once there is at
 // least minRelease of it, a busy one only what is well above its headroom.
 const (
-	quietAllocs = 4 << 20
+	quietAllocs = 1 << 20
 	minRelease  = 4 << 20
 )
 
