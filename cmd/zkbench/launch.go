@@ -128,7 +128,7 @@ func startEnsemble(im impl, n int, root string) (*ensemble, error) {
 		if err != nil {
 			return nil, err
 		}
-		s := &server{id: i + 1, dir: filepath.Join(root, fmt.Sprintf("%s-%d", im.name, i+1)), port: port, done: make(chan struct{})}
+		s := &server{id: i + 1, dir: filepath.Join(root, fmt.Sprintf("%s-%d", im.name, i+1)), port: port}
 		data := filepath.Join(s.dir, "data")
 		if err := os.MkdirAll(data, 0o755); err != nil {
 			return nil, err
@@ -136,25 +136,13 @@ func startEnsemble(im impl, n int, root string) (*ensemble, error) {
 		if err := os.WriteFile(filepath.Join(data, "myid"), []byte(strconv.Itoa(s.id)+"\n"), 0o644); err != nil {
 			return nil, err
 		}
-		cfg := filepath.Join(s.dir, "zoo.cfg")
-		if err := os.WriteFile(cfg, []byte(zooCfg(data, port, peers)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(s.dir, "zoo.cfg"), []byte(zooCfg(data, port, peers)), 0o644); err != nil {
 			return nil, err
 		}
-		log, err := os.Create(filepath.Join(s.dir, "server.log"))
-		if err != nil {
-			return nil, err
-		}
-		s.cmd = im.command(s.dir, cfg)
-		s.cmd.Dir = s.dir
-		s.cmd.Stdout, s.cmd.Stderr = log, log
-		// Take the server down with zkbench should it die without cleaning up.
-		s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := s.cmd.Start(); err != nil {
-			log.Close()
+		if err := s.launch(im); err != nil {
 			e.stop()
-			return nil, fmt.Errorf("start %s server %d: %v", im.name, s.id, err)
+			return nil, err
 		}
-		go func() { _ = s.cmd.Wait(); log.Close(); close(s.done) }()
 		e.servers = append(e.servers, s)
 	}
 	for _, s := range e.servers {
@@ -164,6 +152,29 @@ func startEnsemble(im impl, n int, root string) (*ensemble, error) {
 		}
 	}
 	return e, nil
+}
+
+// launch starts the server's process on the zoo.cfg in its directory; its
+// output goes to server.log there (appended to on a restart).
+func (s *server) launch(im impl) error {
+	log, err := os.OpenFile(filepath.Join(s.dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	s.cmd = im.command(s.dir, filepath.Join(s.dir, "zoo.cfg"))
+	s.cmd.Dir = s.dir
+	s.cmd.Stdout, s.cmd.Stderr = log, log
+	// Take the server down with zkbench should it die without cleaning up.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		log.Close()
+		return fmt.Errorf("start %s server %d: %v", im.name, s.id, err)
+	}
+	done := make(chan struct{})
+	s.done = done
+	cmd := s.cmd
+	go func() { _ = cmd.Wait(); log.Close(); close(done) }()
+	return nil
 }
 
 // zooCfg renders the zoo.cfg shared by both implementations.

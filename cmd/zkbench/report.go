@@ -42,6 +42,14 @@ type Memory struct {
 	Error               string  `json:"error,omitempty"`
 }
 
+// Restart is the time a follower takes, from its start after a SIGKILL,
+// to serve a read of the last znode of the fill.
+type Restart struct {
+	Znodes  int     `json:"znodes"`
+	Seconds float64 `json:"seconds"`
+	Error   string  `json:"error,omitempty"`
+}
+
 // Failover is the write unavailability when the leader is killed -9.
 type Failover struct {
 	// LongestGapMs is the longest window without a successful write,
@@ -57,6 +65,7 @@ type ImplReport struct {
 	Name     string    `json:"name"`
 	Results  []Result  `json:"results"`
 	Memory   *Memory   `json:"memory,omitempty"`
+	Restart  *Restart  `json:"restart,omitempty"`
 	Failover *Failover `json:"failover,omitempty"`
 	Error    string    `json:"error,omitempty"`
 }
@@ -141,13 +150,18 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	tw.Flush()
 	if ours.Memory != nil || apache.Memory != nil {
-		om, am := memOr(ours.Memory), memOr(apache.Memory)
+		om, am := orZero(ours.Memory), orZero(apache.Memory)
 		fmt.Fprintf(w, "\nmemory per znode (VmRSS delta / znodes, mean of 3 servers, %d znodes of %d B), settled: ours %.0f B, apache %.0f B, ratio %s (after %.0f / %.0f s); 3 s after the fill: ours %.0f B, apache %.0f B, ratio %s\n",
 			max(om.Znodes, am.Znodes), max(om.ValueBytes, am.ValueBytes), om.BytesPerZnode, am.BytesPerZnode, ratio(om.BytesPerZnode, am.BytesPerZnode),
 			om.SettleSeconds, am.SettleSeconds, om.BytesPerZnodeAtFill, am.BytesPerZnodeAtFill, ratio(om.BytesPerZnodeAtFill, am.BytesPerZnodeAtFill))
 	}
+	if ours.Restart != nil || apache.Restart != nil {
+		or, ar := orZero(ours.Restart), orZero(apache.Restart)
+		fmt.Fprintf(w, "follower restart with %d znodes (kill -9, start, until it serves a read of the last one): ours %.2f s, apache %.2f s, ratio %s\n",
+			max(or.Znodes, ar.Znodes), or.Seconds, ar.Seconds, ratio(or.Seconds, ar.Seconds))
+	}
 	if ours.Failover != nil || apache.Failover != nil {
-		of, af := failOr(ours.Failover), failOr(apache.Failover)
+		of, af := orZero(ours.Failover), orZero(apache.Failover)
 		fmt.Fprintf(w, "leader failover (kill -9 under setData load), longest window without a successful write: ours %.0f ms, apache %.0f ms, ratio %s (first write after kill: %.0f / %.0f ms)\n",
 			of.LongestGapMs, af.LongestGapMs, ratio(of.LongestGapMs, af.LongestGapMs), of.FirstWriteMs, af.FirstWriteMs)
 	}
@@ -157,6 +171,9 @@ func (r *Report) WriteTable(w io.Writer) {
 		}
 		if x.Memory != nil && x.Memory.Error != "" {
 			fmt.Fprintf(w, "%s memory: ERROR: %s\n", x.Name, x.Memory.Error)
+		}
+		if x.Restart != nil && x.Restart.Error != "" {
+			fmt.Fprintf(w, "%s restart: ERROR: %s\n", x.Name, x.Restart.Error)
 		}
 		if x.Failover != nil && x.Failover.Error != "" {
 			fmt.Fprintf(w, "%s failover: ERROR: %s\n", x.Name, x.Failover.Error)
@@ -169,18 +186,13 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 }
 
-func memOr(m *Memory) Memory {
-	if m == nil {
-		return Memory{}
+// orZero returns *p, or the zero value for nil.
+func orZero[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
 	}
-	return *m
-}
-
-func failOr(f *Failover) Failover {
-	if f == nil {
-		return Failover{}
-	}
-	return *f
+	return *p
 }
 
 // WriteFiles writes the report as base.json and base.html.

@@ -139,6 +139,11 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 		p.start(fmt.Sprintf("%s fill %d znodes", im.name, cfg.znodes), time.Duration(cfg.znodes)*time.Second/5000)
 		rep.Memory = measureMemory(e, conns, cfg, value, p)
 		p.end()
+		if rep.Memory.Error == "" {
+			p.start(im.name+" restart a follower", time.Duration(cfg.znodes)*time.Second/100_000+5*time.Second)
+			rep.Restart = measureRestart(e, fmt.Sprintf("%s/f%d", fillPath, cfg.znodes-1), cfg.znodes)
+			p.end()
+		}
 	}
 	if !cfg.noFailover {
 		p.start(im.name+" leader failover", failoverWarmup+failoverSettle+5*time.Second)
@@ -153,6 +158,60 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 		p.end()
 	}
 	return rep
+}
+
+// measureRestart kills a follower with SIGKILL, starts it again and times
+// it from the start until it serves a read of path (the fill's last
+// znode): its snapshot and log loaded and synced with the leader.
+func measureRestart(e *ensemble, path string, znodes int) *Restart {
+	r := &Restart{Znodes: znodes}
+	var f *server
+	for _, s := range e.servers {
+		if s.mode() == "follower" {
+			f = s
+			break
+		}
+	}
+	if f == nil {
+		r.Error = "no follower"
+		return r
+	}
+	f.kill()
+	start := time.Now()
+	err := f.launch(e.impl)
+	if err == nil {
+		err = f.waitReady()
+	}
+	if err == nil {
+		err = awaitRead(f.addr(), path, startTimeout)
+	}
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	r.Seconds = time.Since(start).Seconds()
+	return r
+}
+
+// awaitRead connects to the server at addr only and reads path until the
+// read succeeds or timeout passes.
+func awaitRead(addr, path string, timeout time.Duration) error {
+	c, err := dial([]string{addr})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		_, _, err := c.Get(path)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("reading %s: %v", path, err)
+		}
+		time.Sleep(pollInterval)
+	}
 }
 
 // measureMemory reads VmRSS of every server once it has settled, fills
