@@ -10,9 +10,11 @@
 // getChildren, mixed 90% reads / 10% writes, multi, ephemeral create/delete
 // churn and watch fan-out (one change, many watchers), the data-carrying
 // ones once per value size. It also measures resident memory per znode
-// (VmRSS of every server before and after a fill of -znodes znodes) and
-// leader-failover unavailability (kill -9 the leader under write load; the
-// longest window without a successful write).
+// (VmRSS of every server before and after a fill of -znodes znodes, each
+// reading taken once VmRSS has been steady for 10 s), the restart time of a
+// follower with those znodes (kill -9, start, until it serves a read of
+// the last one) and leader-failover unavailability (kill -9 the leader
+// under write load; the longest window without a successful write).
 //
 // It prints a table with ours/apache ratios and writes -out.json and
 // -out.html (inline SVG charts of throughput and latency).

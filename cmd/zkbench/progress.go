@@ -111,7 +111,7 @@ func (p *progress) draw() {
 	if p.expected > 0 && p.done < p.total {
 		frac += min(0.99, spent.Seconds()/p.expected.Seconds())
 	}
-	frac /= float64(max(p.total, 1))
+	frac = min(1, frac/float64(max(p.total, 1)))
 	n := int(frac * width)
 	bar := strings.Repeat("=", n) + strings.Repeat(" ", width-n)
 	fmt.Fprintf(p.w, "\r\033[K[%s] %3.0f%% %d/%d %s %s %.0fs", bar, 100*frac, p.done, p.total, p.step, p.detail, spent.Seconds())

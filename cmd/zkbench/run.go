@@ -43,7 +43,7 @@ func stepsPerImpl(cfg config) int {
 		n++
 	}
 	if !cfg.noFill {
-		n++
+		n += 2 // the fill, the restart
 	}
 	if !cfg.noFailover {
 		n++

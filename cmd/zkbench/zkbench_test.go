@@ -1,9 +1,12 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zkgo/zkgo/test/harness"
 )
 
 func TestPercentile(t *testing.T) {
@@ -47,5 +50,40 @@ func TestTableRatios(t *testing.T) {
 	r.writeHTML(&h)
 	if strings.Count(h.String(), "<svg") != 2 {
 		t.Errorf("HTML report should hold two SVG charts")
+	}
+}
+
+// TestShortRunOurs is the short version of make bench that CI runs: every
+// measurement of zkbench, with tiny durations and a small fill, against a
+// 3-server ensemble of ours. It checks that each one produces a result, not
+// how fast anything is.
+func TestShortRunOurs(t *testing.T) {
+	cfg := config{conns: 3, outstanding: 4, duration: 300 * time.Millisecond, warmup: 300 * time.Millisecond,
+		sizes: []int{100}, znodes: 2000, watchers: 5}
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	rep := runImpl(cfg, oursImpl(harness.BuildOurs(t)), t.TempDir(), newProgress(devNull, stepsPerImpl(cfg)))
+	if rep.Error != "" {
+		t.Fatal(rep.Error)
+	}
+	if len(rep.Results) != len(workloads)+1 { // plus the watch fan-out
+		t.Errorf("%d results, want %d", len(rep.Results), len(workloads)+1)
+	}
+	for _, r := range rep.Results {
+		if r.Ops == 0 || r.Errors != 0 {
+			t.Errorf("%s: %d ops, %d errors (first: %s)", r.Workload, r.Ops, r.Errors, r.FirstError)
+		}
+	}
+	if m := rep.Memory; m == nil || m.Error != "" || len(m.RSSSettled) != 3 || m.BytesPerZnode <= 0 {
+		t.Errorf("memory: %+v", m)
+	}
+	if r := rep.Restart; r == nil || r.Error != "" || r.Seconds <= 0 {
+		t.Errorf("restart: %+v", r)
+	}
+	if f := rep.Failover; f == nil || f.Error != "" || f.FirstWriteMs <= 0 {
+		t.Errorf("failover: %+v", f)
 	}
 }
