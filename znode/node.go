@@ -25,7 +25,7 @@ import (
 //
 // A node with a dir (children, cversion, pzxid) is a branch, which holds
 // its blob. A node value points either to a leaf's blob or to a branch;
-// the first byte pointed to tells which (branchTag, see isBranch). The
+// the first byte pointed to tells which (see branchTag). The
 // zero node is no node.
 type node struct{ p unsafe.Pointer }
 
