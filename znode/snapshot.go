@@ -55,9 +55,10 @@ func (t *Tree) WriteSnapshot(w io.Writer) error {
 
 // Snapshot freezes the tree's current state and returns its zxid and a
 // function that writes it to w. Apply keeps running while the snapshot is
-// written: nodes are never changed and dirs are copied before they change (see owned), so the
-// snapshot is exactly the state at zxid. The write function must be called
-// exactly once: until it returns, changed nodes are copied.
+// written: nodes are never changed in place and the dirs it shares are
+// copied before they change (see owned), so the snapshot is exactly the
+// state at zxid. The write function must be called exactly once: until it
+// returns, shared dirs are copied.
 func (t *Tree) Snapshot() (zxid int64, write func(w io.Writer) error) {
 	t.mu.Lock()
 	t.gen++
