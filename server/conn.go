@@ -263,9 +263,6 @@ func (c *conn) signal() {
 	}
 }
 
-// maxSpare bounds the output buffer kept for reuse.
-const maxSpare = 1 << 20
-
 // writeLoop writes, when woken, whatever flush left to it: the tail of a
 // flush, then everything queued, many packets per socket write; and closes
 // the connection once a closeAfter packet is out.
@@ -308,10 +305,7 @@ func (c *conn) writeLoop() {
 				return
 			}
 			c.outMu.Lock()
-			c.flushing, c.writing = false, 0
-			if cap(buf) <= maxSpare {
-				c.spare = buf[:0]
-			}
+			c.flushing, c.writing, c.spare = false, 0, buf[:0]
 			c.outMu.Unlock()
 		}
 	}

@@ -5,6 +5,7 @@ package transport
 import (
 	"net"
 	"syscall"
+	"unsafe"
 )
 
 // rawConn returns the socket of a plain TCP connection, for
@@ -30,20 +31,23 @@ func writeNonblocking(rc syscall.RawConn, b []byte) (int, error) {
 	)
 	err := rc.Write(func(fd uintptr) bool {
 		for n < len(b) {
-			m, err := syscall.Write(int(fd), b[n:])
-			if err == syscall.EINTR {
+			// A raw system call: it never blocks, so the scheduler need
+			// not be told (nor sysmon woken) as syscall.Write would.
+			r, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd,
+				uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
+			if errno == syscall.EINTR {
 				continue
 			}
-			if err != nil {
-				if err != syscall.EAGAIN {
-					werr = err
+			if errno != 0 {
+				if errno != syscall.EAGAIN {
+					werr = errno
 				}
 				break
 			}
-			if m <= 0 {
+			if r == 0 {
 				break
 			}
-			n += m
+			n += int(r)
 		}
 		return true // never wait for the socket: run does
 	})
