@@ -25,8 +25,10 @@ import (
 // read them; past it the connection is closed.
 const maxPendingOutput = 64 << 20
 
-// conn is one client connection. One goroutine reads requests, one writes
-// replies; replies leave in request order, notifications in between.
+// conn is one client connection. One goroutine reads requests; replies
+// leave in request order, notifications in between, written by the
+// goroutine that produced them or by the connection's writer goroutine
+// (see flush).
 type conn struct {
 	s       *Server
 	nc      net.Conn
