@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/zkgo/zkgo/internal/sock"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/znode"
 )
@@ -73,7 +74,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		ip:         ip,
 		created:    time.Now(),
 		auth:       []wire.Id{znode.IPIdentity(ip)},
-		raw:        rawConn(nc),
+		raw:        sock.Raw(nc),
 		wake:       make(chan struct{}, 1),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -204,7 +205,7 @@ func (c *conn) flush() {
 	c.out, c.spare = c.spare[:0], nil
 	c.flushing, c.writing = true, len(buf)
 	c.outMu.Unlock()
-	n, err := writeNonblocking(c.raw, buf)
+	n, err := sock.WriteNonblocking(c.raw, buf)
 	if err != nil {
 		c.close()
 		return

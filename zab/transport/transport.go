@@ -49,6 +49,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/zkgo/zkgo/internal/sock"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab"
 )
@@ -532,7 +533,7 @@ func (l *link) flush() {
 		buf = wire.AppendFrame(buf, &msgs[i])
 	}
 	clear(msgs)
-	n, err := writeNonblocking(raw, buf)
+	n, err := sock.WriteNonblocking(raw, buf)
 	l.mu.Lock()
 	l.spare = msgs[:0]
 	if err != nil || n < len(buf) {
@@ -688,7 +689,7 @@ func (l *link) run() {
 			dead = make(chan struct{})
 			go drain(c, dead)
 			l.mu.Lock()
-			l.conn, l.raw = c, rawConn(c)
+			l.conn, l.raw = c, sock.Raw(c)
 			l.mu.Unlock()
 		}
 		buf = buf[:0]

@@ -1,6 +1,9 @@
 //go:build unix
 
-package transport
+// Package sock writes to TCP sockets without blocking, so that the
+// goroutine that produced some output can write it itself and leave only
+// what the socket does not take at once to a writer goroutine.
+package sock
 
 import (
 	"net"
@@ -8,9 +11,9 @@ import (
 	"unsafe"
 )
 
-// rawConn returns the socket of a plain TCP connection, for
-// writeNonblocking; nil for any other connection (TLS).
-func rawConn(nc net.Conn) syscall.RawConn {
+// Raw returns the socket of a plain TCP connection, for WriteNonblocking;
+// nil for any other connection (TLS), whose writes must go through it.
+func Raw(nc net.Conn) syscall.RawConn {
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		return nil
@@ -22,9 +25,10 @@ func rawConn(nc net.Conn) syscall.RawConn {
 	return rc
 }
 
-// writeNonblocking writes as much of b as the socket takes without
-// waiting (Go's sockets are non-blocking) and returns how much that was.
-func writeNonblocking(rc syscall.RawConn, b []byte) (int, error) {
+// WriteNonblocking writes as much of b as the socket takes without
+// waiting (Go's sockets are non-blocking) and returns how much that was;
+// the caller's writer goroutine writes the rest.
+func WriteNonblocking(rc syscall.RawConn, b []byte) (int, error) {
 	var (
 		n    int
 		werr error
@@ -49,7 +53,7 @@ func writeNonblocking(rc syscall.RawConn, b []byte) (int, error) {
 			}
 			n += int(r)
 		}
-		return true // never wait for the socket: run does
+		return true // never wait for the socket: the writer goroutine does
 	})
 	if err == nil {
 		err = werr
