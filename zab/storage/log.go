@@ -45,9 +45,6 @@ type Entry struct {
 	Data []byte
 }
 
-// blockCacheSize is the size of pebble's block cache for the log.
-const blockCacheSize = 1 << 20
-
 // Key layout: one prefix byte, then for transactions the big-endian zxid.
 const (
 	prefixTxn  = 't'
@@ -99,15 +96,9 @@ func OpenLog(dir string, opts Options) (*Log, error) {
 	if fs == nil {
 		fs = vfs.Default
 	}
-	// The log is written once and read back only at startup and to catch
-	// up a learner, so a small block cache serves it; pebble's default
-	// (8 MB) would be resident memory paid for nothing.
-	cache := pebble.NewCache(blockCacheSize)
-	defer cache.Unref()
 	db, err := pebble.Open(dir, &pebble.Options{
 		FS:     &syncTimingFS{FS: fs, warn: l.slowSync},
 		Logger: pebbleLogger{l.logger},
-		Cache:  cache,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening transaction log %s: %w", dir, err)
