@@ -1,6 +1,7 @@
 package znode
 
 import (
+	"bytes"
 	"fmt"
 	"runtime"
 	"sync"
@@ -169,5 +170,33 @@ func BenchmarkTreeMemory(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/nodes, "B/znode")
 		runtime.KeepAlive(tree)
+	}
+}
+
+// BenchmarkReadSnapshot reads back a snapshot of 1M znodes of 100 bytes
+// under 1000 parents (the tree part of a restart).
+func BenchmarkReadSnapshot(b *testing.B) {
+	const nodes = 1_000_000
+	tree := NewTree(Options{})
+	data := make([]byte, 100)
+	zxid := int64(0)
+	for p := range 1000 {
+		zxid++
+		tree.Apply(&Txn{Zxid: zxid, Type: wire.OpCreate, Body: createReq(fmt.Sprintf("/p%03d", p), "", 0)})
+	}
+	for i := range nodes {
+		zxid++
+		tree.Apply(&Txn{Zxid: zxid, Time: 1_700_000_000_000 + int64(i), Type: wire.OpCreate,
+			Body: &wire.CreateRequest{Path: fmt.Sprintf("/p%03d/n%d", i%1000, i), Data: data, ACL: OpenACL}})
+	}
+	var snap bytes.Buffer
+	if err := tree.WriteSnapshot(&snap); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := ReadSnapshot(bytes.NewReader(snap.Bytes()), Options{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
