@@ -1,6 +1,7 @@
 package znode
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -193,7 +194,7 @@ func decodeStatPersisted(d *wire.Decoder) (st nodeStat, cversion int32, pzxid in
 // ReadSnapshot rebuilds a tree written by WriteSnapshot. A damaged
 // snapshot gives an error wrapping ErrCorruptSnapshot.
 func ReadSnapshot(r io.Reader, opts Options) (*Tree, error) {
-	b, err := io.ReadAll(r)
+	b, err := readAll(r)
 	if err != nil {
 		return nil, err
 	}
@@ -246,6 +247,22 @@ func ReadSnapshot(r io.Reader, opts Options) (*Tree, error) {
 	}
 	t.lastZxid.Store(lastZxid)
 	return t, nil
+}
+
+// readAll reads r to its end. A reader that knows its size (a snapshot
+// file, see storage.OpenSnapshot) is read into one buffer of that size:
+// growing a buffer to hundreds of megabytes by copying costs time, and each
+// long copy holds up the garbage collector, which spins and signals to stop
+// the goroutine doing it (a 1M-znode restart took 5.4 s instead of 2).
+func readAll(r io.Reader) ([]byte, error) {
+	s, ok := r.(interface{ Size() int64 })
+	if !ok {
+		return io.ReadAll(r)
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(s.Size()) + bytes.MinRead)
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 type snapReader struct {

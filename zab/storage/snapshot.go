@@ -178,7 +178,8 @@ func LatestSnapshot(dir string) (zxid int64, path string, ok bool, err error) {
 }
 
 // OpenSnapshot verifies the snapshot file at path and returns a buffered
-// reader over its payload. A bad checksum or trailer is a *CorruptionError.
+// reader over its payload, which also has a Size() int64 method (the
+// payload length). A bad checksum or trailer is a *CorruptionError.
 func OpenSnapshot(path string) (io.ReadCloser, error) {
 	zxid, _ := parseSnapshotName(filepath.Base(path))
 	f, err := os.Open(path)
@@ -190,13 +191,17 @@ func OpenSnapshot(path string) (io.ReadCloser, error) {
 		f.Close()
 		return nil, err
 	}
-	return &snapshotReader{Reader: bufio.NewReaderSize(io.NewSectionReader(f, 0, n), 1<<20), f: f}, nil
+	return &snapshotReader{Reader: bufio.NewReaderSize(io.NewSectionReader(f, 0, n), 1<<20), f: f, size: n}, nil
 }
 
 type snapshotReader struct {
 	*bufio.Reader
-	f *os.File
+	f    *os.File
+	size int64
 }
+
+// Size is the length of the snapshot's payload: what the reader yields.
+func (r *snapshotReader) Size() int64 { return r.size }
 
 func (r *snapshotReader) Close() error { return r.f.Close() }
 
