@@ -81,18 +81,15 @@ func NewTree(opts Options) *Tree {
 	open := func() nodeStat { return nodeStat{acl: t.acls.intern(OpenACL)} }
 	config := newNode("config", []byte{}, nodeStat{acl: t.acls.intern(ReadACL), aversion: -1})
 	quota := newNode("quota", []byte{}, open())
-	proc := newBranch(pack("zookeeper", []byte{}, ptr(open())), dir{})
+	proc := t.ownDir(newNode("zookeeper", []byte{}, open()))
 	proc.dir().children.put(quota)
 	proc.dir().children.put(config)
-	t.root = newBranch(pack("", []byte{}, ptr(open())), dir{})
+	t.root = t.ownDir(newNode("", []byte{}, open()))
 	t.root.dir().children.put(proc)
 	t.nodeCount = 4
 	t.dataSize = int64(len(rootPath) + len(procPath) + len(quotaPath) + len(configPath))
 	return t
 }
-
-// ptr returns a pointer to a copy of v.
-func ptr[T any](v T) *T { return &v }
 
 func newEmptyTree(opts Options) *Tree {
 	t := &Tree{
