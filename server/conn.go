@@ -346,7 +346,7 @@ func (c *conn) serve() {
 	if !c.tlsHandshake() {
 		return
 	}
-	br := bufio.NewReaderSize(c.nc, 64<<10)
+	br := bufio.NewReaderSize(sock.NewReader(c.nc), 64<<10)
 	c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.s.cfg.MaxSessionTimeout) * time.Millisecond))
 	if head, err := br.Peek(4); err == nil && isFourLetterWord(string(head)) {
 		cmd := string(head)

@@ -6,6 +6,7 @@
 package sock
 
 import (
+	"io"
 	"net"
 	"syscall"
 )
@@ -15,3 +16,6 @@ func Raw(net.Conn) syscall.RawConn { return nil }
 
 // WriteNonblocking is never called without a raw connection.
 func WriteNonblocking(syscall.RawConn, []byte) (int, error) { return 0, nil }
+
+// NewReader returns nc: there are no raw reads here.
+func NewReader(nc net.Conn) io.Reader { return nc }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -92,12 +93,13 @@ func OpenLog(dir string, opts Options) (*Log, error) {
 	}
 	l := &Log{dir: dir, opts: opts, logger: opts.Logger.With(zap.String("dir", dir))}
 
-	fs := opts.fs
-	if fs == nil {
-		fs = vfs.Default
+	fs := &syncTimingFS{FS: opts.fs, warn: l.slowSync}
+	if opts.fs == nil {
+		// Raw calls on the files' descriptors would bypass a test's FS.
+		fs.FS, fs.raw = vfs.Default, rawIO && runtime.GOMAXPROCS(0) > 1
 	}
 	db, err := pebble.Open(dir, &pebble.Options{
-		FS:     &syncTimingFS{FS: fs, warn: l.slowSync},
+		FS:     fs,
 		Logger: pebbleLogger{l.logger},
 	})
 	if err != nil {
@@ -126,10 +128,13 @@ func (l *Log) slowSync(path string, d time.Duration) {
 	}
 }
 
-// syncTimingFS times the syncs of pebble's write-ahead log files (*.log).
+// syncTimingFS times the syncs of pebble's write-ahead log files (*.log),
+// and writes and syncs them with raw system calls where it can (see
+// rawio_linux.go).
 type syncTimingFS struct {
 	vfs.FS
 	warn func(path string, d time.Duration)
+	raw  bool // write and sync with raw system calls
 }
 
 func (fs *syncTimingFS) Create(name string) (vfs.File, error) {
@@ -145,7 +150,11 @@ func (fs *syncTimingFS) wrap(name string) func(vfs.File, error) (vfs.File, error
 		if err != nil || !strings.HasSuffix(name, ".log") {
 			return f, err
 		}
-		return &syncTimingFile{File: f, path: name, warn: fs.warn}, nil
+		sf := &syncTimingFile{File: f, path: name, warn: fs.warn}
+		if fs.raw && f.Fd() != vfs.InvalidFd {
+			sf.raw, sf.fd = true, f.Fd()
+		}
+		return sf, nil
 	}
 }
 
@@ -153,6 +162,15 @@ type syncTimingFile struct {
 	vfs.File
 	path string
 	warn func(path string, d time.Duration)
+	raw  bool // write and sync fd with raw system calls (rawio_linux.go)
+	fd   uintptr
+}
+
+func (f *syncTimingFile) Write(b []byte) (int, error) {
+	if !f.raw {
+		return f.File.Write(b)
+	}
+	return rawWrite(f.fd, b)
 }
 
 func (f *syncTimingFile) Sync() error {
@@ -164,7 +182,10 @@ func (f *syncTimingFile) Sync() error {
 func (f *syncTimingFile) SyncData() error {
 	defer f.time(time.Now())
 	injectSyncDelay()
-	return f.File.SyncData()
+	if !f.raw {
+		return f.File.SyncData()
+	}
+	return rawSyncData(f.fd)
 }
 
 func (f *syncTimingFile) SyncTo(length int64) (bool, error) {

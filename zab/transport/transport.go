@@ -364,7 +364,7 @@ func (t *Transport) readLoop(c net.Conn) {
 		delete(t.incoming, c)
 		t.mu.Unlock()
 	}()
-	br := bufio.NewReaderSize(c, 64<<10)
+	br := bufio.NewReaderSize(sock.NewReader(c), 64<<10)
 	c.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	br, isTLS := t.unified(c, br)
 	var hdr [len(magic) + 8 + 1]byte
