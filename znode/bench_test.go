@@ -173,9 +173,8 @@ func BenchmarkTreeMemory(b *testing.B) {
 	}
 }
 
-// BenchmarkReadSnapshot reads back a snapshot of 1M znodes of 100 bytes
-// under 1000 parents (the tree part of a restart).
-func BenchmarkReadSnapshot(b *testing.B) {
+// millionTree builds 1M znodes of 100 bytes under 1000 parents.
+func millionTree() *Tree {
 	const nodes = 1_000_000
 	tree := NewTree(Options{})
 	data := make([]byte, 100)
@@ -189,8 +188,14 @@ func BenchmarkReadSnapshot(b *testing.B) {
 		tree.Apply(&Txn{Zxid: zxid, Time: 1_700_000_000_000 + int64(i), Type: wire.OpCreate,
 			Body: &wire.CreateRequest{Path: fmt.Sprintf("/p%03d/n%d", i%1000, i), Data: data, ACL: OpenACL}})
 	}
+	return tree
+}
+
+// BenchmarkReadSnapshot reads back a snapshot of 1M znodes of 100 bytes
+// under 1000 parents (the tree part of a restart).
+func BenchmarkReadSnapshot(b *testing.B) {
 	var snap bytes.Buffer
-	if err := tree.WriteSnapshot(&snap); err != nil {
+	if err := millionTree().WriteSnapshot(&snap); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
@@ -199,4 +204,36 @@ func BenchmarkReadSnapshot(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkWriteSnapshot writes a snapshot of 1M znodes of 100 bytes (what
+// a server does every snapCount txns), under 1000 parents and under one
+// (as zkbench's fill and create workload make them).
+func BenchmarkWriteSnapshot(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		tree func() *Tree
+	}{{"1000parents", millionTree}, {"1parent", millionUnderOne}} {
+		b.Run(bc.name, func(b *testing.B) {
+			tree := bc.tree()
+			b.ResetTimer()
+			for range b.N {
+				if err := tree.WriteSnapshot(discard{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// millionUnderOne builds 1M znodes of 100 bytes under one parent.
+func millionUnderOne() *Tree {
+	tree := NewTree(Options{})
+	data := make([]byte, 100)
+	tree.Apply(&Txn{Zxid: 1, Type: wire.OpCreate, Body: createReq("/fill", "", 0)})
+	for i := range 1_000_000 {
+		tree.Apply(&Txn{Zxid: int64(i + 2), Time: 1_700_000_000_000 + int64(i), Type: wire.OpCreate,
+			Body: &wire.CreateRequest{Path: fmt.Sprintf("/fill/f%d", i), Data: data, ACL: OpenACL}})
+	}
+	return tree
 }

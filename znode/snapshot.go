@@ -20,14 +20,16 @@ import (
 //	"ZKGOSNAP" int(version) long(lastZxid)
 //	int(#sessions) {long(id) int(timeout) buffer(passwd)}      sorted by id
 //	int(#acls) {vector<ACL>}                                   sorted by encoding
-//	node, pre-order, children sorted by name:
+//	node, pre-order, children in canonicalKids order:
 //	  string(name) buffer(data) int(acl index)
 //	  long(czxid) long(mzxid) long(ctime) long(mtime)
 //	  int(version) int(cversion) int(aversion) long(ephemeralOwner) long(pzxid)
 //	  int(#children) {node}
 //	uint32(CRC-32C of everything before)
 //
-// Everything is sorted, so the same tree always gives the same bytes.
+// Everything is in a canonical order, so the same tree always gives the
+// same bytes. (Snapshots written before children were ordered by name hash
+// have them in name order; reading does not depend on the order.)
 const (
 	snapMagic   = "ZKGOSNAP"
 	snapVersion = 1
@@ -159,10 +161,10 @@ func encodeNode(sw *snapshotWriter, name string, n node, index []int32) {
 	e.Buffer(n.data())
 	e.Int(index[st.acl])
 	encodeStatPersisted(e, n, &st)
-	kids := sortedKids(n)
+	kids := canonicalKids(n)
 	e.Int(int32(len(kids)))
 	for _, c := range kids {
-		encodeNode(sw, c.name(), c, index)
+		encodeNode(sw, c.node.name(), c.node, index)
 	}
 }
 

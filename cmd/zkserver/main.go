@@ -85,6 +85,7 @@ func run(args []string) error {
 	}
 	defer log.Sync()
 	injectFaults(log)
+	servePprof(log)
 	for _, k := range cfg.UnknownKeys {
 		log.Info("zoo.cfg key not used by this server; kept as a system property",
 			zap.String("key", k), zap.String("property", "zookeeper."+k))
