@@ -1,9 +1,7 @@
 package znode
 
 import (
-	"cmp"
 	"math"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -263,42 +261,6 @@ func sortedChildren(n node) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// hashedNode is a node with the hash of its name.
-type hashedNode struct {
-	hash uint64
-	node node
-}
-
-// canonicalKids returns n's children in the order snapshots write them:
-// by the 64-bit FNV-1a hash of the name, then by name. Any two trees with
-// the same children give the same order, and sorting compares hashes held
-// in the slice, not names held in nodes all over the heap: sorting a
-// 300,000-child parent by name took a fifth of a busy server's CPU.
-func canonicalKids(n node) []hashedNode {
-	ks := n.kids()
-	kids := make([]hashedNode, 0, ks.len())
-	for c := range ks.all() {
-		kids = append(kids, hashedNode{fnv1a(c.name()), c})
-	}
-	slices.SortFunc(kids, func(a, b hashedNode) int {
-		if a.hash != b.hash {
-			return cmp.Compare(a.hash, b.hash)
-		}
-		return strings.Compare(a.node.name(), b.node.name())
-	})
-	return kids
-}
-
-// fnv1a is the 64-bit FNV-1a hash of s.
-func fnv1a(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
 }
 
 // LastZxid is the zxid of the last applied txn.
