@@ -9,12 +9,12 @@ func TestGCPercentFor(t *testing.T) {
 	}{
 		{0, 100},
 		{10 << 20, 100}, // small heap: as GOGC=100
-		{32 << 20, 100}, // headroom 32 MB
-		{64 << 20, 50},  // still 32 MB
-		{100 << 20, 35}, // 32%, rounded up to a step of 5
-		{256 << 20, 15}, // an eighth from here on, rounded up
-		{1 << 30, 15},
-		{100 << 30, 15},
+		{64 << 20, 100}, // headroom 64 MB
+		{128 << 20, 50}, // still 64 MB
+		{200 << 20, 35}, // 32%, rounded up to a step of 5
+		{256 << 20, 25}, // a quarter from here on
+		{1 << 30, 25},
+		{100 << 30, 25},
 	} {
 		if got := gcPercentFor(tc.live); got != tc.want {
 			t.Errorf("gcPercentFor(%d MB) = %d, want %d", tc.live>>20, got, tc.want)
@@ -28,10 +28,10 @@ func TestShouldRelease(t *testing.T) {
 		quiet      bool
 		want       bool
 	}{
-		{10 << 20, 40 << 20, false, false}, // busy, headroom 32 MB: up to 48 MB kept
-		{10 << 20, 49 << 20, false, true},
-		{800 << 20, 140 << 20, false, false}, // busy, headroom 100 MB: up to 150 MB kept
-		{800 << 20, 151 << 20, false, true},
+		{10 << 20, 90 << 20, false, false}, // busy, headroom 64 MB: up to 96 MB kept
+		{10 << 20, 97 << 20, false, true},
+		{800 << 20, 290 << 20, false, false}, // busy, headroom 200 MB: up to 300 MB kept
+		{800 << 20, 301 << 20, false, true},
 		{800 << 20, 3 << 20, true, false}, // quiet: all but crumbs returned
 		{800 << 20, 5 << 20, true, true},
 	} {
