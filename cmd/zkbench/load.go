@@ -36,7 +36,7 @@ func (quietLogger) Printf(string, ...any) {}
 
 // dial opens a session to servers and waits until it is established.
 func dial(servers []string) (*zk.Conn, error) {
-	c, events, err := zk.Connect(servers, sessionTimeout, zk.WithLogger(quietLogger{}))
+	c, events, err := zk.Connect(servers, sessionTimeout, zk.WithLogger(quietLogger{}), zk.WithDialer(dialFast))
 	if err != nil {
 		return nil, err
 	}
