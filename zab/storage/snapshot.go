@@ -46,7 +46,7 @@ func parseSnapshotName(name string) (int64, bool) {
 }
 
 // WriteSnapshot writes the snapshot taken at zxid into dir: write is handed a
-// buffered writer for the payload, then a trailer with the payload's length
+// buffered writer for the payload (see directWriter), then a trailer with the payload's length
 // and CRC32-C is appended, the file is fsynced, atomically renamed to
 // snapshot.<zxid hex> and the directory fsynced. On error no snapshot file is
 // left behind.
@@ -66,19 +66,19 @@ func WriteSnapshot(dir string, zxid int64, write func(w io.Writer) error) (path 
 			err = fmt.Errorf("storage: writing snapshot %s: %w", path, err)
 		}
 	}()
-	cw := &crcWriter{w: f}
-	bw := bufio.NewWriterSize(cw, 1<<20)
-	if err := write(bw); err != nil {
-		return "", err
-	}
-	if err := bw.Flush(); err != nil {
+	dw := newDirectWriter(f)
+	cw := &crcWriter{w: dw}
+	if err := write(cw); err != nil {
 		return "", err
 	}
 	trailer := make([]byte, 0, snapshotTrailerLen)
 	trailer = append(trailer, snapshotMagic...)
 	trailer = binary.BigEndian.AppendUint64(trailer, uint64(cw.n))
 	trailer = binary.BigEndian.AppendUint32(trailer, cw.crc)
-	if _, err := f.Write(trailer); err != nil {
+	if _, err := dw.Write(trailer); err != nil {
+		return "", err
+	}
+	if err := dw.Flush(); err != nil {
 		return "", err
 	}
 	if err := f.Sync(); err != nil {
