@@ -101,6 +101,12 @@ func OpenLog(dir string, opts Options) (*Log, error) {
 	db, err := pebble.Open(dir, &pebble.Options{
 		FS:     fs,
 		Logger: pebbleLogger{l.logger},
+		// Txns are written once, read back rarely (a restart, a learner's
+		// catch-up) and purged after a few snapshots: compressing them on
+		// every flush and compaction (snappy, pebble's default) cost more
+		// CPU under writes than the disk space it saves is worth. Apache
+		// ZooKeeper's log files are not compressed either.
+		Levels: []pebble.LevelOptions{{Compression: pebble.NoCompression}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening transaction log %s: %w", dir, err)
