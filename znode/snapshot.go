@@ -187,7 +187,7 @@ func kidsToWrite(n node, canonical bool) []node {
 	ks := n.kids()
 	kids := slices.AppendSeq(make([]node, 0, ks.len()), ks.all())
 	if !canonical {
-		slices.SortFunc(kids, func(a, b node) int { return cmp.Compare(uintptr(a.p), uintptr(b.p)) })
+		sortByAddress(kids)
 		return kids
 	}
 	type named struct {
@@ -228,6 +228,39 @@ func decodeStatPersisted(d *wire.Decoder) (st nodeStat, cversion int32, pzxid in
 	st.owner = d.Long()
 	pzxid = d.Long()
 	return st, cversion, pzxid
+}
+
+// sortByAddress sorts nodes by address: a radix sort of the addresses'
+// low 48 bits, a byte at a time (bytes that all nodes share are skipped).
+// Comparison sorting a 500,000-child parent took a third of a snapshot.
+func sortByAddress(kids []node) {
+	if len(kids) < 64 {
+		slices.SortFunc(kids, func(a, b node) int { return cmp.Compare(uintptr(a.p), uintptr(b.p)) })
+		return
+	}
+	src, dst := kids, make([]node, len(kids))
+	for shift := 0; shift < 48; shift += 8 {
+		var count [256]int
+		for _, k := range src {
+			count[byte(uintptr(k.p)>>shift)]++
+		}
+		if count[byte(uintptr(src[0].p)>>shift)] == len(src) {
+			continue
+		}
+		sum := 0
+		for i, c := range count {
+			count[i], sum = sum, sum+c
+		}
+		for _, k := range src {
+			d := byte(uintptr(k.p) >> shift)
+			dst[count[d]] = k
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &kids[0] {
+		copy(kids, src)
+	}
 }
 
 // ReadSnapshot rebuilds a tree written by WriteSnapshot. A damaged

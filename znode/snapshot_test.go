@@ -2,11 +2,14 @@ package znode
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/zkgo/zkgo/wire"
 )
@@ -394,5 +397,23 @@ func TestTxnCodec(t *testing.T) {
 	b := wire.Encode(txns[0])
 	if err := wire.Decode(b[:len(b)-1], &got); err == nil {
 		t.Fatal("truncated txn decoded")
+	}
+}
+
+// sortByAddress orders nodes as a comparison sort of their addresses does.
+func TestSortByAddress(t *testing.T) {
+	pool := make([]byte, 1<<20)
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 5, 63, 64, 65, 1000, 50_000} {
+		kids := make([]node, n)
+		for i := range kids {
+			kids[i] = node{unsafe.Pointer(&pool[r.IntN(len(pool))])}
+		}
+		want := slices.Clone(kids)
+		slices.SortFunc(want, func(a, b node) int { return cmp.Compare(uintptr(a.p), uintptr(b.p)) })
+		sortByAddress(kids)
+		if !slices.Equal(kids, want) {
+			t.Fatalf("%d nodes: not in address order", n)
+		}
 	}
 }
