@@ -234,12 +234,14 @@ func TestCorruptEntryDetected(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			l := openTestLog(t, dir, Options{ForceSync: true})
-			if err := l.Append(entries(1, 20)); err != nil {
-				t.Fatal(err)
+			for z := int64(1); z <= 20; z++ { // a group per txn
+				if err := l.Append(entries(z, z)); err != nil {
+					t.Fatal(err)
+				}
 			}
-			// Read the stored value of zxid 12 and write it back damaged.
-			var key [txnKeyLen]byte
-			putTxnKey(key[:], 12)
+			// Read the stored group of zxid 12 and write it back damaged.
+			var key [groupKeyLen]byte
+			putGroupKey(key[:], 12)
 			v, closer, err := l.db.Get(key[:])
 			if err != nil {
 				t.Fatal(err)
@@ -484,5 +486,20 @@ func TestFsyncWarning(t *testing.T) {
 	}
 	if n := logs.Len(); n != 0 {
 		t.Fatalf("%d warnings with the default threshold: %v", n, logs.All())
+	}
+}
+
+// A log written with one key per txn (before groups) is refused at open,
+// not read as empty.
+func TestOldLayoutRefused(t *testing.T) {
+	dir := t.TempDir()
+	l := openTestLog(t, dir, Options{ForceSync: true})
+	l.Close()
+	rawSet(t, dir, []byte{prefixOldTxn, 0, 0, 0, 0, 0, 0, 0, 1}, []byte("txn"))
+	if l, err := OpenLog(dir, Options{}); err == nil || !strings.Contains(err.Error(), "older layout") {
+		if l != nil {
+			l.Close()
+		}
+		t.Fatalf("OpenLog of an old-layout log = %v; want it refused", err)
 	}
 }
