@@ -151,24 +151,14 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // resident memory per znode measures, less the GC headroom). Run it with
 // -benchtime 1x.
 func BenchmarkTreeMemory(b *testing.B) {
-	const nodes = 1_000_000
-	data := make([]byte, 100)
-	for i := range data {
-		data[i] = byte(i)
-	}
 	for range b.N {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		tree := NewTree(Options{})
-		tree.Apply(&Txn{Zxid: 1, Type: wire.OpCreate, Body: createReq("/fill", "", 0)})
-		for i := range nodes {
-			tree.Apply(&Txn{Zxid: int64(i + 2), Time: 1_700_000_000_000 + int64(i), Type: wire.OpCreate,
-				Body: &wire.CreateRequest{Path: fmt.Sprintf("/fill/f%d", i), Data: data, ACL: OpenACL}})
-		}
+		tree := millionUnderOne()
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/nodes, "B/znode")
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/1e6, "B/znode")
 		runtime.KeepAlive(tree)
 	}
 }

@@ -111,7 +111,7 @@ const snapshotFlushSize = 256 << 10
 
 func (f *frozenTree) write(w io.Writer) error {
 	e := wire.NewEncoder(append(make([]byte, 0, snapshotFlushSize+4096), snapMagic...))
-	sw := &snapshotWriter{w: w, e: e, crc: crc32.New(castagnoli)}
+	sw := &snapshotWriter{w: w, e: e, crc: crc32.New(castagnoli), canonical: f.canonical}
 	e.Int(snapVersion)
 	e.Long(f.lastZxid)
 
@@ -128,7 +128,7 @@ func (f *frozenTree) write(w io.Writer) error {
 	for _, a := range acls {
 		wire.EncodeACLs(e, a.acls)
 	}
-	encodeNode(sw, "", f.root, index, f.canonical)
+	encodeNode(sw, "", f.root, index)
 	if err := sw.flush(); err != nil {
 		return err
 	}
@@ -142,6 +142,8 @@ type snapshotWriter struct {
 	e   *wire.Encoder
 	crc hash.Hash32
 	err error
+	// canonical writes children by name, not in memory order.
+	canonical bool
 }
 
 // maybeFlush writes the buffered encoding once it is large enough.
@@ -163,7 +165,7 @@ func (sw *snapshotWriter) flush() error {
 
 // encodeNode writes n and its subtree; index maps the ACL cache's indexes
 // to the snapshot's.
-func encodeNode(sw *snapshotWriter, name string, n node, index []int32, canonical bool) {
+func encodeNode(sw *snapshotWriter, name string, n node, index []int32) {
 	sw.maybeFlush()
 	e := sw.e
 	st := n.stat()
@@ -171,10 +173,10 @@ func encodeNode(sw *snapshotWriter, name string, n node, index []int32, canonica
 	e.Buffer(n.data())
 	e.Int(index[st.acl])
 	encodeStatPersisted(e, n, &st)
-	kids := kidsToWrite(n, canonical)
+	kids := kidsToWrite(n, sw.canonical)
 	e.Int(int32(len(kids)))
 	for _, c := range kids {
-		encodeNode(sw, c.name(), c, index, canonical)
+		encodeNode(sw, c.name(), c, index)
 	}
 }
 
@@ -185,23 +187,16 @@ func encodeNode(sw *snapshotWriter, name string, n node, index []int32, canonica
 // unrelated to memory) took most of a snapshot's time.
 func kidsToWrite(n node, canonical bool) []node {
 	ks := n.kids()
-	kids := slices.AppendSeq(make([]node, 0, ks.len()), ks.all())
-	if !canonical {
-		sortByAddress(kids)
+	if canonical {
+		names := sortedChildren(n)
+		kids := make([]node, len(names))
+		for i, name := range names {
+			kids[i] = ks.get(name)
+		}
 		return kids
 	}
-	type named struct {
-		name string
-		node node
-	}
-	byName := make([]named, len(kids))
-	for i, c := range kids {
-		byName[i] = named{c.name(), c}
-	}
-	slices.SortFunc(byName, func(a, b named) int { return strings.Compare(a.name, b.name) })
-	for i, c := range byName {
-		kids[i] = c.node
-	}
+	kids := slices.AppendSeq(make([]node, 0, ks.len()), ks.all())
+	sortByAddress(kids)
 	return kids
 }
 

@@ -1,8 +1,9 @@
 //go:build !unix
 
-// Package sock writes to TCP sockets without blocking, so that the
-// goroutine that produced some output can write it itself and leave only
-// what the socket does not take at once to a writer goroutine.
+// Package sock reads and writes TCP sockets with raw system calls: writes
+// that never block, so that the goroutine that produced some output can
+// write it itself and leave only what the socket does not take at once to a
+// writer goroutine, and reads that do not wake the runtime's sysmon.
 package sock
 
 import (

@@ -584,8 +584,8 @@ func (l *Log) PurgeBefore(zxid int64) error {
 		return err
 	}
 	b := l.db.NewBatch()
-	if kept := group[len(entriesUpTo(group, zxid-1)):]; len(kept) < len(group) && len(kept) > 0 {
-		setGroup(b, kept)
+	if older := entriesUpTo(group, zxid-1); len(older) > 0 && len(older) < len(group) {
+		setGroup(b, group[len(older):])
 	}
 	var end [groupKeyLen]byte
 	putGroupKey(end[:], zxid)

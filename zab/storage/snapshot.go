@@ -46,10 +46,10 @@ func parseSnapshotName(name string) (int64, bool) {
 }
 
 // WriteSnapshot writes the snapshot taken at zxid into dir: write is handed a
-// buffered writer for the payload (see directWriter), then a trailer with the payload's length
-// and CRC32-C is appended, the file is fsynced, atomically renamed to
-// snapshot.<zxid hex> and the directory fsynced. On error no snapshot file is
-// left behind.
+// buffered writer for the payload (see directWriter), then a trailer with
+// the payload's length and CRC32-C is appended, the file is fsynced,
+// atomically renamed to snapshot.<zxid hex> and the directory fsynced. On
+// error no snapshot file is left behind.
 func WriteSnapshot(dir string, zxid int64, write func(w io.Writer) error) (path string, err error) {
 	if zxid < 0 {
 		return "", fmt.Errorf("storage: negative snapshot zxid %d", zxid)
