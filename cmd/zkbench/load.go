@@ -45,10 +45,10 @@ func dial(servers []string) (*zk.Conn, error) {
 		select {
 		case ev := <-events:
 			if ev.State == zk.StateHasSession {
-				go func() {
-					for range events {
-					}
-				}()
+				// events is left undrained from here: go-zookeeper drops
+				// what a full channel does not take, and it also sends
+				// every watch notification there, so a goroutine draining
+				// it would be woken once per notification in the fan-out.
 				return c, nil
 			}
 		case <-timeout:
