@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/zkgo/zkgo/internal/freeport"
 	"io"
 	"net"
 	"os"
@@ -99,16 +100,6 @@ type ensemble struct {
 	servers []*server
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // startEnsemble starts n servers of im under root, all from the same zoo.cfg
 // shape (tickTime, initLimit=10, syncLimit=5, one server.N line each, ids
 // 1..n), and returns once each answers ruok and srvr with a Mode.
@@ -116,15 +107,15 @@ func startEnsemble(im impl, n int, root string) (*ensemble, error) {
 	e := &ensemble{impl: im, root: root}
 	peers := make([]string, n)
 	for i := range peers {
-		q, err1 := freePort()
-		el, err2 := freePort()
+		q, err1 := freeport.Pick()
+		el, err2 := freeport.Pick()
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, err
 		}
 		peers[i] = fmt.Sprintf("server.%d=127.0.0.1:%d:%d", i+1, q, el)
 	}
 	for i := 0; i < n; i++ {
-		port, err := freePort()
+		port, err := freeport.Pick()
 		if err != nil {
 			return nil, err
 		}

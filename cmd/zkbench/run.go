@@ -88,15 +88,23 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 	defer func() { closeAll(conns) }()
 
 	// Warm up (the JVM's JIT compiles each request path only once it is
-	// hot; caches and buffers of both) with every workload in turn, for
-	// cfg.warmup in all; not recorded.
+	// hot; caches and buffers of both) with every workload in turn, the
+	// watch fan-out too when it runs, for cfg.warmup in all; not recorded.
 	p.start(im.name+" warmup", cfg.warmup)
-	if err := setup(conns, bytes.Repeat([]byte{'v'}, cfg.sizes[0])); err != nil {
+	warmValue := bytes.Repeat([]byte{'v'}, cfg.sizes[0])
+	if err := setup(conns, warmValue); err != nil {
 		rep.Error = fmt.Sprintf("setup: %v", err)
 		return rep
 	}
+	slices := len(workloads)
+	if cfg.runs(watchName) {
+		slices++
+		if _, err := watchFanOut(e.addrs(), cfg.watchers, cfg.warmup/time.Duration(slices), warmValue); err != nil {
+			p.log("%s: warming up the watch fan-out: %v", im.name, err)
+		}
+	}
 	for _, w := range workloads {
-		runLoad(conns, cfg.outstanding, cfg.warmup/time.Duration(len(workloads)), w.op(bytes.Repeat([]byte{'v'}, cfg.sizes[0]), "warm"))
+		runLoad(conns, cfg.outstanding, cfg.warmup/time.Duration(slices), w.op(warmValue, "warm"))
 	}
 	p.end()
 

@@ -14,9 +14,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/zkgo/zkgo/internal/freeport"
 	"io"
 	"maps"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -94,45 +94,16 @@ type Server struct {
 	fsyncDelayFile string // the fault control file (StartFaultyEnsemble)
 }
 
-// handedOut holds every port FreePort returned in this process: two
-// servers given the same port would collide.
-var handedOut = struct {
-	sync.Mutex
-	ports map[int]bool
-}{ports: map[int]bool{}}
-
-// Ports FreePort picks from: below Linux's ephemeral range (32768-60999 by
-// default), which the kernel hands to outgoing connections. A port taken
-// from that range could be given to some client's connection between the
-// check and the server's bind, which made tests fail now and then with
-// "address already in use" while other tests ran alongside.
-const (
-	minTestPort = 10000
-	maxTestPort = 32767
-)
-
 // FreePort returns a TCP port on 127.0.0.1, outside the ephemeral range,
 // that was free a moment ago and that no earlier call in this process
-// returned.
+// returned (see internal/freeport).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	for range 1000 {
-		port := minTestPort + rand.IntN(maxTestPort-minTestPort+1)
-		if handedOut.ports[port] {
-			continue
-		}
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		handedOut.ports[port] = true
-		return port
+	port, err := freeport.Pick()
+	if err != nil {
+		t.Fatalf("harness: %v", err)
 	}
-	t.Fatalf("harness: no free port in %d-%d", minTestPort, maxTestPort)
-	return 0
+	return port
 }
 
 // StartApache starts the Apache ZooKeeper reference server in standalone
