@@ -471,7 +471,16 @@ func (q *quorumPeer) process() bool {
 			}
 			q.queueSync(pendingSync{gen: q.gen, zxid: rd.Entries[len(rd.Entries)-1].Zxid, wait: wait})
 		}
-		// 5. Messages.
+		// 5. Messages and 6. committed txns, in zxid order. A leader
+		// applies first: its COMMIT lets followers apply and answer, and
+		// a client that saw a zxid there and then loses that follower must
+		// find the leader at least as far along (a server refuses a client
+		// that has seen a newer zxid than its own). A follower sends first:
+		// its acks are on the path of every write.
+		leading := q.status.Role == zab.Leading
+		if leading && !q.applyCommitted(rd.Committed) {
+			return false
+		}
 		if len(rd.Messages) > 0 {
 			q.tr.Send(rd.Messages)
 		}
@@ -480,15 +489,8 @@ func (q *quorumPeer) process() bool {
 				zap.String("peerLastZxid", hex(sy.PeerLast)), zap.String("from", hex(sy.From)),
 				zap.Int("entries", sy.Entries))
 		}
-		// 6. Committed txns, in zxid order.
-		for _, e := range rd.Committed {
-			if err := q.apply(e); err != nil {
-				s.failStorage(err)
-				return false
-			}
-		}
-		if n := len(rd.Committed); n > 0 {
-			s.maybeSnapshot(n)
+		if !leading && !q.applyCommitted(rd.Committed) {
+			return false
 		}
 		if len(rd.Memberships) > 0 {
 			q.membershipsActivated(rd.Memberships)
@@ -530,6 +532,21 @@ func (q *quorumPeer) process() bool {
 	}
 	s.flushQueued() // the replies and notifications of the txns applied
 	q.publish()
+	return true
+}
+
+// applyCommitted applies committed txns in order; false means the server
+// must stop.
+func (q *quorumPeer) applyCommitted(committed []zab.Entry) bool {
+	for _, e := range committed {
+		if err := q.apply(e); err != nil {
+			q.s.failStorage(err)
+			return false
+		}
+	}
+	if n := len(committed); n > 0 {
+		q.s.maybeSnapshot(n)
+	}
 	return true
 }
 

@@ -19,7 +19,9 @@
 //     everything up to zxid is durable (asynchronously is fine).
 //  5. Messages: send them (messages to one peer in order; coalescing many
 //     into one socket write is encouraged).
-//  6. Committed: apply them to the tree in order.
+//  6. Committed: apply them to the tree in order. Steps 5 and 6 may be
+//     swapped: no message needs the tree, and a leader that applies before
+//     it sends its COMMIT is never behind a follower.
 //  7. NeedSnapshot: serialize the tree and pass it to SnapshotReady.
 //  8. Requests: (leader) prepare and Propose the forwarded writes, answer
 //     the forwarded questions (Reply); Replies: (learner) the leader's
