@@ -96,15 +96,15 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 		rep.Error = fmt.Sprintf("setup: %v", err)
 		return rep
 	}
-	slices := len(workloads)
+	parts := len(workloads)
 	if cfg.runs(watchName) {
-		slices++
-		if _, err := watchFanOut(e.addrs(), cfg.watchers, cfg.warmup/time.Duration(slices), warmValue); err != nil {
+		parts++
+		if _, err := watchFanOut(e.addrs(), cfg.watchers, cfg.warmup/time.Duration(parts), warmValue); err != nil {
 			p.log("%s: warming up the watch fan-out: %v", im.name, err)
 		}
 	}
 	for _, w := range workloads {
-		runLoad(conns, cfg.outstanding, cfg.warmup/time.Duration(slices), w.op(warmValue, "warm"))
+		runLoad(conns, cfg.outstanding, cfg.warmup/time.Duration(parts), w.op(warmValue, "warm"))
 	}
 	p.end()
 
