@@ -51,10 +51,23 @@ var gozkKnownFailures = map[string]string{
 // time, each with the reason. Either outcome is logged; neither counts as
 // passing.
 var gozkFlaky = map[string]string{
-	// None since followers re-validate a reconnecting session through the
-	// leader (as Apache's REVALIDATE): until then
-	// TestIntegration_ClientClusterFailover was here, its client getting a
-	// session from a follower that had not yet noticed the leader's death.
+	// TestIntegration_ClientClusterFailover was here until followers
+	// re-validated a reconnecting session through the leader (as Apache's
+	// REVALIDATE): its client got a session from a follower that had not
+	// yet noticed the leader's death.
+	//
+	// The test kills the server its client is on (and waits for the
+	// process to exit), starts it again and sends a create at once. When
+	// go-zookeeper's receive loop has not yet read the end of the old
+	// connection, the create goes out on it and fails with "connection
+	// closed" (once in CI, on the 2-core machine running the packages side
+	// by side). Likely why Apache's runs pass: a JVM takes longer than our
+	// server to tear down, which leaves the client more time (not
+	// measured). Its other failure, "still connected ... after restart"
+	// (the other servers refused the client because they had not applied
+	// the zxid it had seen), was ours: the leader sent its COMMIT before
+	// applying; TestLeaderNeverBehindAFollower covers it.
+	"TestIntegration_DNSHostProviderReconnect": "create sent on the killed server's connection before the client saw it end, once",
 }
 
 // gozkApacheKnownFailures are the tests that fail against Apache ZooKeeper
