@@ -17,15 +17,7 @@ import (
 // (no such node), as that test's: a failed write is a txn too.
 func TestLeaderNeverBehindAFollower(t *testing.T) {
 	servers := startInProcessEnsemble(t, 3, nil)
-	var leader *Server
-	for _, s := range servers {
-		if s.quorum.leading() {
-			leader = s
-		}
-	}
-	if leader == nil {
-		t.Fatal("no leader")
-	}
+	leader := leaderOf(t, servers)
 	c := newRaw(t, follower(t, servers))
 	for range 300 {
 		h := c.expect(wire.ErrNoNode, wire.OpDelete, &wire.PathVersionRequest{Path: "/none", Version: -1}, nil)
