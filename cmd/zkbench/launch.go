@@ -269,6 +269,43 @@ func (s *server) rssBytes() (int64, error) {
 	return 0, errors.New("no VmRSS line")
 }
 
+// userHZ is the unit of the CPU times in /proc/<pid>/stat: USER_HZ, 100
+// on every Linux architecture Go supports.
+const userHZ = 100
+
+// cpuTime reads the CPU time (user plus system, all threads) the server
+// process has used, from /proc/<pid>/stat.
+func (s *server) cpuTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseCPUTime(string(b))
+}
+
+// parseCPUTime returns utime+stime of a /proc/<pid>/stat line. Its fields
+// follow the command name, which is in parentheses and may hold spaces:
+// state is the third field, utime the 14th and stime the 15th.
+func parseCPUTime(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("stat line without a command name")
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("stat line of %d fields after the command name", len(f))
+	}
+	var ticks int64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("stat line: %v", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
+}
+
 // fourLetter sends a four-letter word to addr and returns the whole reply.
 func fourLetter(addr, cmd string) (string, error) {
 	conn, err := net.DialTimeout("tcp", addr, fourLetterTimeout)
@@ -324,6 +361,19 @@ func (e *ensemble) rss() ([]int64, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// cpu returns the CPU time the live servers have used in all. A server
+// whose time cannot be read (it just exited, or this is not Linux) counts
+// nothing.
+func (e *ensemble) cpu() time.Duration {
+	var total time.Duration
+	for _, s := range e.servers {
+		if t, err := s.cpuTime(); err == nil && s.alive() {
+			total += t
+		}
+	}
+	return total
 }
 
 // stop stops every server.

@@ -92,6 +92,7 @@ type sample struct {
 	firstErr  error
 	elapsed   time.Duration
 	latencies []time.Duration
+	serverCPU time.Duration // CPU time the servers used meanwhile, if measured
 }
 
 // runLoad runs f from outstanding goroutines on each of conns for d and
@@ -158,6 +159,9 @@ func (s sample) result(name string) Result {
 	r.P50ms = percentile(s.latencies, 0.50)
 	r.P99ms = percentile(s.latencies, 0.99)
 	r.P999ms = percentile(s.latencies, 0.999)
+	if s.ops > 0 {
+		r.ServerCPUPerOp = float64(s.serverCPU.Microseconds()) / float64(s.ops)
+	}
 	if s.firstErr != nil {
 		r.FirstError = s.firstErr.Error()
 	}
@@ -324,15 +328,17 @@ var workloads = []workload{
 const notifyTimeout = 10 * time.Second
 
 // watchFanOut opens watchers sessions spread over addrs, each watching
-// watchPath; then, for d, rounds run: every watcher re-arms (getData with
-// a watch), a writer changes the node, and the round ends when every
-// watcher has its notification. Ops are notifications delivered;
-// latencies run from the setData call to each delivery.
+// watchPath; then, for d, rounds run: a writer changes the node, and the
+// round ends when every watcher has its notification and has set a new
+// watch. Ops are notifications delivered; latencies run from the setData
+// call to each delivery. serverCPU, if not nil, is read at the start and
+// end of the measured rounds.
 //
-// Each watcher is one goroutine for the whole run, told by a channel when
-// to re-arm: the load generator's own work per notification is kept
-// small, since on a small machine it shares the CPUs with the servers.
-func watchFanOut(addrs []string, watchers int, d time.Duration, value []byte) (s sample, err error) {
+// Each watcher is one goroutine for the whole run doing what a client's
+// data watch does (go-zookeeper's GetW in a loop, kazoo's DataWatch,
+// Curator's NodeCache): read the node with a watch and, once notified,
+// read it again with a new watch at once.
+func watchFanOut(addrs []string, watchers int, d time.Duration, value []byte, serverCPU func() time.Duration) (s sample, err error) {
 	conns, err := dialAll(addrs, watchers)
 	if err != nil {
 		return sample{}, err
@@ -344,73 +350,107 @@ func watchFanOut(addrs []string, watchers int, d time.Duration, value []byte) (s
 	}
 	defer writer.Close()
 
-	type delivery struct {
-		at  time.Time
-		err error
+	// A watcher reports each watch it sets (armed) and each notification.
+	type report struct {
+		armed bool
+		at    time.Time
+		err   error
 	}
-	rearm := make([]chan struct{}, len(conns))
-	armed := make(chan error, len(conns))
-	delivered := make(chan delivery, len(conns))
-	for i, c := range conns {
-		rearm[i] = make(chan struct{}, 1)
+	reports := make(chan report, 2*len(conns))
+	stop := make(chan struct{})
+	defer close(stop)
+	send := func(r report) bool {
+		select {
+		case reports <- r:
+			return r.err == nil
+		case <-stop:
+			return false
+		}
+	}
+	for _, c := range conns {
 		go func() {
-			for range rearm[i] {
+			for {
 				_, _, ch, err := c.GetW(watchPath)
-				armed <- err
-				if err != nil {
-					continue
+				if !send(report{armed: true, err: err}) {
+					return
 				}
-				ev := <-ch
+				var ev zk.Event
+				select {
+				case ev = <-ch:
+				case <-stop:
+					return
+				}
+				r := report{at: time.Now()}
 				if ev.Type != zk.EventNodeDataChanged {
-					err = fmt.Errorf("watch event %v", ev.Type)
+					r.err = fmt.Errorf("watch event %v", ev.Type)
 				}
-				delivered <- delivery{time.Now(), err}
+				if !send(r) {
+					return
+				}
 			}
 		}()
 	}
-	defer func() {
-		for _, r := range rearm {
-			close(r)
-		}
-	}()
 
 	timeout := time.NewTimer(notifyTimeout)
 	defer timeout.Stop()
-	start := time.Now()
-	defer func() { s.elapsed = time.Since(start) }()
-	for time.Since(start) < d {
-		for _, r := range rearm {
-			r <- struct{}{}
+	// await receives reports until every watcher has set its watch and,
+	// after a change made at t0 (non-zero), has been notified of it.
+	await := func(t0 time.Time) error {
+		armed, notified := 0, 0
+		if t0.IsZero() {
+			notified = len(conns)
 		}
-		var armErr error
-		for range conns {
-			if err := <-armed; err != nil {
-				armErr = err
+		timeout.Reset(notifyTimeout)
+		for armed < len(conns) || notified < len(conns) {
+			select {
+			case r := <-reports:
+				switch {
+				case r.err != nil:
+					return r.err
+				case r.armed:
+					armed++
+				default:
+					notified++
+					s.ops++
+					s.latencies = append(s.latencies, r.at.Sub(t0))
+				}
+			case <-timeout.C:
+				s.errors += len(conns) - notified
+				return fmt.Errorf("%d notifications and %d watches missing after %v",
+					len(conns)-notified, len(conns)-armed, notifyTimeout)
 			}
 		}
-		if armErr != nil {
-			return s, armErr // watchers that armed are notified by the closing
-		}
+		return nil
+	}
+	if err := await(time.Time{}); err != nil {
+		return s, err
+	}
+	start := time.Now()
+	meter := startMeter(serverCPU)
+	defer func() {
+		s.elapsed = time.Since(start)
+		s.serverCPU = meter()
+	}()
+	for time.Since(start) < d {
 		t0 := time.Now()
 		if _, err := writer.Set(watchPath, value, -1); err != nil {
 			return s, err
 		}
-		timeout.Reset(notifyTimeout)
-		for pending := len(conns); pending > 0; pending-- {
-			select {
-			case dl := <-delivered:
-				if dl.err != nil {
-					return s, dl.err
-				}
-				s.ops++
-				s.latencies = append(s.latencies, dl.at.Sub(t0))
-			case <-timeout.C:
-				s.errors += pending
-				return s, fmt.Errorf("%d notifications missing after %v", pending, notifyTimeout)
-			}
+		if err := await(t0); err != nil {
+			return s, err
 		}
 	}
 	return s, nil
+}
+
+// startMeter returns a function that tells how much total has grown since
+// startMeter was called; a nil total gives zero.
+func startMeter(total func() time.Duration) func() time.Duration {
+	if total == nil {
+		return func() time.Duration { return 0 }
+	}
+	t0 := total()
+	return func() time.Duration { return total() - t0 }
 }
 
 // fill creates k znodes holding value under fillPath, pipelined over conns.

@@ -99,7 +99,7 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 	parts := len(workloads)
 	if cfg.runs(watchName) {
 		parts++
-		if _, err := watchFanOut(e.addrs(), cfg.watchers, cfg.warmup/time.Duration(parts), warmValue); err != nil {
+		if _, err := watchFanOut(e.addrs(), cfg.watchers, cfg.warmup/time.Duration(parts), warmValue, nil); err != nil {
 			p.log("%s: warming up the watch fan-out: %v", im.name, err)
 		}
 	}
@@ -125,7 +125,9 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 			}
 			p.start(im.name+" "+name, cfg.duration)
 			run++
+			meter := startMeter(e.cpu)
 			s := runLoad(conns, cfg.outstanding, cfg.duration, w.op(value, fmt.Sprintf("r%d", run)))
+			s.serverCPU = meter()
 			rep.Results = append(rep.Results, s.result(name))
 			p.end()
 		}
@@ -134,7 +136,7 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 
 	if cfg.runs(watchName) {
 		p.start(fmt.Sprintf("%s %s (%d watchers)", im.name, watchName, cfg.watchers), cfg.duration+5*time.Second)
-		s, err := watchFanOut(e.addrs(), cfg.watchers, cfg.duration, value)
+		s, err := watchFanOut(e.addrs(), cfg.watchers, cfg.duration, value, e.cpu)
 		r := s.result(fmt.Sprintf("%s x%d (notif/s)", watchName, cfg.watchers))
 		if err != nil && r.FirstError == "" {
 			r.FirstError = err.Error()

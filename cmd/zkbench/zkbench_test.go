@@ -38,18 +38,34 @@ func TestZooCfgShape(t *testing.T) {
 
 func TestTableRatios(t *testing.T) {
 	r := &Report{Impls: []*ImplReport{
-		{Name: "ours", Results: []Result{{Workload: "getData", OpsPerSec: 300, P99ms: 1}}},
-		{Name: "apache", Results: []Result{{Workload: "getData", OpsPerSec: 100, P99ms: 4}}},
+		{Name: "ours", Results: []Result{{Workload: "getData", OpsPerSec: 300, P99ms: 1, ServerCPUPerOp: 10}}},
+		{Name: "apache", Results: []Result{{Workload: "getData", OpsPerSec: 100, P99ms: 4, ServerCPUPerOp: 40}}},
 	}}
 	var b strings.Builder
 	r.WriteTable(&b)
-	if !strings.Contains(b.String(), "3.00") || !strings.Contains(b.String(), "0.25") {
-		t.Errorf("table lacks the ratios 3.00 and 0.25:\n%s", b.String())
+	for _, want := range []string{"3.00", "0.25", "10/40"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q (ratios 3.00 and 0.25, CPU per op 10/40):\n%s", want, b.String())
+		}
 	}
 	var h strings.Builder
 	r.writeHTML(&h)
 	if strings.Count(h.String(), "<svg") != 2 {
 		t.Errorf("HTML report should hold two SVG charts")
+	}
+}
+
+func TestParseCPUTime(t *testing.T) {
+	// A command name with spaces and a parenthesis; utime 250, stime 130.
+	stat := "4242 (zk server) x) S 1 4242 4242 0 -1 4194304 900 0 0 0 250 130 0 0 20 0 12 0 100 0 0"
+	got, err := parseCPUTime(stat)
+	if err != nil || got != 3800*time.Millisecond {
+		t.Errorf("parseCPUTime = %v, %v; want 3.8s", got, err)
+	}
+	for _, bad := range []string{"", "4242 (zk) S 1 2", "4242 (zk) S 1 4242 4242 0 -1 4194304 900 0 0 0 2x5 130 0"} {
+		if _, err := parseCPUTime(bad); err == nil {
+			t.Errorf("parseCPUTime(%q) did not fail", bad)
+		}
 	}
 }
 
@@ -72,10 +88,17 @@ func TestShortRunOurs(t *testing.T) {
 	if len(rep.Results) != len(workloads)+1 { // plus the watch fan-out
 		t.Errorf("%d results, want %d", len(rep.Results), len(workloads)+1)
 	}
+	var cpu float64
 	for _, r := range rep.Results {
 		if r.Ops == 0 || r.Errors != 0 {
 			t.Errorf("%s: %d ops, %d errors (first: %s)", r.Workload, r.Ops, r.Errors, r.FirstError)
 		}
+		cpu += r.ServerCPUPerOp * float64(r.Ops)
+	}
+	// /proc counts in 10 ms ticks: one workload may show none, all of
+	// them together not.
+	if cpu <= 0 {
+		t.Errorf("no server CPU time measured over %d workloads", len(rep.Results))
 	}
 	if m := rep.Memory; m == nil || m.Error != "" || len(m.RSSSettled) != 3 || m.BytesPerZnode <= 0 {
 		t.Errorf("memory: %+v", m)
