@@ -16,6 +16,12 @@
 // the last one) and leader-failover unavailability (kill -9 the leader
 // under write load; the longest window without a successful write).
 //
+// For each workload it also reads the CPU time the servers used from
+// /proc/<pid>/stat and reports it per op: the load generator shares the
+// CPUs with the servers and costs the same per op against both, so when
+// the CPUs are busy the throughput ratio understates how much less the
+// servers themselves spend.
+//
 // It prints a table with ours/apache ratios and writes -out.json and
 // -out.html (inline SVG charts of throughput and latency).
 //
