@@ -334,17 +334,24 @@ func (e *ensemble) addrs() []string {
 	return a
 }
 
-// leader returns the server reporting Mode: leader, waiting up to timeout.
+// leader returns the server reporting Mode: leader once exactly one live
+// server does, waiting up to timeout. A leader that has lost its quorum
+// can say so for a while after another has been elected (Apache's, until
+// its syncLimit passes); killing that one would measure no failover.
 func (e *ensemble) leader(timeout time.Duration) (*server, error) {
 	deadline := time.Now().Add(timeout)
 	for {
+		var leaders []*server
 		for _, s := range e.servers {
 			if s.alive() && s.mode() == "leader" {
-				return s, nil
+				leaders = append(leaders, s)
 			}
 		}
+		if len(leaders) == 1 {
+			return leaders[0], nil
+		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("no leader after %v", timeout)
+			return nil, fmt.Errorf("%d servers report being the leader after %v, not one", len(leaders), timeout)
 		}
 		time.Sleep(pollInterval)
 	}

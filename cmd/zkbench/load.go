@@ -468,11 +468,15 @@ func fill(conns []*zk.Conn, outstanding, k int, value []byte, progress func(done
 	})
 }
 
+// steadyGap is the longest pause between successful writes that the
+// failover measurement still counts as writes succeeding steadily.
+const steadyGap = 100 * time.Millisecond
+
 // failover runs setData from workers sessions (each given every server),
 // kills -9 the leader after warmup and keeps writing until writes have
-// succeeded again for settle (or maxWait passes). It returns the longest
-// window, from the kill on, without a successful write, and the time to
-// the first successful write after the kill.
+// succeeded steadily for settle after the outage (or maxWait passes). It
+// returns the longest window, from the kill on, without a successful
+// write, and the time to the first successful write after the kill.
 func failover(e *ensemble, workers int, warmup, settle, maxWait time.Duration, value []byte) (longest, first time.Duration, err error) {
 	conns := make([]*zk.Conn, 0, workers)
 	defer func() { closeAll(conns) }()
@@ -488,10 +492,9 @@ func failover(e *ensemble, workers int, warmup, settle, maxWait time.Duration, v
 		return 0, 0, err
 	}
 	var (
-		mu        sync.Mutex
-		successes []time.Time
-		stop      atomic.Bool
-		wg        sync.WaitGroup
+		writes writeTimes
+		stop   atomic.Bool
+		wg     sync.WaitGroup
 	)
 	for i, c := range conns {
 		wg.Add(1)
@@ -503,10 +506,7 @@ func failover(e *ensemble, workers int, warmup, settle, maxWait time.Duration, v
 					time.Sleep(time.Millisecond)
 					continue
 				}
-				now := time.Now()
-				mu.Lock()
-				successes = append(successes, now)
-				mu.Unlock()
+				writes.add(time.Now())
 			}
 		}()
 	}
@@ -516,39 +516,71 @@ func failover(e *ensemble, workers int, warmup, settle, maxWait time.Duration, v
 	deadline := killed.Add(maxWait)
 	for time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-		mu.Lock()
-		n := len(successes)
-		recovered := n > 0 && successes[n-1].After(killed) && time.Since(firstAfter(successes, killed)) > settle
-		mu.Unlock()
-		if recovered {
+		if writes.steady(killed, time.Now(), settle) {
 			break
 		}
 	}
 	stop.Store(true)
 	wg.Wait()
-	slices.SortFunc(successes, func(a, b time.Time) int { return a.Compare(b) })
-	f := firstAfter(successes, killed)
-	if f.IsZero() {
+	longest, first, ok := writes.outage(killed)
+	if !ok {
 		return maxWait, maxWait, fmt.Errorf("no successful write within %v of the kill", maxWait)
 	}
-	prev := killed
-	for _, t := range successes {
-		if t.Before(killed) {
-			continue
-		}
-		longest = max(longest, t.Sub(prev))
-		prev = t
-	}
-	return longest, f.Sub(killed), nil
+	return longest, first, nil
 }
 
-// firstAfter returns the earliest time in ts after t, or the zero time.
-func firstAfter(ts []time.Time, t time.Time) time.Time {
-	var first time.Time
-	for _, x := range ts {
-		if x.After(t) && (first.IsZero() || x.Before(first)) {
-			first = x
-		}
-	}
-	return first
+// writeTimes records when writes succeeded, from several goroutines.
+type writeTimes struct {
+	mu     sync.Mutex
+	times  []time.Time
+	last   time.Time // the latest success
+	resume time.Time // when writes resumed after their last pause over steadyGap
 }
+
+// add records a success at t.
+func (w *writeTimes) add(t time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.times = append(w.times, t)
+	if t.Sub(w.last) > steadyGap {
+		w.resume = t
+	}
+	if t.After(w.last) {
+		w.last = t
+	}
+}
+
+// steady reports whether, at now, writes have succeeded with no pause over
+// steadyGap for longer than settle, counted from the later of since and
+// the end of the last longer pause. Writes in flight at a kill can
+// succeed just after it, before the outage: they do not count as resumed.
+func (w *writeTimes) steady(since, now time.Time, settle time.Duration) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	from := w.resume
+	if from.Before(since) {
+		from = since
+	}
+	return now.Sub(w.last) <= steadyGap && now.Sub(from) > settle
+}
+
+// outage returns the longest window from t on without a success and the
+// time from t to the first success after it; false if there is none.
+func (w *writeTimes) outage(t time.Time) (longest, first time.Duration, ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	slices.SortFunc(w.times, func(a, b time.Time) int { return a.Compare(b) })
+	prev := t
+	for _, x := range w.times {
+		if !x.After(t) {
+			continue
+		}
+		if !ok {
+			first, ok = x.Sub(t), true
+		}
+		longest = max(longest, x.Sub(prev))
+		prev = x
+	}
+	return longest, first, ok
+}
+

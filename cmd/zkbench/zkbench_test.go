@@ -110,3 +110,45 @@ func TestShortRunOurs(t *testing.T) {
 		t.Errorf("failover: %+v", f)
 	}
 }
+
+// TestFailoverWaitsOutTheOutage: writes in flight at the kill succeed just
+// after it; the outage that follows must neither end the measurement (as
+// "writes have succeeded for settle since the kill") nor be left out of it.
+func TestFailoverWaitsOutTheOutage(t *testing.T) {
+	kill := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return kill.Add(time.Duration(ms) * time.Millisecond) }
+	var w writeTimes
+	for ms := -500; ms <= 0; ms++ {
+		w.add(at(ms))
+	}
+	w.add(at(1)) // in flight at the kill
+	settle := 2 * time.Second
+	if w.steady(kill, at(2050), settle) {
+		t.Fatal("steady at +2.05 s, in the middle of an outage")
+	}
+	for ms := 2100; ms <= 4000; ms += 5 {
+		w.add(at(ms))
+		if w.steady(kill, at(ms), settle) {
+			t.Fatalf("steady at +%d ms, less than settle after the outage ended", ms)
+		}
+	}
+	for ms := 4005; ms <= 4200; ms += 5 {
+		w.add(at(ms))
+	}
+	if !w.steady(kill, at(4200), settle) {
+		t.Error("not steady 2.1 s after writes resumed")
+	}
+	longest, first, ok := w.outage(kill)
+	if !ok || longest != 2099*time.Millisecond || first != time.Millisecond {
+		t.Errorf("outage = %v, first write %v, %v; want 2.099s, 1ms", longest, first, ok)
+	}
+
+	// A failover with no pause over steadyGap is steady settle after the kill.
+	var quick writeTimes
+	for ms := -100; ms <= 2200; ms += 10 {
+		quick.add(at(ms))
+	}
+	if quick.steady(kill, at(1900), settle) || !quick.steady(kill, at(2100), settle) {
+		t.Error("a failover without an outage should be steady just after settle, not before")
+	}
+}
