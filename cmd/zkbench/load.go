@@ -583,4 +583,3 @@ func (w *writeTimes) outage(t time.Time) (longest, first time.Duration, ok bool)
 	}
 	return longest, first, ok
 }
-
