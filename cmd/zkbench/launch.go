@@ -336,8 +336,8 @@ func (e *ensemble) addrs() []string {
 
 // leader returns the server reporting Mode: leader once exactly one live
 // server does, waiting up to timeout. A leader that has lost its quorum
-// can say so for a while after another has been elected (Apache's, until
-// its syncLimit passes); killing that one would measure no failover.
+// can still say so for a moment after another has been elected; killing
+// that one would measure no failover.
 func (e *ensemble) leader(timeout time.Duration) (*server, error) {
 	deadline := time.Now().Add(timeout)
 	for {
