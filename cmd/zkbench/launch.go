@@ -253,7 +253,7 @@ func (s *server) waitReady() error {
 
 // rssBytes reads VmRSS of the server process from /proc/<pid>/status.
 func (s *server) rssBytes() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	b, err := s.procFile("status")
 	if err != nil {
 		return 0, err
 	}
@@ -276,11 +276,16 @@ const userHZ = 100
 // cpuTime reads the CPU time (user plus system, all threads) the server
 // process has used, from /proc/<pid>/stat.
 func (s *server) cpuTime() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	b, err := s.procFile("stat")
 	if err != nil {
 		return 0, err
 	}
 	return parseCPUTime(string(b))
+}
+
+// procFile reads /proc/<pid>/name of the server process.
+func (s *server) procFile(name string) ([]byte, error) {
+	return os.ReadFile(fmt.Sprintf("/proc/%d/%s", s.cmd.Process.Pid, name))
 }
 
 // parseCPUTime returns utime+stime of a /proc/<pid>/stat line. Its fields

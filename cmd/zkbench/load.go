@@ -359,6 +359,8 @@ func watchFanOut(addrs []string, watchers int, d time.Duration, value []byte, se
 	reports := make(chan report, 2*len(conns))
 	stop := make(chan struct{})
 	defer close(stop)
+	// send hands r to the rounds; false means its watcher stops (r is a
+	// failure, or the run is over).
 	send := func(r report) bool {
 		select {
 		case reports <- r:

@@ -139,12 +139,8 @@ func (r *Report) names() []string {
 
 // WriteTable prints the comparison table: throughput and latency of both
 // implementations per workload, with ours/apache ratios (ops/s: higher is
-// better for us; latency and server CPU per op: lower is better for us).
-//
-// The load generator shares the machine's CPUs with the servers, and its
-// cost per op is the same for both implementations, so the throughput
-// ratio understates the servers' own difference when the CPUs are busy;
-// the servers' CPU per op shows that difference.
+// better for us; latency and server CPU per op: lower is better for us;
+// the package doc says why both ratios are shown).
 func (r *Report) WriteTable(w io.Writer) {
 	ours, apache := r.pair()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
