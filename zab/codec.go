@@ -24,6 +24,7 @@ const (
 	flagProbe
 	flagEstablished
 	flagMembers
+	flagRepairing
 )
 
 // entryMinSize is the smallest encoding of an entry (zxid and an empty
@@ -64,6 +65,9 @@ func (m *Message) Encode(e *wire.Encoder) {
 	}
 	if m.Probe {
 		flags |= flagProbe
+	}
+	if m.Repairing {
+		flags |= flagRepairing
 	}
 	if m.Established {
 		flags |= flagEstablished
@@ -113,6 +117,7 @@ func (m *Message) Decode(d *wire.Decoder) {
 	m.Observer = flags&flagObserver != 0
 	m.Probe = flags&flagProbe != 0
 	m.Established = flags&flagEstablished != 0
+	m.Repairing = flags&flagRepairing != 0
 	n := int(d.Int())
 	if d.Err() != nil {
 		return

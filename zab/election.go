@@ -25,10 +25,18 @@ type ballot struct {
 	round int64
 }
 
-// selfVote is this server's own candidacy; observers vote for nobody.
+// noVote is the vote of a server whose vote does not count.
+var noVote = Vote{Leader: -1, Zxid: -1, Epoch: -1}
+
+// votes reports whether this server takes part in elections: a voter
+// whose log is not being repaired (see HardState.Repairing).
+func (n *Node) votes() bool { return n.voter && !n.hs.Repairing }
+
+// selfVote is this server's own candidacy; observers and servers under
+// repair vote for nobody.
 func (n *Node) selfVote() Vote {
-	if !n.voter {
-		return Vote{Leader: -1, Zxid: -1, Epoch: -1}
+	if !n.votes() {
+		return noVote
 	}
 	return Vote{Leader: n.id, Zxid: n.log.last, Epoch: n.hs.CurrentEpoch}
 }
@@ -43,7 +51,7 @@ func (n *Node) becomeLooking() {
 	e.recv = map[int64]ballot{}
 	e.out = map[int64]ballot{}
 	e.finalizeAt = -1
-	if n.voter {
+	if n.votes() {
 		e.recv[n.id] = ballot{vote: e.vote, state: Looking, round: e.round}
 	}
 	n.sendNotifications()
@@ -61,10 +69,16 @@ func (n *Node) sendNotifications() {
 }
 
 // notification is this server's vote, addressed to peer, with its active
-// membership.
+// membership. A voter under repair tracks the others' votes to learn the
+// outcome, but while LOOKING it sends no vote of its own: a peer must not
+// count it toward a quorum.
 func (n *Node) notification(peer int64) Message {
 	m := n.members
-	return Message{Type: MsgVote, To: peer, Vote: n.elect.vote, Round: n.elect.round, State: n.status.Role, Members: &m}
+	v := n.elect.vote
+	if n.status.Role == Looking && n.voter && !n.votes() {
+		v = noVote
+	}
+	return Message{Type: MsgVote, To: peer, Vote: v, Round: n.elect.round, State: n.status.Role, Members: &m}
 }
 
 func (n *Node) electionTick() {
@@ -113,7 +127,7 @@ func (n *Node) stepVote(m Message) {
 				e.vote = m.Vote
 			}
 			e.finalizeAt = -1
-			if n.voter {
+			if n.votes() {
 				e.recv[n.id] = ballot{vote: e.vote, state: Looking, round: e.round}
 			}
 			n.sendNotifications()
@@ -123,7 +137,7 @@ func (n *Node) stepVote(m Message) {
 		case e.vote.Less(m.Vote):
 			e.vote = m.Vote
 			e.finalizeAt = -1
-			if n.voter {
+			if n.votes() {
 				e.recv[n.id] = ballot{vote: e.vote, state: Looking, round: e.round}
 			}
 			n.sendNotifications()
@@ -227,7 +241,7 @@ func (n *Node) decide(v Vote) {
 	n.elect.vote = v
 	n.elect.finalizeAt = -1
 	switch {
-	case v.Leader == n.id && n.voter:
+	case v.Leader == n.id && n.votes():
 		n.becomeLeader()
 	case v.Leader == n.id || v.Leader < 0:
 		// An observer cannot lead; keep looking.

@@ -241,6 +241,49 @@ func (c *cluster) crash(id int64) {
 	c.logf("n%d crashes (%d pending entries survive)", id, k)
 }
 
+// damage models a storage fault found when a stopped server restarts: its
+// log lost a suffix of durable (possibly acknowledged) entries, from a
+// damaged record on (the real log is cut at its first bad record), or its
+// snapshot is unreadable and, the log having been purged behind it, the
+// log cannot be used either. Its driver then starts it with
+// HardState.Repairing, as the real one does when the log is short of its
+// high-water mark.
+func (c *cluster) damage(id int64) {
+	s := c.nodes[id]
+	d := &s.disk
+	if c.rng.IntN(4) == 0 && d.snap.zxid > 0 {
+		c.logf("n%d restarts with its snapshot %s unreadable and its log unusable", id, ZxidString(d.snap.zxid))
+		d.snap, d.log = snapshotFile{}, nil
+	} else {
+		k := c.rng.IntN(len(d.log) + 1)
+		c.logf("n%d restarts with its log damaged after %d of %d entries", id, k, len(d.log))
+		d.log = d.log[:k]
+	}
+	d.hs.Repairing = true
+}
+
+// mayDamage reports whether a server's storage may be damaged without
+// taking away the ensemble's last quorum of whole logs: no server is under
+// repair, and every membership a server holds, active or logged, has at
+// least three voters (with two, the other voter alone is no quorum).
+func (c *cluster) mayDamage() bool {
+	if len(c.voters) < 3 {
+		return false
+	}
+	for _, id := range c.ids {
+		d := c.nodes[id].disk
+		if d.hs.Repairing || (d.members.Version > 0 && len(d.members.Voters) < 3) {
+			return false
+		}
+		for _, e := range append(slices.Clone(d.log), c.nodes[id].pending...) {
+			if m, ok := simMembers(e.Data); ok && len(m.Voters) < 3 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // disconnected tells server id (if it runs) that its connection with peer
 // was lost.
 func (c *cluster) disconnected(id, peer int64) {

@@ -39,6 +39,7 @@ type learnerInfo struct {
 	id        int64
 	session   uint64
 	observer  bool
+	repairing bool // its log is under repair (FOLLOWERINFO's Repairing)
 	phase     learnerPhase
 	lastZxid  int64 // from ACKEPOCH
 	ack       int64 // highest zxid acknowledged (followers)
@@ -179,7 +180,7 @@ func (n *Node) leaderFollowerInfo(m Message) {
 	// membership the learner's own may be older (it learns the change
 	// during sync and then reconnects).
 	observer := n.learner[m.From]
-	li := &learnerInfo{id: m.From, session: m.Session, observer: observer, lastHeard: n.now}
+	li := &learnerInfo{id: m.From, session: m.Session, observer: observer, repairing: m.Repairing, lastHeard: n.now}
 	ld.addLearner(li)
 	if ld.phase == leaderDiscovery {
 		if !observer && !m.Observer {
@@ -235,8 +236,10 @@ func (n *Node) leaderAckEpoch(li *learnerInfo, m Message) {
 		// lacks: every commit needs a quorum of the active voters, and
 		// this server's election quorum of them had nothing newer. Other
 		// followers' extra entries (even a pending membership's voters')
-		// are dropped.
-		if n.voters[li.id] && (m.Epoch > n.hs.CurrentEpoch || (m.Epoch == n.hs.CurrentEpoch && m.Zxid > n.log.last)) {
+		// are dropped, and so are those of a follower whose log is under
+		// repair: it took no part in the election, which a quorum of
+		// whole logs decided, and its damaged history proves nothing.
+		if n.voters[li.id] && !li.repairing && (m.Epoch > n.hs.CurrentEpoch || (m.Epoch == n.hs.CurrentEpoch && m.Zxid > n.log.last)) {
 			// A follower has a newer history: this server must not lead.
 			n.becomeLooking()
 			return

@@ -53,7 +53,8 @@ func (n *Node) becomeLearner(leader int64) {
 // the election (it may decide later than its followers) or if it was lost.
 func (n *Node) sendFollowerInfo() {
 	n.learn.infoSent = n.now
-	n.learnerSend(Message{Type: MsgFollowerInfo, Epoch: n.hs.AcceptedEpoch, Zxid: n.log.last, Observer: n.learner[n.id]})
+	n.learnerSend(Message{Type: MsgFollowerInfo, Epoch: n.hs.AcceptedEpoch, Zxid: n.log.last, Observer: n.learner[n.id],
+		Repairing: n.hs.Repairing})
 }
 
 func (n *Node) learnerSend(m Message) {
@@ -282,7 +283,9 @@ func (n *Node) learnerPersisted() {
 		if n.log.persisted < ls.newLeader {
 			return
 		}
-		n.setHardState(HardState{AcceptedEpoch: n.hs.AcceptedEpoch, AcceptedLeader: n.hs.AcceptedLeader,
+		// The leader's history is durable here now: a log under repair
+		// is whole again.
+		n.storeHardState(HardState{AcceptedEpoch: n.hs.AcceptedEpoch, AcceptedLeader: n.hs.AcceptedLeader,
 			CurrentEpoch: max(n.hs.CurrentEpoch, ls.epoch)}) // an observer may follow an older epoch
 		ls.stage = lsBroadcast
 		ls.acked = n.log.persisted

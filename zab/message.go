@@ -97,7 +97,11 @@ type Message struct {
 	Zxid     int64
 	Commit   int64
 	Observer bool
-	Probe    bool
+	// Repairing marks a FOLLOWERINFO from a server whose log is under
+	// repair (HardState.Repairing): its history is no evidence of what
+	// was committed.
+	Repairing bool
+	Probe     bool
 	// Established marks a LEADERINFO from a leader already established.
 	Established bool
 	Entries     []Entry

@@ -409,8 +409,14 @@ func (n *Node) installSnapshot(zxid int64, data []byte, m *Membership) bool {
 	return true
 }
 
-// setHardState records new epochs for the next Ready.
+// setHardState records new epochs for the next Ready; Repairing is kept
+// (only learnerPersisted clears it).
 func (n *Node) setHardState(hs HardState) {
+	hs.Repairing = n.hs.Repairing
+	n.storeHardState(hs)
+}
+
+func (n *Node) storeHardState(hs HardState) {
 	if hs != n.hs {
 		n.hs = hs
 		n.hsDirty = true

@@ -22,6 +22,7 @@ type simParams struct {
 	faults            netFaults
 	crashP, partP     float64 // per tick
 	powerP            float64 // per tick: several servers crash at once
+	damageP           float64 // per restart: the server's storage is damaged
 	discP             float64 // per tick: a spurious connection-loss report
 	crashNoticeP      float64 // per peer: a crash is reported as a lost connection
 	slowDisks         bool
@@ -43,6 +44,7 @@ func pickParams(rng *rand.Rand) simParams {
 		partP:     rng.Float64() * 0.04,
 		powerP:    rng.Float64() * 0.02,
 		slowDisks: rng.IntN(2) == 0,
+		damageP:   rng.Float64() * 0.3,
 		snapP:     rng.Float64() * 0.05,
 		cfg: Config{
 			InitLimit:            10,
@@ -85,8 +87,8 @@ func runSim(seed uint64, trace bool) (c *cluster, recovery int, err error) {
 	if trace {
 		c.maxTrace = 0 // keep it all
 	}
-	c.logf("seed %d: %d voters, %d observers, %d spares, %d chaos ticks, faults %+v, crash %.3f, partition %.3f, disconnect %.3f/%.2f, reconfig %.3f, slow disks %v, cfg %+v",
-		seed, p.voters, p.observers, p.spares, p.chaosTicks, p.faults, p.crashP, p.partP, p.discP, p.crashNoticeP, p.reconfigP, p.slowDisks, p.cfg)
+	c.logf("seed %d: %d voters, %d observers, %d spares, %d chaos ticks, faults %+v, crash %.3f, damage %.2f, partition %.3f, disconnect %.3f/%.2f, reconfig %.3f, slow disks %v, cfg %+v",
+		seed, p.voters, p.observers, p.spares, p.chaosTicks, p.faults, p.crashP, p.damageP, p.partP, p.discP, p.crashNoticeP, p.reconfigP, p.slowDisks, p.cfg)
 	c.faults = p.faults
 	if p.slowDisks {
 		for _, id := range c.ids {
@@ -156,6 +158,11 @@ func runSim(seed uint64, trace bool) (c *cluster, recovery int, err error) {
 			case s.up && rng.Float64() < p.crashP:
 				crash(id)
 			case !s.up && rng.Float64() < 0.2:
+				// One damaged server at a time: with more, a quorum
+				// of whole logs may not exist.
+				if rng.Float64() < p.damageP && c.mayDamage() {
+					c.damage(id)
+				}
 				c.start(id)
 			case s.up && rng.Float64() < p.snapP:
 				c.takeSnapshot(s)

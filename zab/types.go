@@ -72,6 +72,13 @@ type HardState struct {
 	AcceptedLeader int64
 	// CurrentEpoch is the epoch of the newest leader this server synced with.
 	CurrentEpoch int64
+	// Repairing is set (by the driver, from its storage) when the log lost
+	// entries this server had acknowledged: a damaged file, or a log
+	// shorter than its high-water mark. Such a server neither votes nor
+	// leads, so that it cannot help elect a history without those
+	// entries; it follows a leader that the others elect, and the node
+	// clears Repairing once that leader's history is durable in its log.
+	Repairing bool
 }
 
 // Keys under which a driver using storage.Log.SetMeta keeps the HardState.
@@ -79,6 +86,7 @@ const (
 	MetaAcceptedEpoch  = "acceptedEpoch"
 	MetaAcceptedLeader = "acceptedLeader"
 	MetaCurrentEpoch   = "currentEpoch"
+	MetaRepairing      = "repairing" // 1 while HardState.Repairing
 )
 
 // Status is the volatile role of a server, reported in Ready when it
