@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -82,7 +83,10 @@ func TestCrashMidAppend(t *testing.T) {
 		t.Logf("round %d: acknowledged up to %d, recovered up to %d", round, acked, last)
 	}
 
-	for i := range 5 {
+	// A cut anywhere in the newest WAL file: beyond the high-water mark
+	// it is a torn tail, dropped; below it, acknowledged entries are gone,
+	// which the log must refuse to hide.
+	for i := range 8 {
 		torn := t.TempDir()
 		copyDir(t, killed, torn)
 		wal, size := newestWAL(t, torn)
@@ -90,13 +94,30 @@ func TestCrashMidAppend(t *testing.T) {
 		if err := os.Truncate(wal, cut); err != nil {
 			t.Fatal(err)
 		}
-		l := openTestLog(t, torn, Options{ForceSync: true})
+		l, err := OpenLog(torn, Options{ForceSync: true})
+		if err != nil {
+			var ce *CorruptionError
+			if !errors.As(err, &ce) || ce.Path != wal {
+				t.Fatalf("cut at %d of %d: %v; want a CorruptionError naming %s", cut, size, err, wal)
+			}
+			l = openTestLog(t, torn, Options{ForceSync: true, AcceptLoss: true})
+			last := checkPrefix(t, l)
+			if l.Lost() == nil || last >= l.HighWater() {
+				t.Fatalf("cut at %d of %d refused (%v), but the log opens to %d with mark %d and no loss", cut, size, err, last, l.HighWater())
+			}
+			l.Close()
+			t.Logf("cut %d: %s at %d of %d bytes loses acknowledged entries: %v", i, filepath.Base(wal), cut, size, err)
+			continue
+		}
 		last := checkPrefix(t, l)
+		if last < l.HighWater() {
+			t.Fatalf("cut at %d of %d: opened up to %d, below the mark %d", cut, size, last, l.HighWater())
+		}
 		if err := l.Append(entries(last+1, last+3)); err != nil {
 			t.Fatal(err)
 		}
 		l.Close()
-		t.Logf("torn tail %d: cut %s at %d of %d bytes, recovered up to %d", i, filepath.Base(wal), cut, size, last)
+		t.Logf("cut %d: %s at %d of %d bytes is a torn tail, recovered up to %d", i, filepath.Base(wal), cut, size, last)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -35,6 +36,11 @@ type Options struct {
 	// OnSync, if set, is told how long each sync of the log took (the
 	// fsynctime metric).
 	OnSync func(time.Duration)
+	// AcceptLoss opens a log that lost entries it had reported durable
+	// (see Lost) instead of failing with a *CorruptionError. A member of an
+	// ensemble does, and repairs the log from its leader; a standalone
+	// server does not: only the operator's repair command accepts a loss.
+	AcceptLoss bool
 
 	fs vfs.FS // tests inject faults here; nil means the OS file system
 }
@@ -60,6 +66,9 @@ const (
 	prefixOldTxn = 't' // one txn per key: logs written before groups
 	prefixGroup  = 'g'
 	prefixMeta   = 'm'
+	// Meta keys of the log itself (SetMeta's callers use others).
+	metaPurged    = "zkgo.purgedThrough" // entries up to it may have been purged
+	metaHighWater = "zkgo.highWater"     // 1 once the high-water file exists
 	groupKeyLen  = 9
 	crcLen       = 4
 	entryHdrLen  = 8 + 4
@@ -81,18 +90,30 @@ type Log struct {
 	logger *zap.Logger
 	db     *pebble.DB
 
+	hw *highWater
+
 	mu     sync.Mutex // serializes writes and guards the fields below
 	first  int64      // zxid of the first entry, 0 if empty
 	last   int64      // zxid of the last entry, 0 if empty
+	purged int64      // entries up to it may have been purged (behind a snapshot)
+	lost   error      // what was found lost at open (Options.AcceptLoss)
 	err    error      // sticky failure
 	wedged bool       // pebble panicked in a commit; its pipeline may be locked
 	closed bool
 }
 
-// OpenLog opens (creating if needed) the transaction log in dir. Pebble
-// replays its write-ahead log: a record torn by a crash at the tail is dropped
-// (pebble logs where it stopped reading), corruption before the tail is an
-// error.
+// OpenLog opens (creating if needed) the transaction log in dir.
+//
+// Pebble replays its write-ahead log and stops at the first record it
+// cannot read, treating it as a tail torn by a crash. That is true only of
+// entries never reported durable: the log keeps a high-water mark (see
+// highWater) and checks on open that it still holds every entry up to it.
+// If it does not (a damaged or truncated write-ahead file, a deleted file),
+// OpenLog fails with a *CorruptionError naming the file, the offset where
+// reading stopped and the last good zxid, and leaves the files as they are;
+// with Options.AcceptLoss it opens the log as far as it is good and
+// reports the loss through Lost. A torn tail beyond the mark is dropped
+// with a log line.
 func OpenLog(dir string, opts Options) (*Log, error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
@@ -110,9 +131,72 @@ func OpenLog(dir string, opts Options) (*Log, error) {
 		// Raw calls on the files' descriptors would bypass a test's FS.
 		fs.FS, fs.raw = vfs.Default, rawIO && runtime.GOMAXPROCS(0) > 1
 	}
-	db, err := pebble.Open(dir, &pebble.Options{
-		FS:     fs,
-		Logger: pebbleLogger{l.logger},
+	hwPath := filepath.Join(dir, HighWaterFile)
+	mark, seq, hwErr := readHighWater(hwPath)
+	hwFound := hwErr == nil
+	var ce *CorruptionError
+	if hwErr != nil && !errors.Is(hwErr, errNoHighWater) && !errors.As(hwErr, &ce) {
+		return nil, hwErr
+	}
+	walFile, walOffset, walBad := walDamage(dir)
+	if walBad && hwFound && !opts.AcceptLoss {
+		// Opening for writing would make pebble's cut final: look first.
+		last, err := l.peekLast(fs)
+		if err != nil {
+			return nil, err
+		}
+		if last < mark {
+			return nil, l.lossError(walFile, walOffset, last, mark)
+		}
+	}
+	if err := l.openDB(fs, false); err != nil {
+		return nil, err
+	}
+	lost, err := l.checkHighWater(hwErr, mark, walFile, walOffset, walBad)
+	if err == nil && lost != nil && !opts.AcceptLoss {
+		err = lost
+	}
+	if err != nil {
+		l.db.Close()
+		return nil, err
+	}
+	switch {
+	case lost != nil:
+		l.lost = lost
+		l.logger.Error("the transaction log lost entries it had made durable; opened as far as it is good, to be repaired", zap.Error(lost))
+	case walBad:
+		l.logger.Warn("dropped a torn tail of the transaction log: a write cut short by a crash, of entries never reported durable",
+			zap.String("file", walFile), zap.Int64("offset", walOffset), zap.String("lastZxid", zxidHex(l.last)))
+	}
+	if !hwFound {
+		// No mark yet (a new log, one from before marks, or a mark lost
+		// or damaged): it starts at what the log holds. A log that lost
+		// entries keeps its mark until Repaired.
+		mark, seq = max(l.last, l.purged), 0
+	}
+	if l.hw, err = openHighWater(dir, mark, seq, opts.ForceSync, !hwFound); err != nil {
+		l.db.Close()
+		return nil, err
+	}
+	if !hwFound {
+		if err := l.SetMeta(metaHighWater, 1); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
+	l.logger.Info("opened transaction log",
+		zap.String("firstZxid", zxidHex(l.first)), zap.String("lastZxid", zxidHex(l.last)),
+		zap.String("highWater", zxidHex(l.hw.mark())), zap.Bool("forceSync", opts.ForceSync))
+	return l, nil
+}
+
+// openDB opens pebble (read-only to look without changing anything) and
+// loads the log's bounds.
+func (l *Log) openDB(fs vfs.FS, readOnly bool) error {
+	db, err := pebble.Open(l.dir, &pebble.Options{
+		FS:       fs,
+		Logger:   pebbleLogger{l.logger},
+		ReadOnly: readOnly,
 		// Txns are written once, read back rarely (a restart, a learner's
 		// catch-up) and purged after a few snapshots: compressing them on
 		// every flush and compaction (snappy, pebble's default) cost more
@@ -121,21 +205,69 @@ func OpenLog(dir string, opts Options) (*Log, error) {
 		Levels: []pebble.LevelOptions{{Compression: pebble.NoCompression}},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("storage: opening transaction log %s: %w", dir, err)
+		return fmt.Errorf("storage: opening transaction log %s: %w", l.dir, err)
 	}
 	l.db = db
-	if err := l.refuseOldLayout(); err != nil {
+	err = l.refuseOldLayout()
+	if err == nil {
+		err = l.loadBounds()
+	}
+	if err == nil {
+		l.purged, _, err = l.Meta(metaPurged)
+	}
+	if err != nil {
 		l.db.Close()
+	}
+	return err
+}
+
+// peekLast opens the log read-only and returns the last zxid it holds,
+// counting purged entries as held.
+func (l *Log) peekLast(fs vfs.FS) (int64, error) {
+	if err := l.openDB(fs, true); err != nil {
+		return 0, err
+	}
+	defer l.db.Close()
+	return max(l.last, l.purged), nil
+}
+
+// checkHighWater compares the opened log with its high-water mark: lost
+// describes entries reported durable that the log no longer holds (or a
+// mark that cannot be read); err is a failure to look.
+func (l *Log) checkHighWater(hwErr error, mark int64, walFile string, walOffset int64, walBad bool) (lost, err error) {
+	hwPath := filepath.Join(l.dir, HighWaterFile)
+	if hwErr != nil && !errors.Is(hwErr, errNoHighWater) {
+		return hwErr, nil // damaged: nothing tells what was made durable
+	}
+	had, _, err := l.Meta(metaHighWater)
+	if err != nil {
 		return nil, err
 	}
-	if err := l.loadBounds(); err != nil {
-		l.db.Close()
-		return nil, err
+	if hwErr != nil {
+		if had == 1 {
+			return &CorruptionError{Path: hwPath, Zxid: l.last,
+				Reason: "the high-water file is missing: nothing tells which entries were made durable"}, nil
+		}
+		return nil, nil // a log from before high-water marks, or a new one
 	}
-	l.logger.Info("opened transaction log",
-		zap.String("firstZxid", zxidHex(l.first)), zap.String("lastZxid", zxidHex(l.last)),
-		zap.Bool("forceSync", opts.ForceSync))
-	return l, nil
+	if max(l.last, l.purged) < mark {
+		if !walBad {
+			walFile, walOffset = "", 0
+		}
+		return l.lossError(walFile, walOffset, max(l.last, l.purged), mark), nil
+	}
+	return nil, nil
+}
+
+// lossError describes a log that ends at last, short of its mark.
+func (l *Log) lossError(walFile string, walOffset, last, mark int64) *CorruptionError {
+	e := &CorruptionError{Path: l.dir, Zxid: last,
+		Reason: fmt.Sprintf("the log ends at zxid 0x%x (the last good one) but had made entries up to 0x%x durable: they are damaged or missing", last, mark)}
+	if walFile != "" {
+		e.Path, e.Offset = walFile, walOffset
+		e.Reason += "; reading stopped at a damaged record"
+	}
+	return e
 }
 
 // slowSync reports each WAL sync's duration to OnSync and logs one that
@@ -339,10 +471,30 @@ func (l *Log) AppendAsync(entries []Entry) (wait func() error, err error) {
 	l.mu.Unlock()
 
 	if !l.opts.ForceSync {
+		// Without syncs nothing is durable, and the high-water mark
+		// stays where it is.
 		b.Close()
 		return noWait, nil
 	}
-	return func() error { return l.syncWait(b) }, nil
+	last := entries[len(entries)-1].Zxid
+	return func() error {
+		if err := l.syncWait(b); err != nil {
+			return err
+		}
+		return l.advanceHighWater(last)
+	}, nil
+}
+
+// advanceHighWater moves the high-water mark up to zxid, now durable; a
+// failure to write it fails the log.
+func (l *Log) advanceHighWater(zxid int64) error {
+	err := l.hw.advance(zxid)
+	if err != nil {
+		l.mu.Lock()
+		err = l.fail(err)
+		l.mu.Unlock()
+	}
+	return err
 }
 
 func noWait() error { return nil }
@@ -542,6 +694,13 @@ func (l *Log) TruncateAfter(zxid int64) error {
 	if zxid >= l.last {
 		return nil
 	}
+	// The mark goes down first: a crash between the two leaves it below
+	// the log's end, which is no loss.
+	if zxid < l.hw.mark() {
+		if err := l.hw.set(max(zxid, 0)); err != nil {
+			return l.fail(err)
+		}
+	}
 	// The group holding zxid+1 may hold txns up to zxid too: they are
 	// kept, as a group of their own.
 	group, err := l.groupAt(zxid + 1)
@@ -590,17 +749,50 @@ func (l *Log) PurgeBefore(zxid int64) error {
 	var end [groupKeyLen]byte
 	putGroupKey(end[:], zxid)
 	b.DeleteRange([]byte{prefixGroup}, end[:], nil)
+	// Purged entries still count as held when the log's end is checked
+	// against the high-water mark: a snapshot holds them.
+	purged := max(l.purged, zxid-1)
+	b.Set(metaKey(metaPurged), metaValue(metaPurged, purged), nil)
 	err = l.apply(b, false)
 	b.Close()
 	if err != nil {
 		return l.fail(err)
 	}
+	l.purged = purged
 	if zxid > l.last {
 		l.first, l.last = 0, 0
 		return nil
 	}
 	return l.loadBounds()
 }
+
+// Lost returns the loss found when the log was opened with
+// Options.AcceptLoss (a *CorruptionError: entries it had made durable that
+// are damaged or missing), until Repaired; nil if there was none.
+func (l *Log) Lost() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lost
+}
+
+// Repaired records that the log is whole again (an ensemble member's
+// leader has synced it): the high-water mark moves to the log's end.
+func (l *Log) Repaired() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writable(); err != nil {
+		return err
+	}
+	if err := l.hw.set(max(l.last, l.purged)); err != nil {
+		return l.fail(err)
+	}
+	l.lost = nil
+	return nil
+}
+
+// HighWater returns the high-water mark: every entry up to it was reported
+// durable (and is held by the log or, once purged, by a snapshot).
+func (l *Log) HighWater() int64 { return l.hw.mark() }
 
 // SetMeta durably stores v under key (such as "acceptedEpoch"), in a key
 // space apart from the entries.
@@ -648,6 +840,7 @@ func (l *Log) Close() error {
 		return ErrClosed
 	}
 	l.closed = true
+	l.hw.close()
 	if l.wedged {
 		return l.err
 	}
