@@ -59,13 +59,6 @@ func isFourLetterWord(cmd string) bool {
 // stmkArgWait bounds the wait for stmk's 8-byte mask.
 const stmkArgWait = time.Second
 
-// serveFourLetter answers one four-letter word and closes the connection,
-// as Apache ZooKeeper does. Bytes after the word (stmk's mask) are read
-// from nc.
-func (s *Server) serveFourLetter(nc net.Conn, cmd string) {
-	s.serveFourLetterFrom(nc, nc, cmd)
-}
-
 // serveFourLetterFrom answers the four-letter word cmd on nc; in yields
 // the bytes the client sent after the word.
 func (s *Server) serveFourLetterFrom(nc net.Conn, in io.Reader, cmd string) {

@@ -156,7 +156,7 @@ func (c *zkCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector. Before Serve and after Close
 // the server has no values and exports none. Counters and summaries this
-// server feeds (counterNames, summaryNames) have their values; the others
+// server feeds (stats.add, stats.observe) have their values; the others
 // are 0, and summaries without observations (NaN quantiles, as
 // Prometheus' Java client).
 func (c *zkCollector) Collect(ch chan<- prometheus.Metric) {

@@ -91,15 +91,6 @@ func (t *sessionTracker) touch(id int64) bool {
 	return true
 }
 
-// markClosing records that closeSession was submitted for id.
-func (t *sessionTracker) markClosing(id int64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if s, ok := t.sessions[id]; ok {
-		s.closing = true
-	}
-}
-
 // collectTouches makes touch record the sessions it sees (takeTouched).
 func (t *sessionTracker) collectTouches() {
 	t.mu.Lock()

@@ -16,7 +16,7 @@ type stats struct {
 	mu             sync.Mutex // guards the fields below
 	latency        latencyStats
 	summaries      map[string]*summary // by mntr name; see summaryNames
-	counters       map[string]int64    // by mntr name; see counterNames
+	counters       map[string]int64    // by mntr name
 	// lookingSince is when this server last started looking for a
 	// leader (zero when it is not looking).
 	lookingSince time.Time
@@ -29,12 +29,6 @@ type stats struct {
 // (from LOOKING until this server leads or follows), and on a leader
 // quorum_ack_latency (from a txn's proposal until it is committed).
 var summaryNames = []string{"readlatency", "updatelatency", "fsynctime", "snapshottime", "dbinittime", "election_time", "quorum_ack_latency"}
-
-// counterNames are the mntr counters this server feeds: looking_count,
-// how many times this server started looking for a leader; on a leader, as
-// Apache's Leader, proposal_count (txns proposed) and commit_count (txns
-// committed).
-var counterNames = []string{"looking_count", "proposal_count", "commit_count"}
 
 // add adds n to the counter name.
 func (s *stats) add(name string, n int64) {

@@ -199,9 +199,6 @@ func (cl *Client) SessionID() int64 { return cl.conn.SessionID() }
 // Servers returns the servers of the connect string.
 func (cl *Client) Servers() []string { return append([]string(nil), cl.servers...) }
 
-// Chroot returns the chroot of the connect string ("" for none).
-func (cl *Client) Chroot() string { return cl.chroot }
-
 func (cl *Client) setState(s State) {
 	cl.mu.Lock()
 	if cl.state == s || (cl.state == Closed && s != Closed) {
