@@ -209,7 +209,6 @@ func (h *highWater) mark() int64 {
 
 func (h *highWater) close() error { return h.f.Close() }
 
-
 // walDamage is the first record that pebble's reader refuses in one of the
 // write-ahead files of dir (newest file first): where pebble's recovery
 // stopped reading. ok is false if every file reads to a clean end.

@@ -69,9 +69,9 @@ const (
 	// Meta keys of the log itself (SetMeta's callers use others).
 	metaPurged    = "zkgo.purgedThrough" // entries up to it may have been purged
 	metaHighWater = "zkgo.highWater"     // 1 once the high-water file exists
-	groupKeyLen  = 9
-	crcLen       = 4
-	entryHdrLen  = 8 + 4
+	groupKeyLen   = 9
+	crcLen        = 4
+	entryHdrLen   = 8 + 4
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
