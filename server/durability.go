@@ -87,6 +87,10 @@ func (s *Server) logOptions() storage.Options {
 		Logger:       s.log,
 		FsyncWarning: time.Duration(warn) * time.Millisecond,
 		OnSync:       func(d time.Duration) { s.stats.observe("fsynctime", d.Milliseconds()) },
+		// A member of an ensemble repairs a damaged log from its leader;
+		// a standalone server refuses to start (zkserver repair accepts
+		// a loss).
+		AcceptLoss: s.quorum != nil,
 	}
 }
 
@@ -129,6 +133,10 @@ func LoadTree(snapDir string, txnLog *storage.Log, opts znode.Options) (tree *zn
 	})
 	if err != nil {
 		return nil, "", 0, err
+	}
+	if mark := txnLog.HighWater(); tree.LastZxid() < mark {
+		return nil, "", 0, &storage.CorruptionError{Path: snapDir, Zxid: tree.LastZxid(),
+			Reason: fmt.Sprintf("snapshots and log hold txns up to 0x%x, but up to 0x%x were made durable", tree.LastZxid(), mark)}
 	}
 	return tree, path, replayed, nil
 }

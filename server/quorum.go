@@ -4,6 +4,7 @@ import (
 	"bytes"
 	crand "crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -213,15 +214,9 @@ func (q *quorumPeer) recover() error {
 	if err != nil {
 		return err
 	}
-	tree := znode.NewTree(s.treeOptions())
-	snapZxid, path, ok, err := storage.LatestSnapshot(s.snapshotDir())
+	tree, path, dmg, err := q.loadDamaged(txnLog)
 	if err != nil {
 		return err
-	}
-	if ok {
-		if tree, err = loadSnapshot(path, snapZxid, s.treeOptions()); err != nil {
-			return err
-		}
 	}
 	s.tree = tree
 	for _, si := range tree.Sessions() {
@@ -240,6 +235,30 @@ func (q *quorumPeer) recover() error {
 			return err
 		}
 	}
+	repairing, _, err := txnLog.Meta(zab.MetaRepairing)
+	if err != nil {
+		return err
+	}
+	if dmg != nil {
+		// Recorded before anything is dropped: until a leader has synced
+		// this server it must not vote with what is left.
+		if err := txnLog.SetMeta(zab.MetaRepairing, 1); err != nil {
+			return err
+		}
+		repairing = 1
+		s.log.Error("the transaction log or snapshot is damaged: this server neither votes nor leads until a leader has synced it",
+			zap.Error(dmg.err))
+		if dmg.truncateAfter >= 0 {
+			// What follows the damage is dropped, to be synced again
+			// from the leader.
+			if err := txnLog.TruncateAfter(dmg.truncateAfter); err != nil {
+				return err
+			}
+		}
+	} else if repairing == 1 {
+		s.log.Warn("the transaction log is still under repair: this server neither votes nor leads until a leader has synced it")
+	}
+	hs.Repairing = repairing == 1
 	st := zab.DurableState{HardState: hs, SnapshotZxid: tree.LastZxid(), LastZxid: txnLog.LastZxid()}
 
 	// Tick about every targetTick: limits are in tickTime units.
@@ -454,11 +473,20 @@ func (q *quorumPeer) process() bool {
 				{zab.MetaAcceptedEpoch, hs.AcceptedEpoch},
 				{zab.MetaAcceptedLeader, hs.AcceptedLeader},
 				{zab.MetaCurrentEpoch, hs.CurrentEpoch},
+				{zab.MetaRepairing, boolInt(hs.Repairing)},
 			} {
 				if err := s.txnLog.SetMeta(m.key, m.v); err != nil {
 					s.failStorage(err)
 					return false
 				}
+			}
+			if !hs.Repairing && s.txnLog.Lost() != nil {
+				if err := s.txnLog.Repaired(); err != nil {
+					s.failStorage(err)
+					return false
+				}
+				q.log.Info("the transaction log is repaired: synced with the leader, this server votes again",
+					zap.String("lastZxid", hex(s.txnLog.LastZxid())))
 			}
 		}
 		// 4. Log append; durability is reported by the syncer (group
@@ -1062,4 +1090,68 @@ func (q *quorumPeer) monitorGauges(g map[string]any) {
 	g["last_proposal_size"] = q.propLast.Load()
 	g["max_proposal_size"] = q.propMax.Load()
 	g["min_proposal_size"] = q.propMin.Load()
+}
+
+// damage is what loadDamaged found wrong with the stored state.
+type damage struct {
+	err           error
+	truncateAfter int64 // the log must be cut after this zxid; -1: it need not
+}
+
+// loadDamaged loads the newest valid snapshot and checks the log after
+// it, as far as this server can use them. Damage (a log that lost entries
+// it had made durable, a bad group, no valid snapshot, a log that does not
+// reach back to the snapshot) is returned, not failed on: the server
+// repairs it from its leader.
+func (q *quorumPeer) loadDamaged(txnLog *storage.Log) (tree *znode.Tree, path string, dmg *damage, err error) {
+	s := q.s
+	note := func(err error, truncateAfter int64) {
+		if dmg == nil {
+			dmg = &damage{err: err, truncateAfter: -1}
+		}
+		if truncateAfter >= 0 && (dmg.truncateAfter < 0 || truncateAfter < dmg.truncateAfter) {
+			dmg.truncateAfter = truncateAfter
+		}
+	}
+	if lost := txnLog.Lost(); lost != nil {
+		note(lost, -1)
+	}
+	tree = znode.NewTree(s.treeOptions())
+	snapZxid, path, ok, snapErr := storage.LatestSnapshot(s.snapshotDir())
+	if snapErr == nil && ok {
+		tree, snapErr = loadSnapshot(path, snapZxid, s.treeOptions())
+	}
+	if snapErr != nil {
+		var ce *storage.CorruptionError
+		if ok && !errors.As(snapErr, &ce) {
+			return nil, "", nil, snapErr
+		}
+		tree, path, snapZxid = znode.NewTree(s.treeOptions()), "", 0
+		note(snapErr, -1)
+	}
+	if purged := txnLog.Purged(); purged > snapZxid {
+		// The log was purged behind a newer snapshot that is gone: it
+		// cannot be replayed onto this one.
+		note(&storage.CorruptionError{Path: txnLog.Dir(), Zxid: purged,
+			Reason: fmt.Sprintf("the log was purged up to 0x%x, after the newest valid snapshot 0x%x", purged, snapZxid)}, snapZxid)
+		return tree, path, dmg, nil
+	}
+	good := snapZxid
+	verr := txnLog.Iterate(snapZxid+1, func(z int64, _ []byte) error { good = z; return nil })
+	var ce *storage.CorruptionError
+	switch {
+	case verr == nil:
+	case errors.As(verr, &ce):
+		note(verr, good)
+	default:
+		return nil, "", nil, verr
+	}
+	return tree, path, dmg, nil
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -33,7 +33,8 @@ func main() {
 func usage() error {
 	return fmt.Errorf("usage: zkserver [start-foreground|start|stop|restart|status|version] [zoo.cfg]\n" +
 		"       zkserver import --from <Apache dataDir> [--from-log <Apache dataLogDir>] [--to <dataDir> | zoo.cfg]\n" +
-		"       zkserver export [--data <dataDir> | zoo.cfg] [--out <file>]")
+		"       zkserver export [--data <dataDir> | zoo.cfg] [--out <file>]\n" +
+		"       zkserver repair [--data <dataDir> | zoo.cfg] [--truncate-after <zxid>]")
 }
 
 func run(args []string) error {
@@ -57,6 +58,8 @@ func run(args []string) error {
 			return runImport(args[1:], os.Stdout, os.Stderr)
 		case "export":
 			return runExport(args[1:], os.Stdout, os.Stderr)
+		case "repair":
+			return runRepair(args[1:], os.Stdout, os.Stderr)
 		case "-h", "--help", "help":
 			return usage()
 		}

@@ -306,12 +306,32 @@ func (s *Server) startProcess(logFile *os.File) {
 }
 
 // Restart starts a stopped or killed server again with the same command,
-// directory, data and port, appending to its log.
+// directory, data and port, appending to its log, and waits until it is
+// ready.
 func (s *Server) Restart() error {
+	logFile, err := s.relaunch()
+	if err != nil {
+		return err
+	}
+	return s.run(logFile)
+}
+
+// Relaunch starts a stopped or killed server again as Restart does, without
+// waiting for it to serve (a member that cannot join a quorum yet).
+func (s *Server) Relaunch() error {
+	logFile, err := s.relaunch()
+	if err != nil {
+		return err
+	}
+	s.startProcess(logFile)
+	return nil
+}
+
+func (s *Server) relaunch() (*os.File, error) {
 	s.Kill() // no-op when already stopped; waits for the exit
 	logFile, err := os.OpenFile(s.logPath, os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	old := s.cmd
 	s.cmd = exec.Command(old.Path, old.Args[1:]...)
@@ -320,8 +340,17 @@ func (s *Server) Restart() error {
 	s.stopped = false
 	s.mu.Unlock()
 	s.done = make(chan struct{})
-	return s.run(logFile)
+	return logFile, nil
 }
+
+// Log returns the server's log so far.
+func (s *Server) Log() string {
+	b, _ := os.ReadFile(s.logPath)
+	return string(b)
+}
+
+// Exited returns a channel closed when the server process exits.
+func (s *Server) Exited() <-chan struct{} { return s.done }
 
 // portTaken reports whether the server's log says its port was in use.
 func (s *Server) portTaken() bool {

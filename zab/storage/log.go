@@ -790,6 +790,14 @@ func (l *Log) Repaired() error {
 	return nil
 }
 
+// Purged returns the zxid up to which entries may have been purged (behind
+// a snapshot); 0 if none were.
+func (l *Log) Purged() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.purged
+}
+
 // HighWater returns the high-water mark: every entry up to it was reported
 // durable (and is held by the log or, once purged, by a snapshot).
 func (l *Log) HighWater() int64 { return l.hw.mark() }
