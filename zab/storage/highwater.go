@@ -49,7 +49,7 @@ type highWater struct {
 	path string
 	f    *os.File
 	sync bool // sync each write (the log's ForceSync)
-	raw  bool // sync with a raw system call (see rawio_linux.go)
+	raw  bool // write and sync with raw system calls (see rawio_linux.go)
 
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -136,11 +136,17 @@ func (h *highWater) write(zxid int64) error {
 	binary.BigEndian.PutUint64(rec[4:], seq)
 	binary.BigEndian.PutUint64(rec[12:], uint64(zxid))
 	binary.BigEndian.PutUint32(rec[hwRecLen-crcLen:], crc32.Checksum(rec[:hwRecLen-crcLen], castagnoli))
-	if _, err := h.f.WriteAt(rec[:], int64(seq%2)*hwSlotSize); err != nil {
+	off := int64(seq%2) * hwSlotSize
+	var err error
+	if h.raw {
+		err = rawPwrite(h.f.Fd(), rec[:], off)
+	} else {
+		_, err = h.f.WriteAt(rec[:], off)
+	}
+	if err != nil {
 		return fmt.Errorf("storage: writing %s: %w", h.path, err)
 	}
 	if h.sync {
-		var err error
 		if h.raw {
 			err = rawSyncData(h.f.Fd())
 		} else {

@@ -51,3 +51,20 @@ func rawSyncData(fd uintptr) error {
 		}
 	}
 }
+
+// rawPwrite writes all of b at offset off of the file fd with raw pwrite
+// system calls.
+func rawPwrite(fd uintptr, b []byte, off int64) error {
+	for n := 0; n < len(b); {
+		r, _, errno := syscall.RawSyscall6(syscall.SYS_PWRITE64, fd,
+			uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n), uintptr(off+int64(n)), 0, 0)
+		switch errno {
+		case 0:
+			n += int(r)
+		case syscall.EINTR:
+		default:
+			return errno
+		}
+	}
+	return nil
+}

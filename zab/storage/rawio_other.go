@@ -13,3 +13,5 @@ var errNoRawIO = errors.New("storage: raw file calls are not supported here")
 func rawWrite(uintptr, []byte) (int, error) { return 0, errNoRawIO }
 
 func rawSyncData(uintptr) error { return errNoRawIO }
+
+func rawPwrite(uintptr, []byte, int64) error { return errNoRawIO }
