@@ -617,7 +617,16 @@ func (c *conn) handleAuth(d *wire.Decoder, xid int32) bool {
 	if d.Err() != nil {
 		return false
 	}
-	ids, code := znode.Authenticate(ap.Scheme, ap.Auth, c.s.cfg.SuperDigest)
+	var ids []wire.Id
+	code := wire.ErrOK
+	if ap.Scheme == "ip" {
+		// As Apache's IPAuthenticationProvider: whatever the credentials,
+		// the identity is the client's address (which every connection
+		// has from the start).
+		ids = []wire.Id{znode.IPIdentity(c.ip)}
+	} else {
+		ids, code = znode.Authenticate(ap.Scheme, ap.Auth, c.s.cfg.SuperDigest)
+	}
 	if code != wire.ErrOK {
 		c.s.log.Warn("authentication failed", zap.String("scheme", ap.Scheme),
 			zap.String("client", c.nc.RemoteAddr().String()))

@@ -99,6 +99,13 @@ func TestEveryOpcode(t *testing.T) {
 	if len(who.ClientInfo) != 2 || who.ClientInfo[1].AuthScheme != "digest" || who.ClientInfo[1].User != "bob" {
 		t.Fatalf("whoAmI after auth %+v", who)
 	}
+	// As Apache: any credentials; the identity is the client's address,
+	// which the connection has already.
+	c.expect(wire.ErrOK, wire.OpAuth, &wire.AuthPacket{Scheme: "ip", Auth: []byte("10.1.2.3")}, nil)
+	c.expect(wire.ErrOK, wire.OpWhoAmI, nil, &who)
+	if len(who.ClientInfo) != 2 || who.ClientInfo[0] != (wire.ClientInfo{AuthScheme: "ip", User: "127.0.0.1"}) {
+		t.Fatalf("whoAmI after ip auth %+v", who)
+	}
 	c.expect(wire.ErrReconfigDisabled, wire.OpReconfig, &wire.ReconfigRequest{CurConfigID: -1}, nil)
 	c.expect(wire.ErrUnimplemented, wire.OpCode(55), nil, nil)
 
