@@ -230,6 +230,7 @@ func (s *Server) runContainerManager() {
 	s.log.Info("container manager", zap.Duration("checkInterval", interval),
 		zap.Int("maxPerMinute", s.cfg.ContainerMaxPerMinute),
 		zap.Int64("maxNeverUsedIntervalMs", s.cfg.ContainerMaxNeverUsedIntervalMs))
+	leading := func() bool { return s.quorum == nil || s.quorum.leading() }
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
@@ -238,8 +239,11 @@ func (s *Server) runContainerManager() {
 			return
 		case <-ticker.C:
 		}
+		if !leading() {
+			continue
+		}
 		for _, path := range s.tree.ExpiredContainers(time.Now().UnixMilli()) {
-			if s.quorum != nil && !s.quorum.leading() {
+			if !leading() {
 				break
 			}
 			start := time.Now()
