@@ -28,6 +28,9 @@ const (
 	DefaultAdminPort      = 8080
 	DefaultMetricsPort    = 7000
 	DefaultClientPort     = 2181 // used by Default only; a file without clientPort has none
+
+	DefaultContainerCheckIntervalMs = 60000 // znode.container.checkIntervalMs
+	DefaultContainerMaxPerMinute    = 10000 // znode.container.maxPerMinute
 )
 
 // Config is the typed server configuration.
@@ -232,6 +235,18 @@ type Config struct {
 	SuperDigest string
 	// SkipACL disables ACL checks (property zookeeper.skipACL = "yes").
 	SkipACL bool
+	// ContainerCheckIntervalMs is how often the leader looks for empty
+	// containers and expired TTL nodes to delete (property
+	// znode.container.checkIntervalMs, without the zookeeper. prefix: as
+	// in Apache, a -D flag only, not a zoo.cfg key).
+	ContainerCheckIntervalMs int
+	// ContainerMaxPerMinute bounds those deletions: at least a minute
+	// divided by it apart (property znode.container.maxPerMinute).
+	ContainerMaxPerMinute int
+	// ContainerMaxNeverUsedIntervalMs is how long a container that never
+	// had a child is kept; 0, the default, keeps it for ever (property
+	// znode.container.maxNeverUsedIntervalMs).
+	ContainerMaxNeverUsedIntervalMs int64
 	// ReadOnlyModeEnabled is -Dreadonlymode.enabled=true.
 	ReadOnlyModeEnabled bool
 	// FsyncWarningThresholdMs is how long a sync of the transaction log
@@ -420,6 +435,8 @@ func newConfig() *Config {
 		JVMPauseSleepTimeMs:                    500,
 		ForceSync:                              true,
 		JuteMaxBuffer:                          DefaultJuteMaxBuffer,
+		ContainerCheckIntervalMs:               DefaultContainerCheckIntervalMs,
+		ContainerMaxPerMinute:                  DefaultContainerMaxPerMinute,
 		Properties:                             map[string]string{},
 	}
 }

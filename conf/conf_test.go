@@ -71,6 +71,9 @@ func TestDefault(t *testing.T) {
 		{"SyncEnabled", c.SyncEnabled, true},
 		{"ElectionAlg", c.ElectionAlg, 3},
 		{"ClientPortListenBacklog", c.ClientPortListenBacklog, -1},
+		{"ContainerCheckIntervalMs", c.ContainerCheckIntervalMs, 60000},
+		{"ContainerMaxPerMinute", c.ContainerMaxPerMinute, 10000},
+		{"ContainerMaxNeverUsedIntervalMs", c.ContainerMaxNeverUsedIntervalMs, int64(0)},
 		{"Standalone", c.Standalone(), true},
 		{"srvr", c.FourLetterWordEnabled("srvr"), true},
 		{"ruok", c.FourLetterWordEnabled("ruok"), false},
@@ -468,6 +471,28 @@ authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider
 			},
 		},
 		{
+			name: "container manager properties",
+			cfg:  "dataDir=d\n",
+			env: env{"SERVER_JVMFLAGS": "-Dznode.container.checkIntervalMs=100 -Dznode.container.maxPerMinute=0x10 " +
+				"-Dznode.container.maxNeverUsedIntervalMs=5000000000"},
+			check: func(t *testing.T, dir string, c *Config) {
+				eq(t, "ContainerCheckIntervalMs", c.ContainerCheckIntervalMs, 100)
+				eq(t, "ContainerMaxPerMinute", c.ContainerMaxPerMinute, 16)
+				eq(t, "ContainerMaxNeverUsedIntervalMs", c.ContainerMaxNeverUsedIntervalMs, int64(5000000000))
+			},
+		},
+		{
+			// As Apache: zookeeper.znode.container.checkIntervalMs is no
+			// property it reads.
+			name: "container manager keys in zoo.cfg",
+			cfg:  "dataDir=d\nznode.container.checkIntervalMs=100\n",
+			check: func(t *testing.T, dir string, c *Config) {
+				eq(t, "ContainerCheckIntervalMs", c.ContainerCheckIntervalMs, 60000)
+				eq(t, "UnknownKeys", len(c.UnknownKeys), 0)
+				wantWarning(t, c, "znode.container.checkIntervalMs has no effect in zoo.cfg")
+			},
+		},
+		{
 			name: "jute.maxbuffer flag wins over zoo.cfg",
 			cfg:  "dataDir=d\njute.maxbuffer=1000\n",
 			env:  env{"SERVER_JVMFLAGS": "-Djute.maxbuffer=2000"},
@@ -826,6 +851,12 @@ func TestErrors(t *testing.T) {
 			want: `{cfg}:2: extendedTypesEnabled: "yes" is not a boolean`, line: 2, key: "extendedTypesEnabled"},
 		{name: "snapCount from a -D flag", cfg: "dataDir=d\n", env: env{"SERVER_JVMFLAGS": "-Dzookeeper.snapCount=abc"},
 			want: `SERVER_JVMFLAGS: -Dzookeeper.snapCount: "abc" is not a number`, key: "-Dzookeeper.snapCount"},
+		{name: "container check interval not positive", cfg: "dataDir=d\n", env: env{"SERVER_JVMFLAGS": "-Dznode.container.checkIntervalMs=0"},
+			want: `SERVER_JVMFLAGS: -Dznode.container.checkIntervalMs: 0: must be positive`, key: "-Dznode.container.checkIntervalMs"},
+		{name: "container maxPerMinute not positive", cfg: "dataDir=d\n", env: env{"SERVER_JVMFLAGS": "-Dznode.container.maxPerMinute=-1"},
+			want: `SERVER_JVMFLAGS: -Dznode.container.maxPerMinute: -1: must be positive`, key: "-Dznode.container.maxPerMinute"},
+		{name: "container maxNeverUsedIntervalMs not a number", cfg: "dataDir=d\n", env: env{"JVMFLAGS": "-Dznode.container.maxNeverUsedIntervalMs=1h"},
+			want: `JVMFLAGS: -Dznode.container.maxNeverUsedIntervalMs: "1h" is not a number`, key: "-Dznode.container.maxNeverUsedIntervalMs"},
 		{name: "jute.maxbuffer from a -D flag", cfg: "dataDir=d\n", env: env{"JVMFLAGS": "-Djute.maxbuffer=lots"},
 			want: `JVMFLAGS: -Djute.maxbuffer: "lots" is not a number`, key: "-Djute.maxbuffer"},
 		{name: "missing file", want: `{cfg}: no such file`},
@@ -990,9 +1021,25 @@ func TestJavaDecode(t *testing.T) {
 		{"1_000", 0, false}, {"--1", 0, false}, {"08", 0, false}, {"abc", 0, false}, {"1.5", 0, false},
 	}
 	for _, tt := range tests {
-		got, err := javaDecode(tt.in)
+		got, err := javaDecode(tt.in, 32)
 		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("javaDecode(%q) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
+			t.Errorf("javaDecode(%q, 32) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+	// Long.decode: the same syntax over 64 bits.
+	longs := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"2147483648", 2147483648, true}, {"-9223372036854775808", -9223372036854775808, true},
+		{"9223372036854775807", 9223372036854775807, true}, {"0x7fffffffffffffff", 9223372036854775807, true},
+		{"9223372036854775808", 0, false}, {"-9223372036854775809", 0, false}, {"18446744073709551616", 0, false},
+	}
+	for _, tt := range longs {
+		got, err := javaDecode(tt.in, 64)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("javaDecode(%q, 64) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
 }

@@ -43,7 +43,7 @@ var knownKeys = func() map[string]bool {
 
 // knownPrefixes are families of documented system properties.
 var knownPrefixes = []string{
-	"ssl.", "admin.", "authProvider.", "enforce.auth.", "znode.container.",
+	"ssl.", "admin.", "authProvider.", "enforce.auth.",
 	"fastleader.", "DigestAuthenticationProvider.", "IPAuthenticationProvider.",
 	"X509AuthenticationProvider.", "audit.", "netty.", "observer.", "leader.",
 	"learner.", "commitProcessor.", "nio.", "messageTracker.", "snapshot.",

@@ -316,6 +316,9 @@ func (l *loader) setKey(p property, hasDynamic bool) error {
 				if !hasDynamic {
 					l.quorum = append(l.quorum, property{Key: key, Value: value, Line: p.Line})
 				}
+			} else if strings.HasPrefix(key, "znode.container.") {
+				l.warnf("%s:%d: %s has no effect in zoo.cfg, as in Apache ZooKeeper, which reads it only as the system property %s: set -D%s=%s in SERVER_JVMFLAGS",
+					l.file, p.Line, key, key, key, value)
 			} else if !knownProperty(key) {
 				c.UnknownKeys = append(c.UnknownKeys, key)
 			}
@@ -440,11 +443,23 @@ func (l *loader) applyProperties() error {
 		if !ok {
 			return nil
 		}
-		n, err := javaDecode(strings.TrimSpace(v))
+		n, err := javaDecode(strings.TrimSpace(v), 32)
 		if err != nil {
 			return l.propErr(name, "%s", numErr(v, err))
 		}
 		*dst = int(n)
+		return nil
+	}
+	longProp := func(name string, dst *int64) error {
+		v, ok := props[name]
+		if !ok {
+			return nil
+		}
+		n, err := javaDecode(strings.TrimSpace(v), 64)
+		if err != nil {
+			return l.propErr(name, "%s", numErr(v, err))
+		}
+		*dst = n
 		return nil
 	}
 	portProp := func(name string, dst *int) error {
@@ -521,6 +536,26 @@ func (l *loader) applyProperties() error {
 	if err := boolProp("readonlymode.enabled", &c.ReadOnlyModeEnabled); err != nil {
 		return err
 	}
+	// Apache reads these without the zookeeper. prefix. It fails to start
+	// on an interval below 1 and never deletes anything with a
+	// maxPerMinute of 0; both are errors here.
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{
+		{"znode.container.checkIntervalMs", &c.ContainerCheckIntervalMs},
+		{"znode.container.maxPerMinute", &c.ContainerMaxPerMinute},
+	} {
+		if err := intProp(p.name, p.dst); err != nil {
+			return err
+		}
+		if *p.dst <= 0 {
+			return l.propErr(p.name, "%d: must be positive", *p.dst)
+		}
+	}
+	if err := longProp("znode.container.maxNeverUsedIntervalMs", &c.ContainerMaxNeverUsedIntervalMs); err != nil {
+		return err
+	}
 	// The zoo.cfg keys multiAddress.* win over the -D properties.
 	if _, set := l.lines["multiAddress.enabled"]; !set {
 		if err := boolProp("zookeeper.multiAddress.enabled", &c.MultiAddressEnabled); err != nil {
@@ -585,10 +620,11 @@ func parseFourLetterWords(v string, readOnly bool) []string {
 	return words
 }
 
-// javaDecode parses an integer as Java's Integer.decode (used by
-// Integer.getInteger for system properties): an optional sign, then
-// decimal, 0x/0X/# hexadecimal or 0 octal.
-func javaDecode(s string) (int64, error) {
+// javaDecode parses a bits-bit (32 or 64) integer as Java's
+// Integer.decode and Long.decode (used by Integer.getInteger and
+// Long.getLong for system properties): an optional sign, then decimal,
+// 0x/0X/# hexadecimal or 0 octal.
+func javaDecode(s string, bits int) (int64, error) {
 	t := s
 	neg := false
 	if t != "" && (t[0] == '-' || t[0] == '+') {
@@ -615,7 +651,8 @@ func javaDecode(s string) (int64, error) {
 		}
 		return 0, err
 	}
-	if (!neg && u > 1<<31-1) || (neg && u > 1<<31) {
+	limit := uint64(1) << (bits - 1) // the magnitude of the smallest value
+	if (!neg && u > limit-1) || (neg && u > limit) {
 		return 0, strconv.ErrRange
 	}
 	if neg {

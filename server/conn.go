@@ -42,6 +42,10 @@ type conn struct {
 	auth    []wire.Id // copy-on-write: replaced, never modified
 
 	saslAuth *digestMD5 // the SASL exchange in progress; read goroutine only
+	// oldClient: the ConnectRequest had no readOnly byte (a client older
+	// than ZooKeeper 3.4), so the ConnectResponse has none either, as in
+	// Apache ZooKeeper. Read goroutine only.
+	oldClient bool
 
 	mu    sync.Mutex // guards queue
 	queue []*request // requests not yet answered, in arrival order
@@ -436,6 +440,7 @@ func (c *conn) handshake(pkt []byte) bool {
 		return false
 	}
 	s := c.s
+	c.oldClient = !req.HasReadOnly
 	readOnly := s.readOnlyActive()
 	if readOnly && !req.ReadOnly {
 		s.log.Info("refusing session request for not-read-only client",
@@ -489,7 +494,7 @@ func (c *conn) handshake(pkt []byte) bool {
 	if !valid {
 		s.log.Info("invalid session on reconnect: expired or wrong password",
 			zap.String("sessionId", hex(req.SessionID)), zap.String("client", c.nc.RemoteAddr().String()))
-		c.sendAndClose(&wire.ConnectResponse{Passwd: make([]byte, 16), ReadOnly: readOnly})
+		c.sendAndClose(&wire.ConnectResponse{Passwd: make([]byte, 16), ReadOnly: readOnly, HasReadOnly: !c.oldClient})
 		return false
 	}
 	c.establish(req.SessionID, timeout, req.Passwd)
@@ -546,7 +551,8 @@ func (c *conn) establish(id int64, timeout int32, passwd []byte) {
 	c.s.attach(id, c)
 	c.s.log.Info("session established", zap.String("sessionId", hex(id)),
 		zap.Int32("timeout", timeout), zap.String("client", c.nc.RemoteAddr().String()))
-	c.send(&wire.ConnectResponse{TimeOut: timeout, SessionID: id, Passwd: passwd, ReadOnly: c.s.readOnlyActive()})
+	c.send(&wire.ConnectResponse{TimeOut: timeout, SessionID: id, Passwd: passwd,
+		ReadOnly: c.s.readOnlyActive(), HasReadOnly: !c.oldClient})
 }
 
 // handle processes one request packet; false means the connection ends.
@@ -611,7 +617,16 @@ func (c *conn) handleAuth(d *wire.Decoder, xid int32) bool {
 	if d.Err() != nil {
 		return false
 	}
-	ids, code := znode.Authenticate(ap.Scheme, ap.Auth, c.s.cfg.SuperDigest)
+	var ids []wire.Id
+	code := wire.ErrOK
+	if ap.Scheme == "ip" {
+		// As Apache's IPAuthenticationProvider: whatever the credentials,
+		// the identity is the client's address (which every connection
+		// has from the start).
+		ids = []wire.Id{znode.IPIdentity(c.ip)}
+	} else {
+		ids, code = znode.Authenticate(ap.Scheme, ap.Auth, c.s.cfg.SuperDigest)
+	}
 	if code != wire.ErrOK {
 		c.s.log.Warn("authentication failed", zap.String("scheme", ap.Scheme),
 			zap.String("client", c.nc.RemoteAddr().String()))

@@ -96,9 +96,10 @@ func New(cfg *conf.Config, log *zap.Logger) *Server {
 
 func (s *Server) treeOptions() znode.Options {
 	return znode.Options{
-		ExtendedTypes: s.cfg.ExtendedTypesEnabled,
-		LocalSessions: s.cfg.LocalSessionsEnabled && !s.cfg.Standalone(),
-		Warn:          func(msg string, kv ...any) { s.log.Sugar().Warnw(msg, kv...) },
+		ExtendedTypes:          s.cfg.ExtendedTypesEnabled,
+		MaxNeverUsedIntervalMs: s.cfg.ContainerMaxNeverUsedIntervalMs,
+		LocalSessions:          s.cfg.LocalSessionsEnabled && !s.cfg.Standalone(),
+		Warn:                   func(msg string, kv ...any) { s.log.Sugar().Warnw(msg, kv...) },
 	}
 }
 
@@ -158,7 +159,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.ln = ln
 	s.started = time.Now()
-	s.wg.Add(2)
+	s.wg.Add(3)
 	if s.quorum != nil {
 		s.quorum.run()
 	} else {
@@ -167,6 +168,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.serving.Store(true)
 	}
 	go func() { defer s.wg.Done(); s.runExpiry() }()
+	go func() { defer s.wg.Done(); s.runContainerManager() }()
 	go func() { defer s.wg.Done(); s.acceptLoop() }()
 	s.running.Store(true)
 	s.log.Info("listening for clients", zap.String("address", ln.Addr().String()))

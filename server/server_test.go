@@ -99,6 +99,13 @@ func TestEveryOpcode(t *testing.T) {
 	if len(who.ClientInfo) != 2 || who.ClientInfo[1].AuthScheme != "digest" || who.ClientInfo[1].User != "bob" {
 		t.Fatalf("whoAmI after auth %+v", who)
 	}
+	// As Apache: any credentials; the identity is the client's address,
+	// which the connection has already.
+	c.expect(wire.ErrOK, wire.OpAuth, &wire.AuthPacket{Scheme: "ip", Auth: []byte("10.1.2.3")}, nil)
+	c.expect(wire.ErrOK, wire.OpWhoAmI, nil, &who)
+	if len(who.ClientInfo) != 2 || who.ClientInfo[0] != (wire.ClientInfo{AuthScheme: "ip", User: "127.0.0.1"}) {
+		t.Fatalf("whoAmI after ip auth %+v", who)
+	}
 	c.expect(wire.ErrReconfigDisabled, wire.OpReconfig, &wire.ReconfigRequest{CurConfigID: -1}, nil)
 	c.expect(wire.ErrUnimplemented, wire.OpCode(55), nil, nil)
 
@@ -286,5 +293,38 @@ func TestFourLetterWords(t *testing.T) {
 	limited := startServer(t, func(c *conf.Config) { c.FourLetterWords = []string{"srvr"} })
 	if got := fourLetter(t, limited.Addr().String(), "ruok"); got != "ruok is not executed because it is not in the whitelist.\n" {
 		t.Fatalf("non-whitelisted ruok: %q", got)
+	}
+}
+
+// The container manager checks every ContainerCheckIntervalMs: an emptied
+// container, an expired TTL node and, with ContainerMaxNeverUsedIntervalMs,
+// a container that never had a child go well within waitLimit, which the
+// default interval (a minute) would exceed.
+func TestContainerManagerInterval(t *testing.T) {
+	s := startServer(t, func(c *conf.Config) {
+		c.ExtendedTypesEnabled = true
+		c.ContainerCheckIntervalMs = 50
+		c.ContainerMaxNeverUsedIntervalMs = 100
+	})
+	c := newRaw(t, s)
+	c.expect(wire.ErrOK, wire.OpCreateContainer, create("/used", "", wire.FlagContainer), nil)
+	c.expect(wire.ErrOK, wire.OpCreate, create("/used/child", "", 0), nil)
+	c.expect(wire.ErrOK, wire.OpCreateTTL, &wire.CreateRequest{Path: "/ttl", ACL: openACL,
+		Flags: wire.FlagPersistentWithTTL, TTL: 100, HasTTL: true}, nil)
+	c.expect(wire.ErrOK, wire.OpCreateContainer, create("/unused", "", wire.FlagContainer), nil)
+	pending := map[string]bool{}
+	for _, p := range []string{"/used", "/ttl", "/unused"} {
+		// NoNode: gone already.
+		if h := c.call(wire.OpExists, &wire.PathWatchRequest{Path: p, Watch: true}, nil); h.Err == wire.ErrOK {
+			pending[p] = true
+		}
+	}
+	c.expect(wire.ErrOK, wire.OpDelete, &wire.PathVersionRequest{Path: "/used/child", Version: -1}, nil)
+	for len(pending) > 0 {
+		ev := c.event()
+		if ev.Type != wire.EventNodeDeleted || !pending[ev.Path] {
+			t.Fatalf("event %v %s; still waiting for the deletion of %v", ev.Type, ev.Path, pending)
+		}
+		delete(pending, ev.Path)
 	}
 }

@@ -183,8 +183,7 @@ func (t *sessionTracker) count() int {
 	return n
 }
 
-// runExpiry closes expired sessions through closeSession txns, and removes
-// empty containers and expired TTL nodes.
+// runExpiry closes expired sessions through closeSession txns.
 func (s *Server) runExpiry() {
 	tick := time.Duration(s.cfg.TickTime) * time.Millisecond / 2
 	if tick <= 0 {
@@ -192,14 +191,13 @@ func (s *Server) runExpiry() {
 	}
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
-	lastContainerCheck := time.Now()
 	for {
 		select {
 		case <-s.done:
 			return
 		case now := <-ticker.C:
-			// In an ensemble only the leader expires global sessions and
-			// removes containers; every server expires its local sessions.
+			// In an ensemble only the leader expires global sessions;
+			// every server expires its local sessions.
 			leader := s.quorum == nil || s.quorum.leading()
 			for id, timeout := range s.sessions.expire(now, !leader) {
 				s.log.Info("expiring session", zap.String("sessionId", hex(id)),
@@ -208,23 +206,50 @@ func (s *Server) runExpiry() {
 					s.closeSession(id)
 				}
 			}
-			if !leader {
-				continue
+		}
+	}
+}
+
+// runContainerManager removes empty containers and expired TTL nodes as
+// Apache's ContainerManager: every znode.container.checkIntervalMs the
+// leader (or the standalone server) lists them and proposes a
+// deleteContainer txn for each, the txns a minute divided by
+// znode.container.maxPerMinute apart (in whole milliseconds, as Apache).
+func (s *Server) runContainerManager() {
+	interval := time.Duration(s.cfg.ContainerCheckIntervalMs) * time.Millisecond
+	spacing := time.Duration(60000/s.cfg.ContainerMaxPerMinute) * time.Millisecond
+	s.log.Info("container manager", zap.Duration("checkInterval", interval),
+		zap.Int("maxPerMinute", s.cfg.ContainerMaxPerMinute),
+		zap.Int64("maxNeverUsedIntervalMs", s.cfg.ContainerMaxNeverUsedIntervalMs))
+	leading := func() bool { return s.quorum == nil || s.quorum.leading() }
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-ticker.C:
+		}
+		if !leading() {
+			continue
+		}
+		for _, path := range s.tree.ExpiredContainers(time.Now().UnixMilli()) {
+			if !leading() {
+				break
 			}
-			if now.Sub(lastContainerCheck) >= containerCheckInterval {
-				lastContainerCheck = now
-				for _, path := range s.tree.ExpiredContainers(now.UnixMilli()) {
-					s.submitWrite(&request{op: wire.OpDeleteContainer,
-						body: &wire.PathRequest{Path: path}, start: now})
+			start := time.Now()
+			s.log.Info("deleting candidate container", zap.String("path", path))
+			s.submitWrite(&request{op: wire.OpDeleteContainer, body: &wire.PathRequest{Path: path}, start: start})
+			if wait := spacing - time.Since(start); wait > 0 {
+				select {
+				case <-s.done:
+					return
+				case <-time.After(wait):
 				}
 			}
 		}
 	}
 }
-
-// containerCheckInterval is how often empty containers and expired TTL
-// nodes are looked for (znode.containerIntervalMs in Apache ZooKeeper).
-const containerCheckInterval = time.Minute
 
 // closeSession submits a closeSession txn for an expired session and
 // closes its connection once applied.

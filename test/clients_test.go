@@ -282,6 +282,8 @@ addauth digest alice:wrong
 get /zc/a2
 addauth digest alice:secret
 get -s /zc/a2
+addauth ip anything
+whoami
 deleteall /zc
 ls /
 quit

@@ -119,6 +119,7 @@ var scenarios = []scenario{
 	{name: "watches-other-session", run: watchesOtherSession},
 	{name: "multi", run: multi},
 	{name: "acl", run: acl},
+	{name: "ip-auth", run: ipAuth},
 	{name: "sync", run: syncScenario},
 	{name: "bad-paths", run: badPaths},
 	{name: "ttl-disabled", run: ttl},
@@ -491,6 +492,29 @@ func acl(a *session) {
 	c.SetACL("/acl/v", open, -1) // no ADMIN
 	c.GetACL("/acl/v")
 	c.Get("/acl/v")
+}
+
+// ipAuth: addAuth with the ip scheme succeeds whatever the credentials;
+// the identity it adds is the client's address, which the session already
+// has, so it grants nothing new, and it is not one an auth ACL can name.
+func ipAuth(a *session) {
+	a.AddAuth("ip", "anything")
+	local := []zk.ACL{{Perms: zk.PermAll, Scheme: "ip", ID: "127.0.0.1"}}
+	a.Create("/ip", []byte("v"), zk.FlagPersistent, local)
+	a.Get("/ip")
+	a.GetACL("/ip")
+	a.Set("/ip", []byte("w"), -1)
+	a.Create("/ip/other", nil, zk.FlagPersistent, []zk.ACL{{Perms: zk.PermRead, Scheme: "ip", ID: "10.1.2.3"}})
+	a.AddAuth("ip", "10.1.2.3")
+	a.Get("/ip/other")
+	a.AddAuth("ip", "")
+	a.Create("/ip/auth", nil, zk.FlagPersistent, zk.AuthACL(zk.PermAll))
+	a.AddAuth("digest", "user:pass")
+	a.Create("/ip/auth", nil, zk.FlagPersistent, zk.AuthACL(zk.PermAll))
+	a.GetACL("/ip/auth")
+	b := a.Open("b")
+	b.Get("/ip")
+	b.GetACL("/ip")
 }
 
 // syncScenario: sync replies with its path; a read after sync sees

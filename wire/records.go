@@ -143,13 +143,16 @@ func (r *ConnectRequest) Decode(d *Decoder) {
 	}
 }
 
-// ConnectResponse answers a ConnectRequest.
+// ConnectResponse answers a ConnectRequest. ReadOnly is a trailing field
+// that a server sends only to clients whose ConnectRequest had one (as
+// Apache ZooKeeper); HasReadOnly tells whether it is present.
 type ConnectResponse struct {
 	ProtocolVersion int32
 	TimeOut         int32
 	SessionID       int64
 	Passwd          []byte
 	ReadOnly        bool
+	HasReadOnly     bool
 }
 
 // Encode implements Record.
@@ -158,7 +161,9 @@ func (r *ConnectResponse) Encode(e *Encoder) {
 	e.Int(r.TimeOut)
 	e.Long(r.SessionID)
 	e.Buffer(r.Passwd)
-	e.Bool(r.ReadOnly)
+	if r.HasReadOnly {
+		e.Bool(r.ReadOnly)
+	}
 }
 
 // Decode implements Record.
@@ -167,7 +172,8 @@ func (r *ConnectResponse) Decode(d *Decoder) {
 	r.TimeOut = d.Int()
 	r.SessionID = d.Long()
 	r.Passwd = d.Buffer()
-	if d.Remaining() > 0 {
+	r.HasReadOnly = d.Err() == nil && d.Remaining() > 0
+	if r.HasReadOnly {
 		r.ReadOnly = d.Bool()
 	}
 }

@@ -22,7 +22,8 @@ var samples = []Record{
 	&ClientInfo{AuthScheme: "ip", User: "127.0.0.1"},
 	&ConnectRequest{ProtocolVersion: 0, LastZxidSeen: 5, TimeOut: 30000, SessionID: 9, Passwd: make([]byte, 16), ReadOnly: true, HasReadOnly: true},
 	&ConnectRequest{TimeOut: 10, Passwd: []byte{1}},
-	&ConnectResponse{TimeOut: 4000, SessionID: 7, Passwd: []byte("0123456789abcdef"), ReadOnly: true},
+	&ConnectResponse{TimeOut: 4000, SessionID: 7, Passwd: []byte("0123456789abcdef"), ReadOnly: true, HasReadOnly: true},
+	&ConnectResponse{TimeOut: 4000, SessionID: 7, Passwd: []byte("0123456789abcdef")},
 	&SetWatches{RelativeZxid: 3, DataWatches: []string{"/a"}, ExistWatches: []string{}, ChildWatches: []string{"/b", "/c"}},
 	&SetWatches{RelativeZxid: 3, DataWatches: []string{"/a"}, ExistWatches: []string{}, ChildWatches: []string{},
 		PersistentWatches: []string{"/p"}, PersistentRecursiveWatches: []string{"/r"}, V2: true},
@@ -109,7 +110,7 @@ func TestTruncated(t *testing.T) {
 			if _, optional := r.(*ConnectRequest); optional && n == len(b)-1 {
 				continue // the trailing readOnly byte is optional
 			}
-			if _, optional := r.(*ConnectResponse); optional && n == len(b)-1 {
+			if cr, ok := r.(*ConnectResponse); ok && cr.HasReadOnly && n == len(b)-1 {
 				continue
 			}
 			if err == nil {

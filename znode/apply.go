@@ -35,11 +35,13 @@ import (
 // OpCreateSession adds (or replaces) txn.Session; OpCloseSession deletes the
 // session's ephemeral nodes in path order, firing their watches, and drops
 // the session (ErrOK even if it was unknown, as Apache). OpDeleteContainer
-// deletes a node only if it is still a childless container that had
-// children (or never-used past Options.MaxNeverUsedIntervalMs) or a
-// childless TTL node unchanged for longer than its TTL at txn.Time;
-// otherwise it fails (ErrNoNode, ErrNotEmpty, ErrBadVersion) and changes
-// nothing. OpSync (body *wire.PathRequest) is a no-op that only consumes
+// deletes a node only if it is still a childless container, or a childless
+// TTL node unchanged for longer than its TTL at txn.Time; otherwise it
+// fails (ErrNoNode, ErrNotEmpty, ErrBadVersion) and changes nothing.
+// Whether a container is due (it had children, or has never had any for
+// longer than Options.MaxNeverUsedIntervalMs) is for the server proposing
+// the txn to say (ExpiredContainers): that depends on its configuration,
+// and the txn must apply alike on every replica and in every replay. OpSync (body *wire.PathRequest) is a no-op that only consumes
 // its zxid and answers with the path: a replicated server turns a client's
 // sync into such a txn, so that the answer on a follower comes after every
 // txn the leader had before it. OpReconfig and unknown types give
@@ -536,9 +538,8 @@ func (t *Tree) checkDeleteContainer(path string, now int64) wire.ErrCode {
 	}
 	switch t.kind(n.owner()) {
 	case kindContainer:
-		if !t.containerExpired(n, now) {
-			return wire.ErrBadVersion
-		}
+		// Any childless container, as Apache's PrepRequestProcessor (see
+		// Apply).
 	case kindTTL:
 		if !t.ttlExpired(n, now) {
 			return wire.ErrBadVersion

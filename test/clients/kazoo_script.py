@@ -444,6 +444,13 @@ def main():
     step("c.create auth acl without auth", c.create, ROOT + "/authacl", b"",
          acl=[make_acl("auth", "", all=True)])
     step("c.delete acl child of acl", c.delete, ROOT + "/acl")
+    # the ip scheme takes any credentials: the identity is the client's
+    # address, which the session already has, and it is not one that an
+    # auth ACL can name
+    step("c.add_auth ip", c.add_auth, "ip", "10.1.2.3")
+    step("c.get ip after ip auth", c.get, ROOT + "/ip")
+    step("c.create auth acl with ip auth", c.create, ROOT + "/authacl", b"",
+         acl=[make_acl("auth", "", all=True)])
     c.stop()
     c.close()
 

@@ -112,15 +112,24 @@ func FreePort(t testing.TB) int {
 // The test fails if Apache ZooKeeper or Java is not installed.
 func StartApache(t testing.TB, extraCfg map[string]string) *Server {
 	t.Helper()
+	return StartApacheJVM(t, extraCfg)
+}
+
+// StartApacheJVM is StartApache with jvmFlags (such as
+// "-Dznode.container.checkIntervalMs=100") on java's command line, as
+// zkServer.sh passes SERVER_JVMFLAGS: they set the system properties that
+// Apache reads only from the JVM, not from zoo.cfg.
+func StartApacheJVM(t testing.TB, extraCfg map[string]string, jvmFlags ...string) *Server {
+	t.Helper()
 	return start(t, "apache", extraCfg, func(dir, cfg string) *exec.Cmd {
-		return apacheCmd(t, dir, cfg)
+		return apacheCmd(t, dir, cfg, jvmFlags...)
 	})
 }
 
 // apacheCmd returns the command that runs Apache ZooKeeper on cfg with its
-// log4j configuration in dir, failing the test with installation advice if
-// Java or Apache ZooKeeper is missing.
-func apacheCmd(t testing.TB, dir, cfg string) *exec.Cmd {
+// log4j configuration in dir and jvmFlags, failing the test with
+// installation advice if Java or Apache ZooKeeper is missing.
+func apacheCmd(t testing.TB, dir, cfg string, jvmFlags ...string) *exec.Cmd {
 	t.Helper()
 	java, err := exec.LookPath("java")
 	if err != nil {
@@ -129,14 +138,16 @@ func apacheCmd(t testing.TB, dir, cfg string) *exec.Cmd {
 	classpath := apacheClasspath(t)
 	log4j := filepath.Join(dir, "log4j.properties")
 	writeFile(t, log4j, log4jConfig)
-	return exec.Command(java,
+	args := []string{
 		"-Xmx512m",
 		"-XX:+UseSerialGC",
-		"-Dlog4j.configuration=file:"+log4j,
-		"-Dzookeeper.log.dir="+dir,
+		"-Dlog4j.configuration=file:" + log4j,
+		"-Dzookeeper.log.dir=" + dir,
 		"-Dzookeeper.jmx.log4j.disable=true",
-		"-cp", classpath,
-		"org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg)
+	}
+	args = append(args, jvmFlags...)
+	args = append(args, "-cp", classpath, "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg)
+	return exec.Command(java, args...)
 }
 
 // StartOurs starts our zkserver (`zkserver start-foreground <zoo.cfg>`) with
@@ -144,9 +155,22 @@ func apacheCmd(t testing.TB, dir, cfg string) *exec.Cmd {
 // if set, else it is built once per test process from cmd/zkserver.
 func StartOurs(t testing.TB, extraCfg map[string]string) *Server {
 	t.Helper()
+	return StartOursJVM(t, extraCfg)
+}
+
+// StartOursJVM is StartOurs with SERVER_JVMFLAGS set to jvmFlags (each one
+// word, such as "-Dznode.container.checkIntervalMs=100"), from which
+// zkserver reads system properties as Apache's zkServer.sh passes them to
+// java; see StartApacheJVM.
+func StartOursJVM(t testing.TB, extraCfg map[string]string, jvmFlags ...string) *Server {
+	t.Helper()
 	bin := BuildOurs(t)
 	return start(t, "ours", extraCfg, func(_, cfg string) *exec.Cmd {
-		return exec.Command(bin, "start-foreground", cfg)
+		cmd := exec.Command(bin, "start-foreground", cfg)
+		if len(jvmFlags) > 0 {
+			cmd.Env = append(os.Environ(), "SERVER_JVMFLAGS="+strings.Join(jvmFlags, " "))
+		}
+		return cmd
 	})
 }
 
