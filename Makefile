@@ -36,7 +36,7 @@ bench: build
 # Every fuzz target for FUZZTIME each (CI runs a short version).
 FUZZTIME ?= 1m
 FUZZ_TARGETS := ./wire:FuzzRequest ./zab:FuzzUnmarshalMessage ./conf:FuzzLoad \
-	./znode:FuzzReadSnapshot ./znode:FuzzTxn ./znode:FuzzApacheTxn ./znode:FuzzApacheSnapshot
+	./zab/storage:FuzzLogDamage ./znode:FuzzReadSnapshot ./znode:FuzzTxn ./znode:FuzzApacheTxn ./znode:FuzzApacheSnapshot
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
