@@ -87,6 +87,7 @@ func (s *Server) logOptions() storage.Options {
 		Logger:       s.log,
 		FsyncWarning: time.Duration(warn) * time.Millisecond,
 		OnSync:       func(d time.Duration) { s.stats.observe("fsynctime", d.Milliseconds()) },
+		OnFailure:    s.failStorage,
 		// A member of an ensemble repairs a damaged log from its leader;
 		// a standalone server refuses to start (zkserver repair accepts
 		// a loss).

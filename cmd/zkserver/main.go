@@ -113,10 +113,22 @@ func run(args []string) error {
 		log.Info("shutting down", zap.Stringer("signal", s))
 		return srv.Close()
 	case err := <-srv.Fatal():
-		srv.Close()
+		// A failed disk may hold a write forever (pebble stalls writes
+		// behind a flush it cannot make): stop without waiting long.
+		closed := make(chan struct{})
+		go func() { srv.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(fatalCloseWait):
+			log.Error("the server did not close within the wait after its storage failed; exiting anyway", zap.Duration("wait", fatalCloseWait))
+		}
 		return err
 	}
 }
+
+// fatalCloseWait bounds how long a server whose storage failed waits for
+// its connections and goroutines to close before the process exits.
+const fatalCloseWait = 5 * time.Second
 
 // envFaultFsyncDelayFile names a file holding a Go duration ("250ms") that
 // every sync of the transaction log waits first. It is a test hook for

@@ -36,6 +36,12 @@ type Options struct {
 	// OnSync, if set, is told how long each sync of the log took (the
 	// fsynctime metric).
 	OnSync func(time.Duration)
+	// OnFailure, if set, is told (once, from any goroutine) when a
+	// background write of the log fails: a flush or compaction that cannot
+	// write (a full disk, an I/O error). Writes may then stall rather than
+	// fail, so the owner must stop without waiting for them. Errors of
+	// Append and its wait are returned as usual and not reported here.
+	OnFailure func(error)
 	// AcceptLoss opens a log that lost entries it had reported durable
 	// (see Lost) instead of failing with a *CorruptionError. A member of an
 	// ensemble does, and repairs the log from its leader; a standalone
@@ -91,6 +97,8 @@ type Log struct {
 	db     *pebble.DB
 
 	hw *highWater
+
+	bgErr atomic.Pointer[error] // a background write failed (see Options.OnFailure)
 
 	mu     sync.Mutex // serializes writes and guards the fields below
 	first  int64      // zxid of the first entry, 0 if empty
@@ -202,7 +210,8 @@ func (l *Log) openDB(fs vfs.FS, readOnly bool) error {
 		// every flush and compaction (snappy, pebble's default) cost more
 		// CPU under writes than the disk space it saves is worth. Apache
 		// ZooKeeper's log files are not compressed either.
-		Levels: []pebble.LevelOptions{{Compression: pebble.NoCompression}},
+		Levels:        []pebble.LevelOptions{{Compression: pebble.NoCompression}},
+		EventListener: &pebble.EventListener{BackgroundError: l.backgroundError},
 	})
 	if err != nil {
 		return fmt.Errorf("storage: opening transaction log %s: %w", l.dir, err)
@@ -268,6 +277,21 @@ func (l *Log) lossError(walFile string, walOffset, last, mark int64) *Corruption
 		e.Reason += "; reading stopped at a damaged record"
 	}
 	return e
+}
+
+// backgroundError handles pebble's report of a failed flush or compaction.
+// Pebble retries them, but a write waiting for the flush stalls until one
+// succeeds: the log is failed (fail-stop, as for a failed sync) and the
+// owner told. It takes no lock: a stalled Append may hold l.mu.
+func (l *Log) backgroundError(err error) {
+	err = fmt.Errorf("storage: transaction log %s: background write failed, refusing further writes: %w", l.dir, err)
+	if !l.bgErr.CompareAndSwap(nil, &err) {
+		return
+	}
+	l.logger.Error("transaction log background write failed; no further write will be acknowledged", zap.Error(err))
+	if l.opts.OnFailure != nil {
+		l.opts.OnFailure(err)
+	}
 }
 
 // slowSync reports each WAL sync's duration to OnSync and logs one that
@@ -503,6 +527,9 @@ func noWait() error { return nil }
 func (l *Log) writable() error {
 	if l.closed {
 		return ErrClosed
+	}
+	if err := l.bgErr.Load(); err != nil && l.err == nil {
+		l.err = *err
 	}
 	return l.err
 }
