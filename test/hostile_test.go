@@ -148,53 +148,6 @@ func TestSlowReader(t *testing.T) {
 	}
 }
 
-// TestTenThousandConnections holds 10,000 sessions open at once; the server
-// keeps answering.
-func TestTenThousandConnections(t *testing.T) {
-	srv := harness.StartOurs(t, map[string]string{"maxClientCnxns": "0"})
-	const n = 10_000
-	conns := make([]net.Conn, 0, n)
-	defer func() {
-		for _, nc := range conns {
-			nc.Close()
-		}
-	}()
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 200)
-	var failed error
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			nc, resp, err := handshake(srv.Addr(), 30000)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil || resp.SessionID == 0 {
-				failed = fmt.Errorf("handshake: %v (session %x)", err, resp.SessionID)
-				return
-			}
-			conns = append(conns, nc)
-		}()
-	}
-	wg.Wait()
-	if failed != nil {
-		t.Fatal(failed)
-	}
-	stillServes(t, srv.Addr(), "/after-10k")
-	// srvr counts its own connection too, as Apache does.
-	srvr, err := srv.FourLetter("srvr")
-	var open int
-	for _, line := range strings.Split(srvr, "\n") {
-		fmt.Sscanf(line, "Connections: %d", &open)
-	}
-	if err != nil || open < n {
-		t.Fatalf("srvr with %d connections open: %v\n%s", n, err, srvr)
-	}
-}
-
 // TestEphemeralStorm: 100,000 ephemeral nodes whose sessions all expire at
 // once vanish, and the server answers throughout.
 func TestEphemeralStorm(t *testing.T) {
