@@ -68,9 +68,10 @@ type conn struct {
 	closeAfter bool            // close once out is written
 	raw        syscall.RawConn // for writes that must not block; nil: the writer goroutine writes everything
 	wake       chan struct{}
-	// written is signalled whenever output has been written (see
-	// awaitOutput).
-	written    chan struct{}
+	// resume is signalled when output has been written or the queue has
+	// emptied: what a held reader waits for (awaitOutput,
+	// awaitOutstanding).
+	resume     chan struct{}
 	quit       chan struct{}
 	writerDone chan struct{}
 	closeOnce  sync.Once
@@ -87,7 +88,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		auth:       []wire.Id{znode.IPIdentity(ip)},
 		raw:        sock.Raw(nc),
 		wake:       make(chan struct{}, 1),
-		written:    make(chan struct{}, 1),
+		resume:     make(chan struct{}, 1),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
@@ -236,7 +237,7 @@ func (c *conn) flush() {
 	c.keepSpare(buf)
 	more := len(c.out) > 0 || c.closeAfter
 	c.outMu.Unlock()
-	c.noteWritten()
+	c.wakeReader()
 	if more {
 		c.signal()
 	}
@@ -258,10 +259,10 @@ func (c *conn) unsent() int {
 	return len(c.out) + c.writing
 }
 
-// noteWritten wakes a reader waiting in awaitOutput.
-func (c *conn) noteWritten() {
+// wakeReader wakes a reader held by awaitOutput or awaitOutstanding.
+func (c *conn) wakeReader() {
 	select {
-	case c.written <- struct{}{}:
+	case c.resume <- struct{}{}:
 	default:
 	}
 }
@@ -296,7 +297,7 @@ func (c *conn) awaitOutput() bool {
 	defer stall.Stop()
 	for {
 		select {
-		case <-c.written:
+		case <-c.resume:
 		case <-c.quit:
 			return false
 		case <-stall.C:
@@ -427,7 +428,7 @@ func (c *conn) write(buf []byte) bool {
 			c.keepSpare(buf)
 		}
 		c.outMu.Unlock()
-		c.noteWritten()
+		c.wakeReader()
 	}
 	return true
 }
@@ -456,6 +457,7 @@ func (c *conn) finish() {
 		}
 	}
 	c.close()
+	c.dropQueue()
 }
 
 // serve runs the connection: four-letter word or handshake, then requests.
@@ -516,7 +518,7 @@ func (c *conn) serve() {
 		if !frameBuffered(br) {
 			c.flush() // before waiting for the next request
 		}
-		if !c.awaitOutput() {
+		if !c.awaitOutput() || !c.awaitOutstanding() {
 			return
 		}
 	}
@@ -697,6 +699,9 @@ func (c *conn) handle(pkt []byte) bool {
 		r.body = &wire.Empty{}
 		r.done = true
 		r.hdr = wire.ReplyHeader{Xid: h.Xid, Zxid: s.tree.LastZxid(), Err: wire.ErrUnimplemented}
+		if !c.admit(r) {
+			return false
+		}
 		c.enqueue(r)
 		return true
 	}
@@ -722,6 +727,9 @@ func (c *conn) handle(pkt []byte) bool {
 		c.idMu.Lock()
 		r.auth = c.auth
 		c.idMu.Unlock()
+	}
+	if !c.admit(r) {
+		return false
 	}
 	c.enqueue(r)
 	return true
@@ -758,6 +766,7 @@ func containsID(ids []wire.Id, id wire.Id) bool {
 // enqueue keeps the session's FIFO order: a read runs at once only when
 // nothing of the session is pending; otherwise it waits in the queue behind
 // the writes before it. It runs on the reader, which flushes the replies.
+// r is in process (admit) until it is answered, here or by complete.
 func (c *conn) enqueue(r *request) {
 	write := !r.done && c.s.isWrite(r.op)
 	c.mu.Lock()
@@ -767,6 +776,7 @@ func (c *conn) enqueue(r *request) {
 			c.s.execRead(c, r)
 		}
 		c.reply(r, false)
+		c.s.release(1)
 		return
 	}
 	c.queue = append(c.queue, r)
@@ -795,6 +805,10 @@ func (c *conn) complete(r *request) {
 		n++
 	}
 	c.queue = append(c.queue[:0], c.queue[n:]...)
+	c.s.release(n)
+	if len(c.queue) == 0 {
+		c.wakeReader()
+	}
 	if r.op == wire.OpCloseSession {
 		c.outMu.Lock()
 		c.closeAfter = true

@@ -28,13 +28,17 @@ type stats struct {
 // log fsyncs, snapshots, loading the database at startup, and elections
 // (from LOOKING until this server leads or follows), and on a leader
 // quorum_ack_latency (from a txn's proposal until it is committed).
-var summaryNames = []string{"readlatency", "updatelatency", "fsynctime", "snapshottime", "dbinittime", "election_time", "quorum_ack_latency"}
+// With the request throttle on, request_throttle_queue_time_ms is the time
+// requests waited in it (see admission).
+var summaryNames = []string{"readlatency", "updatelatency", "fsynctime", "snapshottime", "dbinittime", "election_time", "quorum_ack_latency", "request_throttle_queue_time_ms"}
 
 // counterNames are the mntr counters this server feeds: looking_count,
 // how many times this server started looking for a leader; on a leader, as
 // Apache's Leader, proposal_count (txns proposed) and commit_count (txns
-// committed).
-var counterNames = []string{"looking_count", "proposal_count", "commit_count"}
+// committed); the request throttle's request_throttle_wait_count,
+// stale_requests_dropped and stale_requests (see admission).
+var counterNames = []string{"looking_count", "proposal_count", "commit_count",
+	"request_throttle_wait_count", "stale_requests_dropped", "stale_requests"}
 
 // add adds n to the counter name.
 func (s *stats) add(name string, n int64) {
