@@ -296,16 +296,6 @@ func (c *conn) awaitOutput() bool {
 	stall := time.NewTimer(timeout)
 	defer stall.Stop()
 	for {
-		select {
-		case <-c.resume:
-		case <-c.quit:
-			return false
-		case <-stall.C:
-			c.s.log.Warn("client has not read its replies for its session timeout; closing connection",
-				zap.String("client", c.nc.RemoteAddr().String()), zap.String("sessionId", hex(c.sessionID())),
-				zap.Int("unsentBytes", before), zap.Duration("sessionTimeout", timeout))
-			return false
-		}
 		now := c.unsent()
 		if now < limit {
 			return true
@@ -316,6 +306,16 @@ func (c *conn) awaitOutput() bool {
 			stall.Reset(timeout)
 		}
 		before = now
+		select {
+		case <-c.resume:
+		case <-c.quit:
+			return false
+		case <-stall.C:
+			c.s.log.Warn("client has not read its replies for its session timeout; closing connection",
+				zap.String("client", c.nc.RemoteAddr().String()), zap.String("sessionId", hex(c.sessionID())),
+				zap.Int("unsentBytes", before), zap.Duration("sessionTimeout", timeout))
+			return false
+		}
 	}
 }
 
