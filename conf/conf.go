@@ -31,6 +31,9 @@ const (
 
 	DefaultContainerCheckIntervalMs = 60000 // znode.container.checkIntervalMs
 	DefaultContainerMaxPerMinute    = 10000 // znode.container.maxPerMinute
+	// DefaultMaxClientOutputBytes is the default of maxClientOutputBytes,
+	// a key of this server (Apache ZooKeeper has no such bound).
+	DefaultMaxClientOutputBytes = 16 << 20
 )
 
 // Config is the typed server configuration.
@@ -88,8 +91,38 @@ type Config struct {
 	// (maxSessionTimeout, default 20*TickTime).
 	MaxSessionTimeout int
 	// GlobalOutstandingLimit caps the requests queued in the server
-	// (property zookeeper.globalOutstandingLimit, default 1000).
+	// (property zookeeper.globalOutstandingLimit, default 1000): past it
+	// the server stops reading from connections that have requests of
+	// their own outstanding until the count drops.
 	GlobalOutstandingLimit int
+	// RequestThrottleMaxRequests is how many requests may be in process at
+	// once; later ones wait (property
+	// zookeeper.request_throttle_max_requests, default 0: no limit).
+	RequestThrottleMaxRequests int
+	// RequestThrottleStallTime is how long, in ms, a request held by the
+	// throttle waits before it looks again (property
+	// zookeeper.request_throttle_stall_time, default 100).
+	RequestThrottleStallTime int
+	// RequestThrottleDropStale drops a held request that has gone stale
+	// and closes its connection (property
+	// zookeeper.request_throttle_drop_stale, default true).
+	RequestThrottleDropStale bool
+	// RequestStaleConnectionCheck makes a request stale once its
+	// connection has closed (property
+	// zookeeper.request_stale_connection_check, default true).
+	RequestStaleConnectionCheck bool
+	// RequestStaleLatencyCheck makes a request stale once it has waited
+	// longer than its session timeout (property
+	// zookeeper.request_stale_latency_check, default false).
+	RequestStaleLatencyCheck bool
+	// MaxClientOutputBytes bounds the replies and notifications a client
+	// connection may have waiting to be sent (maxClientOutputBytes, a key
+	// of this server; default DefaultMaxClientOutputBytes, never less than
+	// JuteMaxBuffer). A connection with that much unsent is not read from
+	// until its client takes some, and is closed when its client takes
+	// nothing for its session timeout or when notifications and write
+	// replies bring it to twice the bound.
+	MaxClientOutputBytes int
 
 	// SnapCount is the number of transactions between snapshots
 	// (property zookeeper.snapCount, zoo.cfg snapCount; default 100000,
@@ -410,6 +443,10 @@ func newConfig() *Config {
 		MinSessionTimeout:                      -1,
 		MaxSessionTimeout:                      -1,
 		GlobalOutstandingLimit:                 1000,
+		RequestThrottleStallTime:               100,
+		RequestThrottleDropStale:               true,
+		RequestStaleConnectionCheck:            true,
+		MaxClientOutputBytes:                   DefaultMaxClientOutputBytes,
 		SnapCount:                              DefaultSnapCount,
 		AutopurgeSnapRetainCount:               DefaultSnapRetain,
 		FourLetterWords:                        []string{"srvr"},

@@ -386,6 +386,11 @@ extendedTypesEnabled=true
 DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=
 maxCnxns=100
 globalOutstandingLimit=500
+request_throttle_max_requests=200
+request_throttle_stall_time=50
+request_throttle_drop_stale=false
+request_stale_latency_check=true
+maxClientOutputBytes=8388608
 skipACL=yes
 ssl.keyStore.location=/etc/zk/keystore.jks
 ssl.quorum.trustStore.password=secret
@@ -398,6 +403,12 @@ authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider
 				eq(t, "SuperDigest", c.SuperDigest, "super:D/InIHSb7yEEbrWz8b9l71RjZJU=")
 				eq(t, "MaxCnxns", c.MaxCnxns, 100)
 				eq(t, "GlobalOutstandingLimit", c.GlobalOutstandingLimit, 500)
+				eq(t, "RequestThrottleMaxRequests", c.RequestThrottleMaxRequests, 200)
+				eq(t, "RequestThrottleStallTime", c.RequestThrottleStallTime, 50)
+				eq(t, "RequestThrottleDropStale", c.RequestThrottleDropStale, false)
+				eq(t, "RequestStaleConnectionCheck", c.RequestStaleConnectionCheck, true)
+				eq(t, "RequestStaleLatencyCheck", c.RequestStaleLatencyCheck, true)
+				eq(t, "MaxClientOutputBytes", c.MaxClientOutputBytes, 8388608)
 				eq(t, "SkipACL", c.SkipACL, true)
 				for name, want := range map[string]string{
 					"zookeeper.forceSync":                                "no",

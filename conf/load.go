@@ -298,6 +298,13 @@ func (l *loader) setKey(p property, hasDynamic bool) error {
 		c.OraclePath = value
 	case "log.level", "log.format", "log.file":
 		return l.setLogKey(key, value)
+	case "maxClientOutputBytes":
+		if err := intVal(&c.MaxClientOutputBytes); err != nil {
+			return err
+		}
+		if c.MaxClientOutputBytes <= 0 {
+			return l.errAt(key, "%d: must be positive", c.MaxClientOutputBytes)
+		}
 	default:
 		switch {
 		case strings.HasPrefix(key, "metricsProvider."):
@@ -531,6 +538,25 @@ func (l *loader) applyProperties() error {
 		c.MaxCnxns = 0
 	}
 	if err := intProp("zookeeper.globalOutstandingLimit", &c.GlobalOutstandingLimit); err != nil {
+		return err
+	}
+	if err := intProp("zookeeper.request_throttle_max_requests", &c.RequestThrottleMaxRequests); err != nil {
+		return err
+	}
+	if err := intProp("zookeeper.request_throttle_stall_time", &c.RequestThrottleStallTime); err != nil {
+		return err
+	}
+	if c.RequestThrottleStallTime < 1 {
+		l.warnf("request_throttle_stall_time %d is below 1 ms; using 1", c.RequestThrottleStallTime)
+		c.RequestThrottleStallTime = 1
+	}
+	if err := boolProp("zookeeper.request_throttle_drop_stale", &c.RequestThrottleDropStale); err != nil {
+		return err
+	}
+	if err := boolProp("zookeeper.request_stale_connection_check", &c.RequestStaleConnectionCheck); err != nil {
+		return err
+	}
+	if err := boolProp("zookeeper.request_stale_latency_check", &c.RequestStaleLatencyCheck); err != nil {
 		return err
 	}
 	if err := boolProp("readonlymode.enabled", &c.ReadOnlyModeEnabled); err != nil {

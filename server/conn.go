@@ -22,9 +22,17 @@ import (
 	"github.com/zkgo/zkgo/znode"
 )
 
-// maxPendingOutput bounds the replies queued for a client that does not
-// read them; past it the connection is closed.
-const maxPendingOutput = 64 << 20
+// Bounds on a connection's output buffers (see outputLimit for the bound
+// on what is queued): the writer hands the socket at most writeChunk bytes
+// per write, so that the bytes left unsent shrink as the client takes
+// them, and a buffer larger than keepBuffer is dropped once written
+// rather than kept for the next replies, so that an idle connection holds
+// little memory. A request frame larger than keepBuffer is not kept for
+// the next request either.
+const (
+	writeChunk = 256 << 10
+	keepBuffer = 64 << 10
+)
 
 // conn is one client connection. One goroutine reads requests; replies
 // leave in request order, notifications in between, written by the
@@ -54,7 +62,7 @@ type conn struct {
 	outMu   sync.Mutex
 	out     []byte // packets queued, not yet written
 	spare   []byte // the buffer last written, reused for out
-	writing int    // bytes being written now; counted against maxPendingOutput
+	writing int    // bytes of a write in progress not yet written; counted in unsent
 	// flushing says one goroutine owns the socket's write side; handoff
 	// is the unwritten tail of a flush, which the writer goroutine takes
 	// over (flushing stays set).
@@ -64,6 +72,10 @@ type conn struct {
 	closeAfter bool            // close once out is written
 	raw        syscall.RawConn // for writes that must not block; nil: the writer goroutine writes everything
 	wake       chan struct{}
+	// resume is signalled when output has been written or the queue has
+	// emptied: what a held reader waits for (awaitOutput,
+	// awaitOutstanding).
+	resume     chan struct{}
 	quit       chan struct{}
 	writerDone chan struct{}
 	closeOnce  sync.Once
@@ -80,6 +92,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		auth:       []wire.Id{znode.IPIdentity(ip)},
 		raw:        sock.Raw(nc),
 		wake:       make(chan struct{}, 1),
+		resume:     make(chan struct{}, 1),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
@@ -170,7 +183,8 @@ func (c *conn) put(listed bool, records ...wire.Record) bool {
 		rs = slices.DeleteFunc(slices.Clone(rs), func(r wire.Record) bool { return r == nil })
 	}
 	c.out = wire.AppendFrame(c.out, rs...)
-	over := len(c.out)+c.writing > maxPendingOutput
+	unsent := len(c.out) + c.writing
+	over := unsent > 2*c.s.outputLimit()
 	list := listed && !c.listed
 	if list {
 		c.listed = true
@@ -179,8 +193,9 @@ func (c *conn) put(listed bool, records ...wire.Record) bool {
 	c.stats.sent.Add(1)
 	c.s.stats.sent.Add(1)
 	if over {
-		c.s.log.Warn("client does not read its replies; closing connection",
-			zap.String("client", c.nc.RemoteAddr().String()))
+		c.s.log.Warn("client does not read its replies and notifications; closing connection",
+			zap.String("client", c.nc.RemoteAddr().String()), zap.String("sessionId", hex(c.sessionID())),
+			zap.Int("unsentBytes", unsent), zap.Int("maxClientOutputBytes", c.s.outputLimit()))
 		c.close()
 		return false
 	}
@@ -222,12 +237,97 @@ func (c *conn) flush() {
 		c.signal()
 		return
 	}
-	c.flushing, c.writing, c.spare = false, 0, buf[:0]
+	c.flushing, c.writing = false, 0
+	c.keepSpare(buf)
 	more := len(c.out) > 0 || c.closeAfter
 	c.outMu.Unlock()
+	c.wakeReader()
 	if more {
 		c.signal()
 	}
+}
+
+// keepSpare keeps buf, just written, for the next output unless it is
+// large; c.outMu is held.
+func (c *conn) keepSpare(buf []byte) {
+	if cap(buf) <= keepBuffer {
+		c.spare = buf[:0]
+	}
+}
+
+// unsent is the number of bytes of output the client has not taken yet
+// (as far as this server knows: queued, or being written).
+func (c *conn) unsent() int {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	return len(c.out) + c.writing
+}
+
+// wakeReader wakes a reader held by awaitOutput or awaitOutstanding.
+func (c *conn) wakeReader() {
+	select {
+	case c.resume <- struct{}{}:
+	default:
+	}
+}
+
+// outputLimit is maxClientOutputBytes: how many bytes of replies and
+// notifications a connection may have unsent before the server stops
+// reading its requests (see awaitOutput); at twice as many, which only
+// notifications and replies to requests already read can bring, the
+// connection is closed (see put). It is at least jute.maxbuffer, the
+// largest reply a client accepts, so that one reply never closes a
+// connection.
+func (s *Server) outputLimit() int {
+	return max(s.cfg.MaxClientOutputBytes, s.cfg.JuteMaxBuffer)
+}
+
+// awaitOutput holds the reader, before it reads the next request, while
+// the connection has outputLimit bytes or more unsent: a client that
+// pipelines more reads than it takes replies for is slowed down to the
+// pace at which it takes them, and the server holds at most outputLimit
+// (plus one reply) for it. While the client takes output its session is
+// alive; a client that takes nothing for its session timeout is cut off.
+// False means the connection ends.
+func (c *conn) awaitOutput() bool {
+	limit := c.s.outputLimit()
+	before := c.unsent()
+	if before < limit {
+		return true
+	}
+	c.flush()
+	timeout := c.sessionTimeout()
+	stall := time.NewTimer(timeout)
+	defer stall.Stop()
+	for {
+		now := c.unsent()
+		if now < limit {
+			return true
+		}
+		if now < before {
+			// The client takes its output: it is alive.
+			c.s.sessions.touch(c.sessionID())
+			stall.Reset(timeout)
+		}
+		before = now
+		select {
+		case <-c.resume:
+		case <-c.quit:
+			return false
+		case <-stall.C:
+			c.s.log.Warn("client has not read its replies for its session timeout; closing connection",
+				zap.String("client", c.nc.RemoteAddr().String()), zap.String("sessionId", hex(c.sessionID())),
+				zap.Int("unsentBytes", before), zap.Duration("sessionTimeout", timeout))
+			return false
+		}
+	}
+}
+
+// sessionTimeout is the session's negotiated timeout.
+func (c *conn) sessionTimeout() time.Duration {
+	c.idMu.Lock()
+	defer c.idMu.Unlock()
+	return time.Duration(c.timeout) * time.Millisecond
 }
 
 // listFlush puts c on the flush list.
@@ -307,15 +407,34 @@ func (c *conn) writeLoop() {
 				break
 			}
 			c.outMu.Unlock()
-			if _, err := c.nc.Write(buf); err != nil {
+			if !c.write(buf) {
 				c.close()
 				return
 			}
-			c.outMu.Lock()
-			c.flushing, c.writing, c.spare = false, 0, buf[:0]
-			c.outMu.Unlock()
 		}
 	}
+}
+
+// write writes buf, which the writer goroutine owns (flushing is set), in
+// chunks of at most writeChunk, counting down c.writing as the client
+// takes it; false means the connection failed.
+func (c *conn) write(buf []byte) bool {
+	for rest := buf; len(rest) > 0; {
+		n := min(len(rest), writeChunk)
+		if _, err := c.nc.Write(rest[:n]); err != nil {
+			return false
+		}
+		rest = rest[n:]
+		c.outMu.Lock()
+		c.writing = len(rest)
+		if len(rest) == 0 {
+			c.flushing = false
+			c.keepSpare(buf)
+		}
+		c.outMu.Unlock()
+		c.wakeReader()
+	}
+	return true
 }
 
 // close tears the connection down; its session lives on until it expires.
@@ -342,6 +461,7 @@ func (c *conn) finish() {
 		}
 	}
 	c.close()
+	c.dropQueue()
 }
 
 // serve runs the connection: four-letter word or handshake, then requests.
@@ -393,12 +513,17 @@ func (c *conn) serve() {
 			c.logReadError(err)
 			return
 		}
-		buf = pkt
+		if cap(pkt) <= keepBuffer {
+			buf = pkt
+		}
 		if !c.handle(pkt) {
 			return
 		}
 		if !frameBuffered(br) {
 			c.flush() // before waiting for the next request
+		}
+		if !c.awaitOutput() || !c.awaitOutstanding() {
+			return
 		}
 	}
 }
@@ -580,6 +705,9 @@ func (c *conn) handle(pkt []byte) bool {
 		r.body = &wire.Empty{}
 		r.done = true
 		r.hdr = wire.ReplyHeader{Xid: h.Xid, Zxid: s.tree.LastZxid(), Err: wire.ErrUnimplemented}
+		if !c.admit(r) {
+			return false
+		}
 		c.enqueue(r)
 		return true
 	}
@@ -605,6 +733,9 @@ func (c *conn) handle(pkt []byte) bool {
 		c.idMu.Lock()
 		r.auth = c.auth
 		c.idMu.Unlock()
+	}
+	if !c.admit(r) {
+		return false
 	}
 	c.enqueue(r)
 	return true
@@ -650,6 +781,7 @@ func containsID(ids []wire.Id, id wire.Id) bool {
 // enqueue keeps the session's FIFO order: a read runs at once only when
 // nothing of the session is pending; otherwise it waits in the queue behind
 // the writes before it. It runs on the reader, which flushes the replies.
+// r is in process (admit) until it is answered, here or by complete.
 func (c *conn) enqueue(r *request) {
 	write := !r.done && c.s.isWrite(r.op)
 	c.mu.Lock()
@@ -659,6 +791,7 @@ func (c *conn) enqueue(r *request) {
 			c.s.execRead(c, r)
 		}
 		c.reply(r, false)
+		c.s.release(1)
 		return
 	}
 	c.queue = append(c.queue, r)
@@ -687,6 +820,10 @@ func (c *conn) complete(r *request) {
 		n++
 	}
 	c.queue = append(c.queue[:0], c.queue[n:]...)
+	c.s.release(n)
+	if len(c.queue) == 0 {
+		c.wakeReader()
+	}
 	if r.op == wire.OpCloseSession {
 		c.outMu.Lock()
 		c.closeAfter = true

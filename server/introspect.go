@@ -142,14 +142,9 @@ func (s *Server) connectionsByAge() []*conn {
 	return conns
 }
 
-// outstanding counts requests received and not yet answered.
-func (s *Server) outstanding() int {
-	n := 0
-	for _, c := range s.connections() {
-		n += c.queued()
-	}
-	return n
-}
+// outstanding counts requests received and not yet answered (see
+// admission).
+func (s *Server) outstanding() int { return int(s.adm.inProcess.Load()) }
 
 // clientPort is the port clients connect to (-1 before Serve), as Apache
 // reports its listener's port rather than the configured one.

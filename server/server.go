@@ -38,6 +38,7 @@ type Server struct {
 	maxBatch int           // writes per log append; 1 turns group commit off
 	sessions *sessionTracker
 	stats    stats
+	adm      *admission // requests in process: the throttle, globalOutstandingLimit
 
 	txnLog        *storage.Log
 	snapCountdown int // txns until the next snapshot; applier only
@@ -86,6 +87,7 @@ func New(cfg *conf.Config, log *zap.Logger) *Server {
 		fatal:  make(chan error, 1),
 
 		maxBatch: defaultMaxBatch,
+		adm:      newAdmission(cfg.RequestThrottleMaxRequests),
 	}
 	s.sessions = newSessionTracker(cfg.MyID)
 	if !cfg.Standalone() {

@@ -28,7 +28,9 @@ type stats struct {
 // log fsyncs, snapshots, loading the database at startup, and elections
 // (from LOOKING until this server leads or follows), and on a leader
 // quorum_ack_latency (from a txn's proposal until it is committed).
-var summaryNames = []string{"readlatency", "updatelatency", "fsynctime", "snapshottime", "dbinittime", "election_time", "quorum_ack_latency"}
+// With the request throttle on, request_throttle_queue_time_ms is the time
+// requests waited in it (see admission).
+var summaryNames = []string{"readlatency", "updatelatency", "fsynctime", "snapshottime", "dbinittime", "election_time", "quorum_ack_latency", "request_throttle_queue_time_ms"}
 
 // add adds n to the counter name.
 func (s *stats) add(name string, n int64) {
