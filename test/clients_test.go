@@ -362,9 +362,12 @@ func normalizeZkCli(n *clientNames, output string) string {
 			if len(lines) > 0 && lines[len(lines)-1] == "" {
 				lines = lines[:len(lines)-1]
 			}
-			// The client raises Closed itself while it exits, racing
-			// with the JVM's exit: it is not the server's doing.
-			if l != "WATCHER::" && !strings.Contains(l, "state:Closed type:None") {
+			// The client raises Closed itself while it exits, and
+			// prints its session's SyncConnected from its event thread:
+			// both race with the JVM's exit (a command that fails at
+			// once may exit first) and are not the server's doing.
+			if l != "WATCHER::" && !strings.Contains(l, "state:Closed type:None") &&
+				!strings.Contains(l, "state:SyncConnected type:None path:null") {
 				events = append(events, l)
 			}
 			continue
