@@ -234,3 +234,21 @@ func TestLogWithoutHighWater(t *testing.T) {
 		t.Fatalf("Lost %v, HighWater %d; want none and 30", l.Lost(), l.HighWater())
 	}
 }
+
+// TestCleanLogNotDamaged: a log closed cleanly, and one reopened and
+// appended to, read to a clean end (no torn-tail warning, no read-only look).
+func TestCleanLogNotDamaged(t *testing.T) {
+	dir := t.TempDir()
+	writeGroups(t, dir, 300)
+	if f, off, bad := walDamage(dir); bad {
+		t.Fatalf("a clean log reported damaged at %s:%d", f, off)
+	}
+	l := openTestLog(t, dir, Options{ForceSync: true})
+	if err := l.Append(smallEntries(301, 310)); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if f, off, bad := walDamage(dir); bad {
+		t.Fatalf("a clean reopened log reported damaged at %s:%d", f, off)
+	}
+}
