@@ -27,17 +27,24 @@ const (
 	rssSettleMax   = 60 * time.Second
 )
 
-// stepsPerImpl counts the progress steps of runImpl.
-func stepsPerImpl(cfg config) int {
+// stepsPerImpl counts the progress steps of runImpl for im.
+func stepsPerImpl(cfg config, im impl) int {
 	n := 2 // start, warmup
 	for _, w := range workloads {
 		switch {
-		case !cfg.runs(w.name):
+		case !cfg.runs(w.name) || im.null && !w.null:
 		case w.sized:
-			n += len(cfg.sizes)
+			n += len(cfg.sizes) * len(cfg.clients)
 		default:
-			n++
+			n += len(cfg.clients)
 		}
+	}
+	n += len(cfg.scale)
+	if cfg.idle > 0 {
+		n++
+	}
+	if im.null {
+		return n
 	}
 	if cfg.runs(watchName) {
 		n++
@@ -79,6 +86,7 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 	}
 	setRunning(e)
 	defer func() { setRunning(nil); e.stop() }()
+	rep.ServerAffinity = e.affinity()
 
 	conns, err := dialAll(e.addrs(), cfg.conns)
 	if err != nil {
@@ -97,14 +105,16 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 		return rep
 	}
 	parts := len(workloads)
-	if cfg.runs(watchName) {
+	if cfg.runs(watchName) && !im.null {
 		parts++
 		if _, err := watchFanOut(e.addrs(), cfg.watchers, cfg.warmup/time.Duration(parts), warmValue, nil); err != nil {
 			p.log("%s: warming up the watch fan-out: %v", im.name, err)
 		}
 	}
 	for _, w := range workloads {
-		runLoad(conns, cfg.outstanding, cfg.warmup/time.Duration(parts), w.op(warmValue, "warm"))
+		if !im.null || w.null {
+			runLoad(conns, cfg.outstanding, cfg.warmup/time.Duration(parts), w.op(warmValue, "warm"))
+		}
 	}
 	p.end()
 
@@ -115,34 +125,59 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 			rep.Error = fmt.Sprintf("setup: %v", err)
 			return rep
 		}
-		for _, w := range workloads {
-			if !w.sized && si > 0 || !cfg.runs(w.name) {
-				continue
+		for _, client := range cfg.clients {
+			for _, w := range workloads {
+				if !w.sized && si > 0 || !cfg.runs(w.name) || im.null && !w.null {
+					continue
+				}
+				name := w.name
+				if w.sized && len(cfg.sizes) > 1 {
+					name += " " + sizeName(size)
+				}
+				p.start(fmt.Sprintf("%s %s (%s)", im.name, name, client), cfg.duration)
+				run++
+				tag := fmt.Sprintf("r%d", run)
+				var s sample
+				if client == clientJute {
+					s = runJuteWorkload(e, cfg.conns, cfg.outstanding, cfg.duration, w.jute(value, tag))
+				} else {
+					meter := startMeter(e.cpu)
+					s = runLoad(conns, cfg.outstanding, cfg.duration, w.op(value, tag))
+					s.serverCPU = meter()
+				}
+				r := s.result(name)
+				r.Client = client
+				rep.Results = append(rep.Results, r)
+				p.end()
 			}
-			name := w.name
-			if w.sized && len(cfg.sizes) > 1 {
-				name += " " + sizeName(size)
-			}
-			p.start(im.name+" "+name, cfg.duration)
-			run++
-			meter := startMeter(e.cpu)
-			s := runLoad(conns, cfg.outstanding, cfg.duration, w.op(value, fmt.Sprintf("r%d", run)))
-			s.serverCPU = meter()
-			rep.Results = append(rep.Results, s.result(name))
-			p.end()
 		}
 	}
 	value := bytes.Repeat([]byte{'v'}, cfg.sizes[0])
 
-	if cfg.runs(watchName) {
+	if cfg.runs(watchName) && !im.null {
 		p.start(fmt.Sprintf("%s %s (%d watchers)", im.name, watchName, cfg.watchers), cfg.duration+5*time.Second)
 		s, err := watchFanOut(e.addrs(), cfg.watchers, cfg.duration, value, e.cpu)
 		r := s.result(fmt.Sprintf("%s x%d (notif/s)", watchName, cfg.watchers))
+		r.Client = clientGozk
 		if err != nil && r.FirstError == "" {
 			r.FirstError = err.Error()
 		}
 		rep.Results = append(rep.Results, r)
 		p.end()
+	}
+
+	for _, n := range cfg.scale {
+		p.start(fmt.Sprintf("%s scaling: %d connections", im.name, n), 2*cfg.scaleDur)
+		rep.Scaling = append(rep.Scaling, measureScaling(e, n, cfg.scaleDur, value)...)
+		p.end()
+	}
+	if cfg.idle > 0 {
+		p.start(fmt.Sprintf("%s %d idle connections", im.name, cfg.idle), 30*time.Second)
+		rep.Idle = measureIdle(e, cfg.idle, p)
+		p.end()
+	}
+	if im.null {
+		return rep
 	}
 
 	if !cfg.noFill {
