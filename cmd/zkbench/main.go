@@ -67,6 +67,7 @@ type config struct {
 	scale       []int // connection counts of the scaling measurement
 	scaleDur    time.Duration
 	idle        int            // idle sessions of the memory measurement (0: none)
+	stableReads int            // steady VmRSS reads that make a reading settled
 	run         *regexp.Regexp // workloads to run (nil: all)
 	out         string
 	keep        bool
@@ -75,7 +76,7 @@ type config struct {
 }
 
 func parseFlags() config {
-	var c config
+	c := config{stableReads: rssStableReads}
 	var sizes string
 	var quick, million bool
 	var run, client, scale, serverCPUs, loadCPUs string

@@ -18,12 +18,12 @@ const (
 	// for the followers to apply the last proposals.
 	memorySettle = 3 * time.Second
 	// After that, VmRSS is read every rssPoll until it has not moved by
-	// more than rssSteady for rssStableReads reads in a row (an idle
+	// more than rssSteady for config.stableReads reads in a row (an idle
 	// server's resident size, what a dashboard shows between bursts), for
 	// at most rssSettleMax.
 	rssPoll        = time.Second
 	rssSteady      = 1 << 20
-	rssStableReads = 10
+	rssStableReads = 10 // config.stableReads of zkbench runs
 	rssSettleMax   = 60 * time.Second
 )
 
@@ -173,7 +173,7 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 	}
 	if cfg.idle > 0 {
 		p.start(fmt.Sprintf("%s %d idle connections", im.name, cfg.idle), 30*time.Second)
-		rep.Idle = measureIdle(e, cfg.idle, p)
+		rep.Idle = measureIdle(e, cfg.idle, cfg.stableReads, p)
 		p.end()
 	}
 	if im.null {
@@ -268,7 +268,7 @@ func measureMemory(e *ensemble, conns []*zk.Conn, cfg config, value []byte, p *p
 	// The reading before the fill is settled too, so that both readings
 	// are of a server in the same (idle) state.
 	p.note("waiting for resident memory to settle")
-	if m.RSSBefore, _, err = settledRSS(e); err != nil {
+	if m.RSSBefore, _, err = settledRSS(e, cfg.stableReads); err != nil {
 		m.Error = err.Error()
 		return m
 	}
@@ -285,7 +285,7 @@ func measureMemory(e *ensemble, conns []*zk.Conn, cfg config, value []byte, p *p
 		return m
 	}
 	p.note("waiting for resident memory to settle")
-	if m.RSSSettled, m.SettleSeconds, err = settledRSS(e); err != nil {
+	if m.RSSSettled, m.SettleSeconds, err = settledRSS(e, cfg.stableReads); err != nil {
 		m.Error = err.Error()
 		return m
 	}
@@ -304,15 +304,15 @@ func perZnode(before, after []int64, znodes int) float64 {
 }
 
 // settledRSS polls VmRSS of every server until none has moved by more than
-// rssSteady for rssStableReads reads (or rssSettleMax passes) and returns
-// the last reading and the seconds it took.
-func settledRSS(e *ensemble) ([]int64, float64, error) {
+// rssSteady for reads reads (or rssSettleMax passes) and returns the last
+// reading and the seconds it took.
+func settledRSS(e *ensemble, reads int) ([]int64, float64, error) {
 	start := time.Now()
 	last, err := e.rss()
 	if err != nil {
 		return nil, 0, err
 	}
-	for stable := 0; stable < rssStableReads && time.Since(start) < rssSettleMax; {
+	for stable := 0; stable < reads && time.Since(start) < rssSettleMax; {
 		time.Sleep(rssPoll)
 		cur, err := e.rss()
 		if err != nil {

@@ -85,8 +85,9 @@ const (
 
 // measureIdle reads the servers' resident memory once settled, opens n
 // jute sessions spread over the ensemble that only ping (a client with
-// nothing to do), reads it again once settled and closes them.
-func measureIdle(e *ensemble, n int, p *progress) *IdleMemory {
+// nothing to do), reads it again once settled (stableReads steady reads,
+// see settledRSS) and closes them.
+func measureIdle(e *ensemble, n, stableReads int, p *progress) *IdleMemory {
 	m := &IdleMemory{Conns: n}
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < uint64(n+1000) {
@@ -95,7 +96,7 @@ func measureIdle(e *ensemble, n int, p *progress) *IdleMemory {
 	}
 	var err error
 	p.note("waiting for resident memory to settle")
-	if m.RSSBefore, _, err = settledRSS(e); err != nil {
+	if m.RSSBefore, _, err = settledRSS(e, stableReads); err != nil {
 		m.Error = err.Error()
 		return m
 	}
@@ -136,7 +137,7 @@ func measureIdle(e *ensemble, n int, p *progress) *IdleMemory {
 		}
 	}()
 	p.note("waiting for resident memory to settle")
-	m.RSSAfter, m.SettleSeconds, err = settledRSS(e)
+	m.RSSAfter, m.SettleSeconds, err = settledRSS(e, stableReads)
 	close(stop)
 	wg.Wait()
 	if err == nil {

@@ -165,8 +165,9 @@ func TestShortRunNull(t *testing.T) {
 }
 
 // shortConfig is the configuration of the short runs: tiny durations, a
-// small fill, a few connections, both clients, pinned as zkbench pins by
-// default (the test process itself is left alone).
+// small fill, a few connections, both clients, memory readings settled
+// after 2 steady reads, pinned as zkbench pins by default (the test
+// process itself is left alone).
 func shortConfig(t *testing.T) config {
 	pin, err := defaultPinning()
 	if err != nil {
@@ -174,7 +175,7 @@ func shortConfig(t *testing.T) config {
 	}
 	return config{conns: 3, outstanding: 4, duration: 300 * time.Millisecond, warmup: 300 * time.Millisecond,
 		sizes: []int{100}, znodes: 2000, watchers: 5, clients: []string{clientJute, clientGozk}, pin: pin,
-		scale: []int{1, 20}, scaleDur: 200 * time.Millisecond, idle: 200}
+		scale: []int{1, 20}, scaleDur: 200 * time.Millisecond, idle: 200, stableReads: 2}
 }
 
 // quietProgress is a progress bar that draws nothing.
