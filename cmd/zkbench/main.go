@@ -3,33 +3,74 @@
 //
 // It starts a 3-server ensemble of ours (zkserver start-foreground zoo.cfg),
 // then one of Apache ZooKeeper (Debian's package) from the same zoo.cfg
-// shape, on 127.0.0.1 ports, one after the other, and drives both with the
-// same load through github.com/go-zookeeper/zk: -conns connections with
-// -outstanding requests in flight on each (goroutines sharing a Conn, which
-// pipelines them). Workloads: create, setData, getData, exists,
-// getChildren, mixed 90% reads / 10% writes, multi, ephemeral create/delete
-// churn and watch fan-out (one change, many watchers), the data-carrying
-// ones once per value size. It also measures resident memory per znode
-// (VmRSS of every server before and after a fill of -znodes znodes, each
-// reading taken once VmRSS has been steady for 10 s), the restart time of a
-// follower with those znodes (kill -9, start, until it serves a read of
-// the last one) and leader-failover unavailability (kill -9 the leader
-// under write load; the longest window without a successful write).
+// shape, then three null servers (below), on 127.0.0.1 ports, one after
+// the other, and drives each with the same load. Workloads: create,
+// setData, getData, exists, getChildren, mixed 90% reads / 10% writes,
+// multi, ephemeral create/delete churn and watch fan-out (one change, many
+// watchers), the data-carrying ones once per value size. It also measures
+// resident memory per znode (VmRSS of every server before and after a
+// fill of -znodes znodes, each reading taken once VmRSS has been steady
+// for 10 s), the restart time of a follower with those znodes (kill -9,
+// start, until it serves a read of the last one) and leader-failover
+// unavailability (kill -9 the leader under write load; the longest window
+// without a successful write).
+//
+// Pinning. On a machine with 2 or more CPUs, the servers (all 3 processes
+// of each implementation, every JVM thread included) run on one CPU set
+// and zkbench itself, the load generator, on a disjoint one: by default
+// the lower half of the CPUs for the servers and the upper half for the
+// load generator (on 2 CPUs: servers on CPU 0, load on CPU 1), or
+// -server-cpus and -load-cpus. Each side then has its CPUs to itself, and
+// both implementations get the same CPUs. A server is started from a
+// thread pinned to the server set (fork and exec keep the affinity, and
+// every thread the server creates inherits it); GOMAXPROCS of our servers
+// and -XX:ActiveProcessorCount of the JVMs follow the set, and zkbench
+// pins its own threads and sets its GOMAXPROCS to its set. The sets, and
+// the CPUs each server's threads were found on, are printed and reported.
+// -nopin lets the scheduler place everything, as before.
+//
+// Clients (-client jute|gozk|both, default both; jute runs first). The
+// jute client is zkbench's own minimal wire client (wire/ for the
+// encoding; a handshake, then pipelined requests with xids, replies read
+// by one goroutine per connection, no goroutine per request): it costs
+// the load generator a fraction of what go-zookeeper does, so its numbers
+// are the servers' and its table is the one to read for throughput. The
+// go-zookeeper client (goroutines sharing a Conn, which pipelines them)
+// is what a real Go application sees, client overhead included: its
+// table is kept for that view, and the watch fan-out and the fill use it.
+// Either way -conns connections carry -outstanding requests in flight
+// each.
+//
+// The null server is zkbench itself in null server mode: a connection
+// layer built like ours (internal/sock, wire/) that answers create,
+// setData, getData, exists and delete from constants, with no tree, no
+// log and no quorum; three of them run on the server CPUs. It is the
+// ceiling for any server on this machine, and the tables report ours as
+// a fraction of it (ours/null); -nonull skips it.
+//
+// Scaling: getData and setData on 1, 10, 100 and 1000 (-scale) jute
+// connections, each a synchronous client with one request in flight:
+// throughput, p99 and the servers' RSS. Idle sessions: the servers' RSS
+// settled before and with 10,000 (-idle) open sessions that only ping.
+// The HTML report charts both.
 //
 // For each workload it also reads the CPU time the servers used from
-// /proc/<pid>/stat and reports it per op: the load generator shares the
-// CPUs with the servers and costs the same per op against both, so when
-// the CPUs are busy the throughput ratio understates how much less the
-// servers themselves spend.
+// /proc/<pid>/stat and reports it per op: unpinned, the load generator
+// shares the CPUs with the servers and costs the same per op against
+// both, so when the CPUs are busy the throughput ratio understates how
+// much less the servers themselves spend.
 //
-// It prints a table with ours/apache ratios and writes -out.json and
-// -out.html (inline SVG charts of throughput and latency).
+// It prints tables with ours/apache ratios and writes -out.json and
+// -out.html (inline SVG charts of throughput, latency, scaling and
+// memory).
 //
 // Usage:
 //
 //	zkbench [-quick] [-duration 10s] [-warmup 16s] [-conns 12] [-outstanding 16]
 //	        [-sizes 100,1024] [-znodes 100000 | -million] [-zkserver bin/zkserver]
-//	        [-only ours|apache] [-run regexp] [-nofill] [-nofailover] [-out zkbench-report]
+//	        [-client jute|gozk|both] [-nopin] [-server-cpus 0] [-load-cpus 1]
+//	        [-scale 1,10,100,1000] [-scale-duration 10s] [-idle 10000] [-nonull]
+//	        [-only ours|apache|null] [-run regexp] [-nofill] [-nofailover] [-out zkbench-report]
 package main
 
 import (

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/zkgo/zkgo/internal/sock"
 	"github.com/zkgo/zkgo/wire"
@@ -209,47 +207,4 @@ func (st *nullState) answer(w *rawWriter, pkt []byte) bool {
 		w.out = wire.AppendFrame(w.out, rh, body)
 	}
 	return true
-}
-
-// rawWriter gathers packets for a TCP connection and writes them with one
-// raw non-blocking write, waiting through the connection only for what the
-// socket does not take at once.
-type rawWriter struct {
-	nc  net.Conn
-	raw syscall.RawConn // nil: every write goes through nc
-	out []byte
-}
-
-func newRawWriter(nc net.Conn) *rawWriter { return &rawWriter{nc: nc, raw: sock.Raw(nc)} }
-
-// flush writes the gathered output.
-func (w *rawWriter) flush() error {
-	b := w.out
-	w.out = w.out[:0]
-	if len(b) == 0 {
-		return nil
-	}
-	n := 0
-	if w.raw != nil {
-		var err error
-		if n, err = sock.WriteNonblocking(w.raw, b); err != nil {
-			return err
-		}
-	}
-	if n < len(b) {
-		_, err := w.nc.Write(b[n:])
-		return err
-	}
-	return nil
-}
-
-// frameBuffered reports whether br holds a whole frame: the next packet
-// can be read without waiting.
-func frameBuffered(br *bufio.Reader) bool {
-	n := br.Buffered()
-	if n < 4 {
-		return false
-	}
-	h, _ := br.Peek(4)
-	return uint64(n-4) >= uint64(binary.BigEndian.Uint32(h))
 }
