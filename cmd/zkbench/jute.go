@@ -116,21 +116,31 @@ func (c *juteSession) reply() (wire.ReplyHeader, error) {
 	return h, d.Err()
 }
 
-// ping sends a ping and waits for its reply; idle sessions stay alive on
-// these.
-func (c *juteSession) ping() error {
-	c.nc.SetDeadline(time.Now().Add(juteConnectTimeout))
-	defer c.nc.SetDeadline(time.Time{})
-	c.w.out = wire.AppendFrame(c.w.out, &wire.RequestHeader{Xid: pingXid, Type: wire.OpPing})
-	if err := c.w.flush(); err != nil {
-		return err
-	}
-	for {
-		h, err := c.reply()
-		if err != nil || h.Xid == pingXid {
+// pingAll pings every session and waits for every reply: idle sessions
+// stay alive on these. The pings all go out before the first reply is
+// awaited, so a pass costs about one round trip, not one per session.
+func pingAll(sessions []*juteSession) error {
+	deadline := time.Now().Add(juteConnectTimeout)
+	for _, c := range sessions {
+		c.nc.SetDeadline(deadline)
+		c.w.out = wire.AppendFrame(c.w.out, &wire.RequestHeader{Xid: pingXid, Type: wire.OpPing})
+		if err := c.w.flush(); err != nil {
 			return err
 		}
 	}
+	for _, c := range sessions {
+		for {
+			h, err := c.reply()
+			if err != nil {
+				return err
+			}
+			if h.Xid == pingXid {
+				break
+			}
+		}
+		c.nc.SetDeadline(time.Time{})
+	}
+	return nil
 }
 
 // pingXid is the xid of pings, as every client sends them.

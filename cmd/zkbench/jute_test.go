@@ -52,10 +52,8 @@ func TestJuteAgainstNull(t *testing.T) {
 	if s.ops != 0 || s.errors == 0 {
 		t.Errorf("getChildren on the null server: %d ops, %d errors; want errors only", s.ops, s.errors)
 	}
-	for _, c := range conns {
-		if err := c.ping(); err != nil {
-			t.Errorf("ping: %v", err)
-		}
+	if err := pingAll(conns); err != nil {
+		t.Errorf("ping: %v", err)
 	}
 }
 

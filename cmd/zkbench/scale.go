@@ -110,8 +110,8 @@ func measureIdle(e *ensemble, n, stableReads int, p *progress) *IdleMemory {
 	m.OpenSeconds = time.Since(start).Seconds()
 	defer closeJute(sessions)
 
-	// One goroutine pings every session in turn every idlePing, until
-	// the measurement is over.
+	// One goroutine pings every session every idlePing, until the
+	// measurement is over.
 	var (
 		wg      sync.WaitGroup
 		pingErr error
@@ -123,11 +123,9 @@ func measureIdle(e *ensemble, n, stableReads int, p *progress) *IdleMemory {
 		t := time.NewTicker(idlePing)
 		defer t.Stop()
 		for {
-			for _, s := range sessions {
-				if err := s.ping(); err != nil {
-					pingErr = fmt.Errorf("ping of an idle session: %v", err)
-					return
-				}
+			if err := pingAll(sessions); err != nil {
+				pingErr = fmt.Errorf("pinging the idle sessions: %v", err)
+				return
 			}
 			select {
 			case <-t.C:
