@@ -234,6 +234,15 @@ func (r *Report) WriteTable(w io.Writer) {
 				o.ServerCPUPerOp, a.ServerCPUPerOp, ratio(o.ServerCPUPerOp, a.ServerCPUPerOp), o.Errors, a.Errors)
 		}
 		tw.Flush()
+		if withNull && client == clientJute {
+			for _, name := range r.names(client) {
+				if strings.HasPrefix(name, "getData") {
+					o, _ := ours.result(client, name)
+					n, _ := null.result(client, name)
+					fmt.Fprintf(w, "%s: ours at %s of the null server's rate (target: at least %.2f)\n", name, ratio(o.OpsPerSec, n.OpsPerSec), getDataTarget)
+				}
+			}
+		}
 	}
 	r.writeScalingTable(w)
 	if ours.Idle != nil || apache.Idle != nil {
@@ -259,6 +268,10 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	r.writeErrors(w)
 }
+
+// getDataTarget is the fraction of the null server's getData rate that
+// ours is to reach.
+const getDataTarget = 0.5
 
 // growthMB is the growth of the servers' summed RSS in MB.
 func growthMB(m IdleMemory) float64 {

@@ -59,7 +59,7 @@ func TestTableRatios(t *testing.T) {
 	}}
 	var b strings.Builder
 	r.WriteTable(&b)
-	for _, want := range []string{"3.00", "0.25", "10/40", "0.25", "servers on CPU 0, load generator on CPU 1"} {
+	for _, want := range []string{"3.00", "0.25", "10/40", "getData: ours at 0.25 of the null server's rate", "servers on CPU 0, load generator on CPU 1"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q (ratios 3.00 and 0.25, CPU per op 10/40, ours/null 0.25, the pinning):\n%s", want, b.String())
 		}
