@@ -45,8 +45,11 @@
 // layer built like ours (internal/sock, wire/) that answers create,
 // setData, getData, exists and delete from constants, with no tree, no
 // log and no quorum; three of them run on the server CPUs. It is the
-// ceiling for any server on this machine, and the tables report ours as
-// a fraction of it (ours/null); -nonull skips it.
+// ceiling for any server on this machine, and the jute table reports ours
+// as a fraction of it (ours/null); -nonull skips it. Only the jute client
+// measures it: go-zookeeper costs most per reply when replies come one at
+// a time, as they do from a server that answers at once, so against the
+// null server it would measure itself.
 //
 // Scaling: getData and setData on 1, 10, 100 and 1000 (-scale) jute
 // connections, each a synchronous client with one request in flight:

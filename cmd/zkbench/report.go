@@ -215,26 +215,27 @@ func (r *Report) WriteTable(w io.Writer) {
 	for _, client := range r.clients() {
 		fmt.Fprintf(w, "\n%s\n", clientTitle(client))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		nullCols := withNull && client == clientJute // see impl.answers
 		nullHead := ""
-		if withNull {
+		if nullCols {
 			nullHead = "null ops/s\tours/null\t"
 		}
 		fmt.Fprintf(tw, "workload\tours ops/s\tapache ops/s\tratio\t%sours p50/p99/p99.9 ms\tapache p50/p99/p99.9 ms\tp99 ratio\tserver CPU µs/op o/a\tCPU ratio\terrors o/a\t\n", nullHead)
 		for _, name := range r.names(client) {
 			o, _ := ours.result(client, name)
 			a, _ := apache.result(client, name)
-			nullCols := ""
-			if withNull {
+			nullText := ""
+			if nullCols {
 				n, _ := null.result(client, name)
-				nullCols = fmt.Sprintf("%.0f\t%s\t", n.OpsPerSec, ratio(o.OpsPerSec, n.OpsPerSec))
+				nullText = fmt.Sprintf("%.0f\t%s\t", n.OpsPerSec, ratio(o.OpsPerSec, n.OpsPerSec))
 			}
 			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%s\t%s%.2f/%.2f/%.2f\t%.2f/%.2f/%.2f\t%s\t%.0f/%.0f\t%s\t%d/%d\t\n",
-				name, o.OpsPerSec, a.OpsPerSec, ratio(o.OpsPerSec, a.OpsPerSec), nullCols,
+				name, o.OpsPerSec, a.OpsPerSec, ratio(o.OpsPerSec, a.OpsPerSec), nullText,
 				o.P50ms, o.P99ms, o.P999ms, a.P50ms, a.P99ms, a.P999ms, ratio(o.P99ms, a.P99ms),
 				o.ServerCPUPerOp, a.ServerCPUPerOp, ratio(o.ServerCPUPerOp, a.ServerCPUPerOp), o.Errors, a.Errors)
 		}
 		tw.Flush()
-		if withNull && client == clientJute {
+		if nullCols {
 			for _, name := range r.names(client) {
 				if strings.HasPrefix(name, "getData") {
 					o, _ := ours.result(client, name)
@@ -419,6 +420,9 @@ Same machine, same run; read the ratios, not the absolute numbers. The null serv
 		names := r.names(client)
 		var tput, lat []series
 		for i, x := range impls {
+			if x.Name == "null" && client != clientJute {
+				continue // see impl.answers
+			}
 			t := series{name: x.Name, color: implColors[i]}
 			l := t
 			for _, n := range names {
