@@ -24,12 +24,17 @@ test: vet
 	$(GO) test -count=1 -timeout 20m ./...
 
 # Benchmark against Apache ZooKeeper 3.8 (Debian: apt-get install zookeeper):
-# 3-server ensembles of each, one after the other, same load, 10 s per
-# workload, memory per znode and restart time with 1M znodes, leader
-# failover; prints ours/apache ratios and writes zkbench-report.{json,html}
-# (about 25 minutes). Quick version (~2 s per workload, 20k znodes):
-# ./bin/zkbench -quick -zkserver bin/zkserver. CI runs a short version of
-# every measurement against ours (TestShortRunOurs in cmd/zkbench).
+# 3-server ensembles of each, one after the other, same load, servers
+# pinned to one CPU set and the load generator to another (-nopin: not),
+# 10 s per workload with zkbench's own jute client and with go-zookeeper,
+# a null server as the ceiling, scaling over 1-1000 connections, memory of
+# 10,000 idle sessions, memory per znode and restart time with 1M znodes,
+# leader failover; prints ours/apache and ours/null ratios and writes
+# zkbench-report.{json,html} (about 45 minutes). Quick version (~2 s per
+# workload, 20k znodes, 1,000 idle sessions): ./bin/zkbench -quick
+# -zkserver bin/zkserver. CI runs a short version of every measurement
+# against ours and the null server (TestShortRunOurs, TestShortRunNull in
+# cmd/zkbench).
 bench: build
 	./$(BIN)/zkbench -million -zkserver $(BIN)/zkserver
 

@@ -41,22 +41,40 @@ log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t:%C{1}@%L] -
 
 // impl says how to run one server implementation from a zoo.cfg.
 type impl struct {
-	// name is "ours" or "apache".
+	// name is "ours", "apache" or "null".
 	name string
+	// null marks the null server, which answers only some workloads and
+	// has no tree to fill, restart or fail over.
+	null bool
+	// cpus is the CPU set the servers run on; empty: unpinned.
+	cpus cpuSet
 	// command returns the command running a server on cfg in dir.
 	command func(dir, cfg string) *exec.Cmd
 }
 
-// oursImpl runs our zkserver binary at bin.
-func oursImpl(bin string) impl {
-	return impl{name: "ours", command: func(_, cfg string) *exec.Cmd {
-		return exec.Command(bin, "start-foreground", cfg)
+// oursImpl runs our zkserver binary at bin on cpus.
+func oursImpl(bin string, cpus cpuSet) impl {
+	return impl{name: "ours", cpus: cpus, command: func(_, cfg string) *exec.Cmd {
+		cmd := exec.Command(bin, "start-foreground", cfg)
+		cmd.Env = goEnv(cpus)
+		return cmd
 	}}
 }
 
+// goEnv is zkbench's environment for a Go server on cpus: GOMAXPROCS
+// follows the set (Go would derive the same from the affinity it starts
+// with; this says so in the process's environment too).
+func goEnv(cpus cpuSet) []string {
+	env := os.Environ()
+	if len(cpus) > 0 {
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(len(cpus)))
+	}
+	return env
+}
+
 // apacheImpl runs Apache ZooKeeper from the Debian jars with a heap of
-// heapMB megabytes, or explains how to install it.
-func apacheImpl(heapMB int) (impl, error) {
+// heapMB megabytes on cpus, or explains how to install it.
+func apacheImpl(heapMB int, cpus cpuSet) (impl, error) {
 	java, err := exec.LookPath("java")
 	if err != nil {
 		return impl{}, fmt.Errorf("java not found (%v): install Apache ZooKeeper with `apt-get install zookeeper`", err)
@@ -70,17 +88,22 @@ func apacheImpl(heapMB int) (impl, error) {
 		}
 		cp = strings.Join(debianJars, string(os.PathListSeparator))
 	}
-	return impl{name: "apache", command: func(dir, cfg string) *exec.Cmd {
+	return impl{name: "apache", cpus: cpus, command: func(dir, cfg string) *exec.Cmd {
 		log4j := filepath.Join(dir, "log4j.properties")
 		_ = os.WriteFile(log4j, []byte(log4jConfig), 0o644)
-		return exec.Command(java,
-			fmt.Sprintf("-Xmx%dm", heapMB),
-			"-XX:+UseSerialGC",
+		args := []string{fmt.Sprintf("-Xmx%dm", heapMB), "-XX:+UseSerialGC"}
+		if len(cpus) > 0 {
+			// The JVM sizes its thread pools from the CPUs it may use
+			// (it reads its affinity too); said explicitly, as GOMAXPROCS.
+			args = append(args, "-XX:ActiveProcessorCount="+strconv.Itoa(len(cpus)))
+		}
+		args = append(args,
 			"-Dlog4j.configuration=file:"+log4j,
 			"-Dzookeeper.log.dir="+dir,
 			"-Dzookeeper.jmx.log4j.disable=true",
 			"-cp", cp,
 			"org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg)
+		return exec.Command(java, args...)
 	}}, nil
 }
 
@@ -157,7 +180,7 @@ func (s *server) launch(im impl) error {
 	s.cmd.Stdout, s.cmd.Stderr = log, log
 	// Take the server down with zkbench should it die without cleaning up.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
+	if err := startPinned(s.cmd, im.cpus); err != nil {
 		log.Close()
 		return fmt.Errorf("start %s server %d: %v", im.name, s.id, err)
 	}
@@ -393,4 +416,19 @@ func (e *ensemble) stop() {
 	for _, s := range e.servers {
 		s.stop()
 	}
+}
+
+// affinity lists, per server, the CPUs its threads may run on ("?" where
+// they cannot be read).
+func (e *ensemble) affinity() []string {
+	var out []string
+	for _, s := range e.servers {
+		cpus, err := processAffinity(s.cmd.Process.Pid)
+		if err != nil {
+			out = append(out, "?")
+			continue
+		}
+		out = append(out, cpus.String())
+	}
+	return out
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/wire"
 )
 
 // sessionTimeout is the session timeout of every benchmark client.
@@ -255,44 +257,102 @@ type workload struct {
 	name string
 	// sized workloads run once per value size, the others once.
 	sized bool
+	// null workloads are the ones the null server answers.
+	null bool
 	// op builds the operation for a value size and a run tag that keeps
 	// created paths unique across runs.
 	op func(value []byte, tag string) op
+	// jute builds the same operation for the jute client.
+	jute func(value []byte, tag string) jop
 }
+
+// keyPaths lists the paths of the keys under kvPath.
+func keyPaths() []string {
+	keys := make([]string, numKeys)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%s/k%d", kvPath, i)
+	}
+	return keys
+}
+
+// juteGet, juteSet and juteCreate are the jute client's getData, setData
+// and create of path.
+func juteGet(c *juteSession, path string) int {
+	c.add(wire.OpGetData, &wire.PathWatchRequest{Path: path})
+	return 1
+}
+
+func juteSet(c *juteSession, path string, v []byte) int {
+	c.add(wire.OpSetData, &wire.SetDataRequest{Path: path, Data: v, Version: -1})
+	return 1
+}
+
+func juteCreate(c *juteSession, path string, v []byte, flags int32) int {
+	c.add(wire.OpCreate, &wire.CreateRequest{Path: path, Data: v, ACL: juteACL, Flags: flags})
+	return 1
+}
+
+// juteACL is openACL in wire's terms.
+var juteACL = []wire.ACL{{Perms: zk.PermAll, ID: wire.Id{Scheme: "world", ID: "anyone"}}}
 
 // workloads lists the request workloads in the order they run.
 var workloads = []workload{
-	{"create", true, func(v []byte, tag string) op {
+	{"create", true, true, func(v []byte, tag string) op {
 		return func(c *zk.Conn, w, seq int, _ *rand.Rand) error {
 			_, err := c.Create(fmt.Sprintf("%s/%s-%d-%d", newPath, tag, w, seq), v, 0, openACL)
 			return err
 		}
+	}, func(v []byte, tag string) jop {
+		return func(c *juteSession, w, seq int, _ *rand.Rand) int {
+			return juteCreate(c, fmt.Sprintf("%s/%s-%d-%d", newPath, tag, w, seq), v, 0)
+		}
 	}},
-	{"setData", true, func(v []byte, _ string) op {
+	{"setData", true, true, func(v []byte, _ string) op {
 		return func(c *zk.Conn, _, _ int, rng *rand.Rand) error {
 			_, err := c.Set(key(rng), v, -1)
 			return err
 		}
+	}, func(v []byte, _ string) jop {
+		keys := keyPaths()
+		return func(c *juteSession, _, _ int, rng *rand.Rand) int {
+			return juteSet(c, keys[rng.IntN(numKeys)], v)
+		}
 	}},
-	{"getData", true, func([]byte, string) op {
+	{"getData", true, true, func([]byte, string) op {
 		return func(c *zk.Conn, _, _ int, rng *rand.Rand) error {
 			_, _, err := c.Get(key(rng))
 			return err
 		}
+	}, func([]byte, string) jop {
+		keys := keyPaths()
+		return func(c *juteSession, _, _ int, rng *rand.Rand) int {
+			return juteGet(c, keys[rng.IntN(numKeys)])
+		}
 	}},
-	{"exists", false, func([]byte, string) op {
+	{"exists", false, true, func([]byte, string) op {
 		return func(c *zk.Conn, _, _ int, rng *rand.Rand) error {
 			_, _, err := c.Exists(key(rng))
 			return err
 		}
+	}, func([]byte, string) jop {
+		keys := keyPaths()
+		return func(c *juteSession, _, _ int, rng *rand.Rand) int {
+			c.add(wire.OpExists, &wire.PathWatchRequest{Path: keys[rng.IntN(numKeys)]})
+			return 1
+		}
 	}},
-	{"getChildren", false, func([]byte, string) op {
+	{"getChildren", false, false, func([]byte, string) op {
 		return func(c *zk.Conn, _, _ int, _ *rand.Rand) error {
 			_, _, err := c.Children(kidsPath)
 			return err
 		}
+	}, func([]byte, string) jop {
+		return func(c *juteSession, _, _ int, _ *rand.Rand) int {
+			c.add(wire.OpGetChildren2, &wire.PathWatchRequest{Path: kidsPath}) // as go-zookeeper's Children
+			return 1
+		}
 	}},
-	{"mixed90/10", true, func(v []byte, _ string) op {
+	{"mixed90/10", true, true, func(v []byte, _ string) op {
 		return func(c *zk.Conn, _, _ int, rng *rand.Rand) error {
 			if rng.IntN(10) == 0 {
 				_, err := c.Set(key(rng), v, -1)
@@ -301,8 +361,16 @@ var workloads = []workload{
 			_, _, err := c.Get(key(rng))
 			return err
 		}
+	}, func(v []byte, _ string) jop {
+		keys := keyPaths()
+		return func(c *juteSession, _, _ int, rng *rand.Rand) int {
+			if rng.IntN(10) == 0 {
+				return juteSet(c, keys[rng.IntN(numKeys)], v)
+			}
+			return juteGet(c, keys[rng.IntN(numKeys)])
+		}
 	}},
-	{"multi(create+set+delete)", false, func(v []byte, tag string) op {
+	{"multi(create+set+delete)", false, false, func(v []byte, tag string) op {
 		return func(c *zk.Conn, w, seq int, rng *rand.Rand) error {
 			p := fmt.Sprintf("%s/m%s-%d-%d", newPath, tag, w, seq)
 			_, err := c.Multi(
@@ -312,14 +380,34 @@ var workloads = []workload{
 			)
 			return err
 		}
+	}, func(v []byte, tag string) jop {
+		keys := keyPaths()
+		return func(c *juteSession, w, seq int, rng *rand.Rand) int {
+			p := fmt.Sprintf("%s/m%s-%d-%d", newPath, tag, w, seq)
+			c.add(wire.OpMulti, &wire.MultiRequest{Ops: []wire.Op{
+				{Type: wire.OpCreate, Body: &wire.CreateRequest{Path: p, Data: v, ACL: juteACL}},
+				{Type: wire.OpSetData, Body: &wire.SetDataRequest{Path: keys[rng.IntN(numKeys)], Data: v, Version: -1}},
+				{Type: wire.OpDelete, Body: &wire.PathVersionRequest{Path: p, Version: -1}},
+			}})
+			return 1
+		}
 	}},
-	{"ephemeral churn(create+delete)", false, func(v []byte, tag string) op {
+	{"ephemeral churn(create+delete)", false, false, func(v []byte, tag string) op {
 		return func(c *zk.Conn, w, seq int, _ *rand.Rand) error {
 			p := fmt.Sprintf("%s/e%s-%d-%d", newPath, tag, w, seq)
 			if _, err := c.Create(p, v, zk.FlagEphemeral, openACL); err != nil {
 				return err
 			}
 			return c.Delete(p, -1)
+		}
+	}, func(v []byte, tag string) jop {
+		// The delete is sent right behind the create: a session's
+		// requests are applied in order, as the reply order shows.
+		return func(c *juteSession, w, seq int, _ *rand.Rand) int {
+			p := fmt.Sprintf("%s/e%s-%d-%d", newPath, tag, w, seq)
+			juteCreate(c, p, v, zk.FlagEphemeral)
+			c.add(wire.OpDelete, &wire.PathVersionRequest{Path: p, Version: -1})
+			return 2
 		}
 	}},
 }

@@ -18,26 +18,35 @@ const (
 	// for the followers to apply the last proposals.
 	memorySettle = 3 * time.Second
 	// After that, VmRSS is read every rssPoll until it has not moved by
-	// more than rssSteady for rssStableReads reads in a row (an idle
+	// more than rssSteady for config.stableReads reads in a row (an idle
 	// server's resident size, what a dashboard shows between bursts), for
 	// at most rssSettleMax.
 	rssPoll        = time.Second
 	rssSteady      = 1 << 20
-	rssStableReads = 10
+	rssStableReads = 10 // config.stableReads of zkbench runs
 	rssSettleMax   = 60 * time.Second
 )
 
-// stepsPerImpl counts the progress steps of runImpl.
-func stepsPerImpl(cfg config) int {
+// stepsPerImpl counts the progress steps of runImpl for im.
+func stepsPerImpl(cfg config, im impl) int {
 	n := 2 // start, warmup
-	for _, w := range workloads {
-		switch {
-		case !cfg.runs(w.name):
-		case w.sized:
-			n += len(cfg.sizes)
-		default:
-			n++
+	for _, client := range cfg.clients {
+		for _, w := range workloads {
+			switch {
+			case !cfg.runs(w.name) || !im.answers(client, w):
+			case w.sized:
+				n += len(cfg.sizes)
+			default:
+				n++
+			}
 		}
+	}
+	n += len(cfg.scale)
+	if cfg.idle > 0 {
+		n++
+	}
+	if im.null {
+		return n
 	}
 	if cfg.runs(watchName) {
 		n++
@@ -49,6 +58,15 @@ func stepsPerImpl(cfg config) int {
 		n++
 	}
 	return n
+}
+
+// answers reports whether im is measured on workload w with client. The
+// null server answers only some workloads, and only the jute client
+// measures it: go-zookeeper's cost per reply is highest when replies come
+// one at a time, as they do from a server that answers at once, so
+// against the null server it measures itself.
+func (im impl) answers(client string, w workload) bool {
+	return !im.null || w.null && client == clientJute
 }
 
 // watchName names the watch fan-out for -run.
@@ -79,6 +97,7 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 	}
 	setRunning(e)
 	defer func() { setRunning(nil); e.stop() }()
+	rep.ServerAffinity = e.affinity()
 
 	conns, err := dialAll(e.addrs(), cfg.conns)
 	if err != nil {
@@ -97,14 +116,16 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 		return rep
 	}
 	parts := len(workloads)
-	if cfg.runs(watchName) {
+	if cfg.runs(watchName) && !im.null {
 		parts++
 		if _, err := watchFanOut(e.addrs(), cfg.watchers, cfg.warmup/time.Duration(parts), warmValue, nil); err != nil {
 			p.log("%s: warming up the watch fan-out: %v", im.name, err)
 		}
 	}
 	for _, w := range workloads {
-		runLoad(conns, cfg.outstanding, cfg.warmup/time.Duration(parts), w.op(warmValue, "warm"))
+		if !im.null || w.null {
+			runLoad(conns, cfg.outstanding, cfg.warmup/time.Duration(parts), w.op(warmValue, "warm"))
+		}
 	}
 	p.end()
 
@@ -115,34 +136,59 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 			rep.Error = fmt.Sprintf("setup: %v", err)
 			return rep
 		}
-		for _, w := range workloads {
-			if !w.sized && si > 0 || !cfg.runs(w.name) {
-				continue
+		for _, client := range cfg.clients {
+			for _, w := range workloads {
+				if !w.sized && si > 0 || !cfg.runs(w.name) || !im.answers(client, w) {
+					continue
+				}
+				name := w.name
+				if w.sized && len(cfg.sizes) > 1 {
+					name += " " + sizeName(size)
+				}
+				p.start(fmt.Sprintf("%s %s (%s)", im.name, name, client), cfg.duration)
+				run++
+				tag := fmt.Sprintf("r%d", run)
+				var s sample
+				if client == clientJute {
+					s = runJuteWorkload(e, cfg.conns, cfg.outstanding, cfg.duration, w.jute(value, tag))
+				} else {
+					meter := startMeter(e.cpu)
+					s = runLoad(conns, cfg.outstanding, cfg.duration, w.op(value, tag))
+					s.serverCPU = meter()
+				}
+				r := s.result(name)
+				r.Client = client
+				rep.Results = append(rep.Results, r)
+				p.end()
 			}
-			name := w.name
-			if w.sized && len(cfg.sizes) > 1 {
-				name += " " + sizeName(size)
-			}
-			p.start(im.name+" "+name, cfg.duration)
-			run++
-			meter := startMeter(e.cpu)
-			s := runLoad(conns, cfg.outstanding, cfg.duration, w.op(value, fmt.Sprintf("r%d", run)))
-			s.serverCPU = meter()
-			rep.Results = append(rep.Results, s.result(name))
-			p.end()
 		}
 	}
 	value := bytes.Repeat([]byte{'v'}, cfg.sizes[0])
 
-	if cfg.runs(watchName) {
+	if cfg.runs(watchName) && !im.null {
 		p.start(fmt.Sprintf("%s %s (%d watchers)", im.name, watchName, cfg.watchers), cfg.duration+5*time.Second)
 		s, err := watchFanOut(e.addrs(), cfg.watchers, cfg.duration, value, e.cpu)
 		r := s.result(fmt.Sprintf("%s x%d (notif/s)", watchName, cfg.watchers))
+		r.Client = clientGozk
 		if err != nil && r.FirstError == "" {
 			r.FirstError = err.Error()
 		}
 		rep.Results = append(rep.Results, r)
 		p.end()
+	}
+
+	for _, n := range cfg.scale {
+		p.start(fmt.Sprintf("%s scaling: %d connections", im.name, n), 2*cfg.scaleDur)
+		rep.Scaling = append(rep.Scaling, measureScaling(e, n, cfg.scaleDur, value)...)
+		p.end()
+	}
+	if cfg.idle > 0 {
+		p.start(fmt.Sprintf("%s %d idle connections", im.name, cfg.idle), 30*time.Second)
+		rep.Idle = measureIdle(e, cfg.idle, cfg.stableReads, p)
+		p.end()
+	}
+	if im.null {
+		return rep
 	}
 
 	if !cfg.noFill {
@@ -233,7 +279,7 @@ func measureMemory(e *ensemble, conns []*zk.Conn, cfg config, value []byte, p *p
 	// The reading before the fill is settled too, so that both readings
 	// are of a server in the same (idle) state.
 	p.note("waiting for resident memory to settle")
-	if m.RSSBefore, _, err = settledRSS(e); err != nil {
+	if m.RSSBefore, _, err = settledRSS(e, cfg.stableReads); err != nil {
 		m.Error = err.Error()
 		return m
 	}
@@ -250,7 +296,7 @@ func measureMemory(e *ensemble, conns []*zk.Conn, cfg config, value []byte, p *p
 		return m
 	}
 	p.note("waiting for resident memory to settle")
-	if m.RSSSettled, m.SettleSeconds, err = settledRSS(e); err != nil {
+	if m.RSSSettled, m.SettleSeconds, err = settledRSS(e, cfg.stableReads); err != nil {
 		m.Error = err.Error()
 		return m
 	}
@@ -269,15 +315,15 @@ func perZnode(before, after []int64, znodes int) float64 {
 }
 
 // settledRSS polls VmRSS of every server until none has moved by more than
-// rssSteady for rssStableReads reads (or rssSettleMax passes) and returns
-// the last reading and the seconds it took.
-func settledRSS(e *ensemble) ([]int64, float64, error) {
+// rssSteady for reads reads (or rssSettleMax passes) and returns the last
+// reading and the seconds it took.
+func settledRSS(e *ensemble, reads int) ([]int64, float64, error) {
 	start := time.Now()
 	last, err := e.rss()
 	if err != nil {
 		return nil, 0, err
 	}
-	for stable := 0; stable < rssStableReads && time.Since(start) < rssSettleMax; {
+	for stable := 0; stable < reads && time.Since(start) < rssSettleMax; {
 		time.Sleep(rssPoll)
 		cur, err := e.rss()
 		if err != nil {

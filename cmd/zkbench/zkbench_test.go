@@ -1,13 +1,28 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/zkgo/zkgo/test/harness"
 )
+
+// TestMain runs the test binary as a null server when zkbench's launcher
+// starts it as one (TestShortRunNull), as zkbench's main does.
+func TestMain(m *testing.M) {
+	if cfg := os.Getenv(nullServerEnv); cfg != "" {
+		if err := runNullServer(cfg); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	os.Exit(m.Run())
+}
 
 func TestPercentile(t *testing.T) {
 	var lat []time.Duration
@@ -37,21 +52,40 @@ func TestZooCfgShape(t *testing.T) {
 }
 
 func TestTableRatios(t *testing.T) {
-	r := &Report{Impls: []*ImplReport{
-		{Name: "ours", Results: []Result{{Workload: "getData", OpsPerSec: 300, P99ms: 1, ServerCPUPerOp: 10}}},
-		{Name: "apache", Results: []Result{{Workload: "getData", OpsPerSec: 100, P99ms: 4, ServerCPUPerOp: 40}}},
+	r := &Report{Pinning: "servers on CPU 0, load generator on CPU 1", Impls: []*ImplReport{
+		{Name: "ours", Results: []Result{{Workload: "getData", Client: clientJute, OpsPerSec: 300, P99ms: 1, ServerCPUPerOp: 10}}},
+		{Name: "apache", Results: []Result{{Workload: "getData", Client: clientJute, OpsPerSec: 100, P99ms: 4, ServerCPUPerOp: 40}}},
+		{Name: "null", Results: []Result{{Workload: "getData", Client: clientJute, OpsPerSec: 1200}}},
 	}}
 	var b strings.Builder
 	r.WriteTable(&b)
-	for _, want := range []string{"3.00", "0.25", "10/40"} {
+	for _, want := range []string{"3.00", "0.25", "10/40", "getData: ours at 0.25 of the null server's rate", "servers on CPU 0, load generator on CPU 1"} {
 		if !strings.Contains(b.String(), want) {
-			t.Errorf("table lacks %q (ratios 3.00 and 0.25, CPU per op 10/40):\n%s", want, b.String())
+			t.Errorf("table lacks %q (ratios 3.00 and 0.25, CPU per op 10/40, ours/null 0.25, the pinning):\n%s", want, b.String())
 		}
 	}
 	var h strings.Builder
 	r.writeHTML(&h)
 	if strings.Count(h.String(), "<svg") != 2 {
 		t.Errorf("HTML report should hold two SVG charts")
+	}
+
+	// Scaling and idle memory add three line charts and a bar chart.
+	for i, x := range r.Impls {
+		for _, c := range []int{1, 10} {
+			for _, w := range scaleWorkloads {
+				x.Scaling = append(x.Scaling, ScalePoint{Conns: c, Result: Result{Workload: w, OpsPerSec: float64(100 * c * (i + 1))}, RSS: 10 << 20})
+			}
+		}
+		x.Idle = &IdleMemory{Conns: 100, RSSBefore: []int64{1 << 20}, RSSAfter: []int64{2 << 20}, BytesPerConn: float64(1<<20) / 100}
+	}
+	h.Reset()
+	r.writeHTML(&h)
+	if n := strings.Count(h.String(), "<svg"); n != 6 {
+		t.Errorf("HTML report holds %d SVG charts, want 6 (2 bar, 3 scaling, 1 memory)", n)
+	}
+	if n := strings.Count(h.String(), "<polyline"); n != 3*(2+2+1) {
+		t.Errorf("%d lines in the scaling charts, want 15 (3 implementations: 2 workloads, 2 workloads, 1 RSS)", n)
 	}
 }
 
@@ -74,25 +108,18 @@ func TestParseCPUTime(t *testing.T) {
 // 3-server ensemble of ours. It checks that each one produces a result, not
 // how fast anything is.
 func TestShortRunOurs(t *testing.T) {
-	cfg := config{conns: 3, outstanding: 4, duration: 300 * time.Millisecond, warmup: 300 * time.Millisecond,
-		sizes: []int{100}, znodes: 2000, watchers: 5}
-	devNull, err := os.Open(os.DevNull)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer devNull.Close()
-	rep := runImpl(cfg, oursImpl(harness.BuildOurs(t)), t.TempDir(), newProgress(devNull, stepsPerImpl(cfg)))
+	cfg := shortConfig(t)
+	im := oursImpl(harness.BuildOurs(t), cfg.pin.servers)
+	rep := runImpl(cfg, im, t.TempDir(), quietProgress(t, cfg, im))
 	if rep.Error != "" {
 		t.Fatal(rep.Error)
 	}
-	if len(rep.Results) != len(workloads)+1 { // plus the watch fan-out
-		t.Errorf("%d results, want %d", len(rep.Results), len(workloads)+1)
+	checkShortRun(t, cfg, rep, 2*len(workloads)+1) // both clients, plus the watch fan-out
+	if got := len(resultsOf(rep, clientGozk)); got != len(workloads)+1 {
+		t.Errorf("%d go-zookeeper results, want %d", got, len(workloads)+1)
 	}
 	var cpu float64
 	for _, r := range rep.Results {
-		if r.Ops == 0 || r.Errors != 0 {
-			t.Errorf("%s: %d ops, %d errors (first: %s)", r.Workload, r.Ops, r.Errors, r.FirstError)
-		}
 		cpu += r.ServerCPUPerOp * float64(r.Ops)
 	}
 	// /proc counts in 10 ms ticks: one workload may show none, all of
@@ -112,6 +139,104 @@ func TestShortRunOurs(t *testing.T) {
 	if f := rep.Failover; f == nil || f.Error != "" || f.FirstWriteMs <= 0 {
 		t.Errorf("failover: %+v", f)
 	}
+}
+
+// TestShortRunNull runs the null server as zkbench does (this test
+// binary in null server mode, see TestMain): the workloads it answers,
+// with the jute client, the scaling and the idle sessions.
+func TestShortRunNull(t *testing.T) {
+	cfg := shortConfig(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := nullImpl(exe, cfg.pin.servers)
+	rep := runImpl(cfg, im, t.TempDir(), quietProgress(t, cfg, im))
+	if rep.Error != "" {
+		t.Fatal(rep.Error)
+	}
+	nullWorkloads := 0
+	for _, w := range workloads {
+		if w.null {
+			nullWorkloads++
+		}
+	}
+	checkShortRun(t, cfg, rep, nullWorkloads)
+	if rep.Memory != nil || rep.Restart != nil || rep.Failover != nil {
+		t.Errorf("the null server has no tree to fill, restart or fail over: %+v %+v %+v", rep.Memory, rep.Restart, rep.Failover)
+	}
+}
+
+// shortConfig is the configuration of the short runs: tiny durations, a
+// small fill, a few connections, both clients, memory readings settled
+// after 2 steady reads, pinned as zkbench pins by default (the test
+// process itself is left alone).
+func shortConfig(t *testing.T) config {
+	pin, err := defaultPinning()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return config{conns: 3, outstanding: 4, duration: 300 * time.Millisecond, warmup: 300 * time.Millisecond,
+		sizes: []int{100}, znodes: 2000, watchers: 5, clients: []string{clientJute, clientGozk}, pin: pin,
+		scale: []int{1, 20}, scaleDur: 200 * time.Millisecond, idle: 200, stableReads: 2}
+}
+
+// quietProgress is a progress bar that draws nothing.
+func quietProgress(t *testing.T, cfg config, im impl) *progress {
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { devNull.Close() })
+	return newProgress(devNull, stepsPerImpl(cfg, im))
+}
+
+// checkShortRun checks what a short run of either implementation must
+// have: results workloads with ops and no errors, jute's among them; every
+// server on the server CPUs; the scaling points and the idle sessions.
+func checkShortRun(t *testing.T, cfg config, rep *ImplReport, results int) {
+	t.Helper()
+	if len(rep.Results) != results {
+		t.Errorf("%d results, want %d", len(rep.Results), results)
+	}
+	clients := map[string]int{}
+	for _, r := range rep.Results {
+		clients[r.Client]++
+		if r.Ops == 0 || r.Errors != 0 {
+			t.Errorf("%s (%s): %d ops, %d errors (first: %s)", r.Workload, r.Client, r.Ops, r.Errors, r.FirstError)
+		}
+	}
+	if clients[clientJute] == 0 {
+		t.Errorf("results by client: %v; want jute's", clients)
+	}
+	if cfg.pin.pinned() {
+		set := cfg.pin.servers.String()
+		if want := []string{set, set, set}; !slices.Equal(rep.ServerAffinity, want) {
+			t.Errorf("servers' threads on CPU %v, want %v", rep.ServerAffinity, want)
+		}
+	}
+	if len(rep.Scaling) != len(cfg.scale)*len(scaleWorkloads) {
+		t.Errorf("%d scaling points, want %d", len(rep.Scaling), len(cfg.scale)*len(scaleWorkloads))
+	}
+	for _, p := range rep.Scaling {
+		if p.Ops == 0 || p.Errors != 0 || p.RSS <= 0 {
+			t.Errorf("scaling %s on %d connections: %d ops, %d errors (first: %s), RSS %d", p.Workload, p.Conns, p.Ops, p.Errors, p.FirstError, p.RSS)
+		}
+	}
+	if m := rep.Idle; m == nil || m.Error != "" || m.Conns != cfg.idle || !allPositive(m.RSSBefore, m.RSSAfter) {
+		t.Errorf("idle sessions: %+v", m)
+	}
+}
+
+// resultsOf returns the results of rep with client.
+func resultsOf(rep *ImplReport, client string) []Result {
+	var rs []Result
+	for _, r := range rep.Results {
+		if r.Client == client {
+			rs = append(rs, r)
+		}
+	}
+	return rs
 }
 
 // TestFailoverWaitsOutTheOutage: writes in flight at the kill succeed just
