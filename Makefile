@@ -18,9 +18,12 @@ vet:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Unit, integration and differential tests (Apache ZooKeeper 3.8 from Debian
-# must be installed: .ci/run does it).
+# Unit, integration and differential tests, and real clients' and
+# applications' own suites against ours and Apache ZooKeeper 3.8 (README:
+# "Clients and applications tested"). test/install-deps.sh installs the
+# Debian packages they need when run as root, else names them.
 test: vet
+	sh test/install-deps.sh
 	$(GO) test -count=1 -timeout 20m ./...
 
 # Benchmark against Apache ZooKeeper 3.8 (Debian: apt-get install zookeeper):
