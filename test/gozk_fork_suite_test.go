@@ -1,6 +1,8 @@
 package test
 
 import (
+	"fmt"
+	"maps"
 	"testing"
 	"time"
 )
@@ -21,11 +23,20 @@ var goZKZDivision = goZKSuite{
 	// average latency; since 3.5 srvr prints it with decimals
 	// ("Latency min/avg/max: 0/1.3656/117"), Apache's and ours alike, and
 	// none of its cluster tests would start. The patch drops the decimals.
-	patches: [][2]string{{
+	patches: map[string][][2]string{"flw.go": {{
 		`^Latency min/avg/max: (\d+)/(\d+)/(\d+)`,
 		`^Latency min/avg/max: (\d+)/(\d+)(?:\.\d+)?/(\d+)`,
-	}},
+	}}},
 }
+
+// goZKZDivisionPorts is where the fork's harness (server_test.go), and
+// its reconfig test for the server it adds (zk_test.go), pick the first of
+// their servers' ports at random: in 10000-15999, a cluster (of up to 3
+// servers, 3 ports each) using the next 9. The runs against
+// Apache ZooKeeper and ours, side by side, draw from the two halves of that
+// range instead (patching the line), so that they never pick the same
+// ports.
+const goZKZDivisionPorts = "startPort := int(rand.Int31n(6000) + 10000)"
 
 // goZKZDivisionOurs are the fork's tests that may fail against ours though
 // they pass against Apache ZooKeeper, with the reason.
@@ -33,11 +44,12 @@ var goZKZDivisionOurs = map[string]string{
 	// The test creates a node through a client of one follower and at once
 	// reads it through a client of the other, without a sync: ZooKeeper
 	// does not promise that read (upstream go-zookeeper added the sync to
-	// its copy of the test), but against Apache the other follower has
-	// nearly always applied the commit by then. Against ours it often has
-	// not yet (28 misses in 50 such pairs here); see the report of this
-	// suite's branch.
-	"TestBasicCluster": "reads another follower's fresh write without sync; ours's followers apply commits later than Apache's",
+	// its copy of the test), and Apache's other follower has not always
+	// applied the commit by then either, but ours more often has not:
+	// measured here with go-zookeeper, 200 such pairs each on hand-started
+	// 3-server ensembles, Apache missed 6 and 18, ours 27 to 111. The test
+	// failed against ours in 2 of 4 runs, against Apache in none of 4.
+	"TestBasicCluster": "reads another follower's fresh write without sync; ours's other follower more often has not applied it yet",
 }
 
 // goZKZDivisionApache are the fork's tests that fail against Apache
@@ -67,7 +79,12 @@ func TestZDivisionGoZookeeperSuite(t *testing.T) {
 				t.Parallel()
 				apache := runs[i].name == "apache"
 				shim := goZKShim(t, apache)
-				results, output := runGoZKSuite(t, goZKZDivision, shim, gozkForkSuiteTimeout, apache)
+				suite := goZKZDivision
+				suite.patches = maps.Clone(suite.patches)
+				ports := [][2]string{{goZKZDivisionPorts, fmt.Sprintf("startPort := int(rand.Int31n(2990) + %d)", 10000+3000*i)}}
+				suite.patches["server_test.go"] = ports
+				suite.patches["zk_test.go"] = ports
+				results, output := runGoZKSuite(t, suite, shim, gozkForkSuiteTimeout, apache)
 				runs[i].results = map[string]suiteOutcome{}
 				for test, res := range results {
 					o := suiteOutcome{result: outcomePassed}

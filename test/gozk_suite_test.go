@@ -195,9 +195,9 @@ type goZKSuite struct {
 	// zkVersion is the suite's ZK_VERSION, which some of its tests need
 	// to run at all.
 	zkVersion string
-	// patches are replacements made in the package's flw.go for every
-	// run.
-	patches [][2]string
+	// patches are replacements made in the package's files before the
+	// run, by file name.
+	patches map[string][][2]string
 }
 
 // goZKUpstream is go-zookeeper itself, at the version in our go.mod.
@@ -220,7 +220,7 @@ var debianSrvrPatch = [][2]string{
 
 // runGoZKSuite copies the suite's module directory (read-only in the
 // module cache) into a temporary directory, applies its patches (and, with
-// debian, debianSrvrPatch) to the package's flw.go, runs the package's
+// debian, debianSrvrPatch to flw.go) to the package's files, runs the package's
 // tests there with go test -json and ZOOKEEPER_BIN_PATH=binPath, and
 // returns each top-level test's result (pass, fail, skip) and output.
 func runGoZKSuite(t *testing.T, suite goZKSuite, binPath string, timeout time.Duration, debian bool) (results, output map[string]string) {
@@ -244,23 +244,26 @@ func runGoZKSuite(t *testing.T, suite goZKSuite, binPath string, timeout time.Du
 		t.Fatalf("copy %s: %v", mod.Dir, err)
 	}
 	t.Logf("%s %s from %s", suite.module, mod.Version, mod.Dir)
-	patches := suite.patches
+	patches := maps.Clone(suite.patches)
 	if debian {
-		patches = append(slices.Clip(patches), debianSrvrPatch...)
+		if patches == nil {
+			patches = map[string][][2]string{}
+		}
+		patches["flw.go"] = append(slices.Clip(patches["flw.go"]), debianSrvrPatch...)
 	}
-	if len(patches) > 0 {
-		flw := filepath.Join(src, suite.pkg, "flw.go")
-		b, err := os.ReadFile(flw)
+	for _, file := range slices.Sorted(maps.Keys(patches)) {
+		path := filepath.Join(src, suite.pkg, file)
+		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range patches {
+		for _, r := range patches[file] {
 			if !bytes.Contains(b, []byte(r[0])) {
-				t.Fatalf("%s: no %q to patch", flw, r[0])
+				t.Fatalf("%s: no %q to patch", path, r[0])
 			}
 			b = bytes.Replace(b, []byte(r[0]), []byte(r[1]), 1)
 		}
-		if err := os.WriteFile(flw, b, 0o644); err != nil {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
