@@ -247,6 +247,18 @@ public class CuratorChecks {
         return b == null ? null : new String(b, StandardCharsets.UTF_8);
     }
 
+    /**
+     * Has client's server catch up with the leader (ZooKeeper's sync, which
+     * Curator sends in the background) before a plain read that must see
+     * other clients' writes: against an ensemble they may have gone
+     * through another server.
+     */
+    static void catchUp(CuratorFramework client) throws Exception {
+        CountDownLatch done = new CountDownLatch(1);
+        client.sync().inBackground((cf, event) -> done.countDown()).forPath("/");
+        await(done, "sync");
+    }
+
     // mutex: InterProcessMutex excludes other clients and other threads,
     // is reentrant, and a timed acquire fails while another holds it.
     static void mutex(Clients c) throws Exception {
@@ -297,6 +309,7 @@ public class CuratorChecks {
         pool.shutdown();
         check(overlaps.get() == 0, overlaps.get() + " times two holders at once");
         check(entries.get() == clients * threads * rounds, "entries " + entries.get());
+        catchUp(b);
         check(b.getChildren().forPath(path).isEmpty(), "lock nodes left behind: " + b.getChildren().forPath(path));
     }
 
@@ -402,7 +415,7 @@ public class CuratorChecks {
             LeaderLatch leader = leaders(live).get(0);
             for (LeaderLatch l : live) {
                 eventually(() -> leaderId(l).equals(leader.getId()), l.getId() + " sees leader " + leader.getId());
-                check(l.getParticipants().size() == live.size(), "participants " + l.getParticipants().size() + " of " + live.size());
+                eventually(() -> participants(l) == live.size(), l.getId() + " sees " + live.size() + " participants");
             }
             if (round == 0) {
                 leader.close();
@@ -412,6 +425,14 @@ public class CuratorChecks {
             }
             latches = new ArrayList<>(live);
             latches.remove(leader);
+        }
+    }
+
+    static int participants(LeaderLatch l) {
+        try {
+            return l.getParticipants().size();
+        } catch (Exception e) {
+            return -1;
         }
     }
 
@@ -582,7 +603,9 @@ public class CuratorChecks {
         int waiters = 3;
         CountDownLatch passed = new CountDownLatch(waiters);
         for (int i = 0; i < waiters; i++) {
-            DistributedBarrier b = new DistributedBarrier(c.get(), path);
+            CuratorFramework client = c.get();
+            catchUp(client);
+            DistributedBarrier b = new DistributedBarrier(client, path);
             Thread t = new Thread(() -> {
                 try {
                     if (b.waitOnBarrier(WAIT_S, TimeUnit.SECONDS)) {
@@ -595,7 +618,9 @@ public class CuratorChecks {
             t.setDaemon(true);
             t.start();
         }
-        check(!new DistributedBarrier(c.get(), path).waitOnBarrier(ABSENT_MS, TimeUnit.MILLISECONDS), "passed a set barrier");
+        CuratorFramework late = c.get();
+        catchUp(late);
+        check(!new DistributedBarrier(late, path).waitOnBarrier(ABSENT_MS, TimeUnit.MILLISECONDS), "passed a set barrier");
         check(passed.getCount() == waiters, "a waiter passed a set barrier");
         set.removeBarrier();
         await(passed, "every waiter passes the removed barrier");
@@ -702,11 +727,13 @@ public class CuratorChecks {
     static void simpleQueue(Clients c) throws Exception {
         String path = c.path("simple");
         SimpleDistributedQueue producer = new SimpleDistributedQueue(c.get(), path);
-        SimpleDistributedQueue consumer = new SimpleDistributedQueue(c.get(), path);
+        CuratorFramework consuming = c.get();
+        SimpleDistributedQueue consumer = new SimpleDistributedQueue(consuming, path);
         check(consumer.poll(ABSENT_MS, TimeUnit.MILLISECONDS) == null, "an item from an empty queue");
         for (int i = 0; i < 10; i++) {
             check(producer.offer(bytes("item" + i)), "offer " + i);
         }
+        catchUp(consuming);
         check("item0".equals(str(consumer.peek())), "peek is the first item");
         for (int i = 0; i < 10; i++) {
             String item = str(consumer.take());
@@ -758,7 +785,9 @@ public class CuratorChecks {
         pool.shutdown();
         int want = clients * threads * increments;
         check(succeeded == want, succeeded + " of " + want + " increments succeeded");
-        DistributedAtomicLong reader = new DistributedAtomicLong(c.get(), path, new RetryNTimes(3, 10));
+        CuratorFramework readerClient = c.get();
+        catchUp(readerClient);
+        DistributedAtomicLong reader = new DistributedAtomicLong(readerClient, path, new RetryNTimes(3, 10));
         AtomicValue<Long> v = reader.get();
         check(v.succeeded() && v.postValue() == want, "value " + v.postValue() + ", want " + want);
         check(!reader.compareAndSet((long) want - 1, 0L).succeeded(), "compareAndSet with a stale value succeeded");
@@ -822,7 +851,7 @@ public class CuratorChecks {
         check((path + "/new").equals(results.get(0).getResultPath()), "created path " + results.get(0).getResultPath());
         check(results.get(2).getResultStat().getVersion() == st.getVersion() + 1, "setData's stat version");
         CuratorFramework other = c.get();
-        other.sync().forPath(path);
+        catchUp(other);
         check("n".equals(str(other.getData().forPath(path + "/new"))), "new node's data");
         check("o2".equals(str(other.getData().forPath(path + "/old"))), "set node's data");
         check(other.checkExists().forPath(path + "/gone") == null, "deleted node exists");
