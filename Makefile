@@ -26,6 +26,14 @@ test: vet
 	sh test/install-deps.sh
 	$(GO) test -count=1 -timeout 20m ./...
 
+# Only the real clients' and applications' suites (part of make test; about
+# 6 minutes here): kazoo, go-zookeeper and its z-division fork, tooz,
+# taskflow, Curator.
+.PHONY: suites
+suites:
+	sh test/install-deps.sh
+	$(GO) test -count=1 -timeout 20m -v -run '^(TestKazooSuite|TestKazooSuiteEnsemble|TestGoZookeeperSuite|TestZDivisionGoZookeeperSuite|TestToozSuite|TestTaskflowSuite|TestCuratorRecipes)$$' ./test/
+
 # Benchmark against Apache ZooKeeper 3.8 (Debian: apt-get install zookeeper):
 # 3-server ensembles of each, one after the other, same load, 10 s per
 # workload, memory per znode and restart time with 1M znodes, leader

@@ -92,7 +92,8 @@ var taskflowSuite = pytestSuite{
 // TestToozSuite runs tooz's coordination tests against Apache ZooKeeper and
 // zkserver and compares them: 73 pass against both here; 8 are skipped
 // against both (features tooz's kazoo driver does not implement: shared
-// locks, group deletion on leave, heartbeat timeouts).
+// locks, breaking another member's lock, groups that vanish with their
+// last member, heartbeat timeouts).
 //
 //	go test ./test -run TestToozSuite -v
 func TestToozSuite(t *testing.T) {
