@@ -52,14 +52,19 @@ var goZKZDivisionOurs = map[string]string{
 	"TestBasicCluster": "reads another follower's fresh write without sync; ours's other follower more often has not applied it yet",
 }
 
-// goZKZDivisionApache are the fork's tests that fail against Apache
-// ZooKeeper 3.8 itself, with the reason.
+// goZKZDivisionApache are the fork's tests that fail, always or now and
+// then, against Apache ZooKeeper 3.8 itself, with the reason.
 var goZKZDivisionApache = map[string]string{
 	// The test reads the ACL of a node whose only ACL is digest
 	// user:password without authenticating; since ZOOKEEPER-1392 (3.4.11,
 	// 3.5.4) getACL needs READ or ADMIN and fails with NoAuth. Fails
 	// against ours alike.
 	"TestAuth": "getACL without READ or ADMIN permission is refused since ZooKeeper 3.5 (ZOOKEEPER-1392)",
+	// Failed in one of five runs here (passing in the others), like
+	// upstream's copy of it (gozkApacheFlaky): the server the test adds
+	// after removing one started, but its client could not connect to
+	// it within the harness's wait.
+	"TestIncrementalReconfig": "adding a server after removing one: could not connect to a server, once",
 }
 
 // gozkForkSuiteTimeout bounds one run of the fork's suite, against Apache

@@ -52,7 +52,8 @@ func (r suiteRun) summary() string {
 
 // suiteExpectations are what a suite's comparison allows: tests that may
 // fail against ours although they pass against Apache, tests that fail
-// against Apache itself, each with its reason, and the fewest tests that
+// (always or now and then) against Apache itself, each with its reason, and
+// the fewest tests that
 // must pass against Apache for the run to count (fewer means the suite or
 // its setup broke, say every test skipped for want of a server).
 type suiteExpectations struct {
