@@ -18,10 +18,21 @@ vet:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Unit, integration and differential tests (Apache ZooKeeper 3.8 from Debian
-# must be installed: .ci/run does it).
+# Unit, integration and differential tests, and real clients' and
+# applications' own suites against ours and Apache ZooKeeper 3.8 (README:
+# "Clients and applications tested"). test/install-deps.sh installs the
+# Debian packages they need when run as root, else names them.
 test: vet
+	sh test/install-deps.sh
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Only the real clients' and applications' suites (part of make test; about
+# 6 minutes here): kazoo, go-zookeeper and its z-division fork, tooz,
+# taskflow, Curator.
+.PHONY: suites
+suites:
+	sh test/install-deps.sh
+	$(GO) test -count=1 -timeout 20m -v -run '^(TestKazooSuite|TestKazooSuiteEnsemble|TestGoZookeeperSuite|TestZDivisionGoZookeeperSuite|TestToozSuite|TestTaskflowSuite|TestCuratorRecipes)$$' ./test/
 
 # Benchmark against Apache ZooKeeper 3.8 (Debian: apt-get install zookeeper):
 # 3-server ensembles of each, one after the other, same load, servers

@@ -92,36 +92,16 @@ var gozkApacheFlaky = map[string]string{
 //	DIFF_SELF=1 go test ./test -run TestGoZookeeperSuite -v
 func TestGoZookeeperSuite(t *testing.T) {
 	name, known, flakyTests := "ours", gozkKnownFailures, gozkFlaky
-	shimDir := t.TempDir()
-	shim := filepath.Join(shimDir, "zkServer.sh")
-	// The suite's zoo.cfg leaves out clientPortAddress: the shim runs the
-	// server on a copy that adds clientPortAddress=127.0.0.1. exec makes the
-	// server the process the suite kills.
-	prologue := "#!/bin/sh\n# go-zookeeper's harness runs: zkServer.sh start-foreground <zoo.cfg>\n" +
-		"set -e\ncfg=\"$2.local\"\n{ cat \"$2\"; echo clientPortAddress=127.0.0.1; } > \"$cfg\"\n"
 	if os.Getenv(envDiffSelf) == "1" {
 		name, known, flakyTests = "apache (DIFF_SELF=1)", gozkApacheKnownFailures, gozkApacheFlaky
-		java, classpath := harness.ApacheJava(t)
-		log4j := filepath.Join(shimDir, "log4j.properties")
-		if err := os.WriteFile(log4j, []byte("log4j.rootLogger=INFO, CONSOLE\n"+
-			"log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\n"+
-			"log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\n"+
-			"log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t] - %m%n\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		writeScript(t, shim, prologue+fmt.Sprintf(
-			"exec %q -Xmx256m -XX:+UseSerialGC -Dlog4j.configuration=file:%s -Dzookeeper.jmx.log4j.disable=true $SERVER_JVMFLAGS -cp %q org.apache.zookeeper.server.quorum.QuorumPeerMain \"$cfg\"\n",
-			java, log4j, classpath))
-	} else {
-		bin := harness.BuildOurs(t)
-		writeScript(t, shim, prologue+fmt.Sprintf("exec %q start-foreground \"$cfg\"\n", bin))
 	}
+	shimDir := goZKShim(t, os.Getenv(envDiffSelf) == "1")
 
 	timeout := gozkSuiteTimeout
 	if os.Getenv(envDiffSelf) == "1" {
 		timeout = gozkApacheSuiteTimeout
 	}
-	results, output := runGoZKSuite(t, shimDir, timeout, os.Getenv(envDiffSelf) == "1")
+	results, output := runGoZKSuite(t, goZKUpstream, shimDir, timeout, os.Getenv(envDiffSelf) == "1")
 	var passed, failed, knownFailed, skipped, flaky []string
 	var fixed []string
 	for _, test := range slices.Sorted(maps.Keys(results)) {
@@ -172,13 +152,64 @@ func TestGoZookeeperSuite(t *testing.T) {
 	}
 }
 
+// goZKShim writes the zkServer.sh that go-zookeeper's harness (and its
+// forks') runs as $ZOOKEEPER_BIN_PATH/zkServer.sh start-foreground
+// <zoo.cfg>, running Apache ZooKeeper if apache, else zkserver, and returns
+// its directory.
+func goZKShim(t *testing.T, apache bool) string {
+	t.Helper()
+	shimDir := t.TempDir()
+	shim := filepath.Join(shimDir, "zkServer.sh")
+	// The suite's zoo.cfg leaves out clientPortAddress: the shim runs the
+	// server on a copy that adds clientPortAddress=127.0.0.1. exec makes the
+	// server the process the suite kills.
+	prologue := "#!/bin/sh\n# go-zookeeper's harness runs: zkServer.sh start-foreground <zoo.cfg>\n" +
+		"set -e\ncfg=\"$2.local\"\n{ cat \"$2\"; echo clientPortAddress=127.0.0.1; } > \"$cfg\"\n"
+	if apache {
+		java, classpath := harness.ApacheJava(t)
+		log4j := filepath.Join(shimDir, "log4j.properties")
+		if err := os.WriteFile(log4j, []byte("log4j.rootLogger=INFO, CONSOLE\n"+
+			"log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\n"+
+			"log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\n"+
+			"log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t] - %m%n\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		writeScript(t, shim, prologue+fmt.Sprintf(
+			"exec %q -Xmx256m -XX:+UseSerialGC -Dlog4j.configuration=file:%s -Dzookeeper.jmx.log4j.disable=true $SERVER_JVMFLAGS -cp %q org.apache.zookeeper.server.quorum.QuorumPeerMain \"$cfg\"\n",
+			java, log4j, classpath))
+	} else {
+		bin := harness.BuildOurs(t)
+		writeScript(t, shim, prologue+fmt.Sprintf("exec %q start-foreground \"$cfg\"\n", bin))
+	}
+	return shimDir
+}
+
+// goZKSuite is a go-zookeeper module, or a fork of it, whose own tests
+// runGoZKSuite runs.
+type goZKSuite struct {
+	module string
+	// version is the module's version; empty for the one in our go.mod.
+	version string
+	// pkg is the directory of the package under test in the module.
+	pkg string
+	// zkVersion is the suite's ZK_VERSION, which some of its tests need
+	// to run at all.
+	zkVersion string
+	// patches are replacements made in the package's files before the
+	// run, by file name.
+	patches map[string][][2]string
+}
+
+// goZKUpstream is go-zookeeper itself, at the version in our go.mod.
+var goZKUpstream = goZKSuite{module: gozkModule, pkg: ".", zkVersion: "3.8.0"}
+
 // debianSrvrPatch makes go-zookeeper's srvr parser (FLWSrvr, which its
 // cluster harness polls until every server is healthy) also accept the
 // version line of Debian's Apache ZooKeeper build, "Zookeeper version:
 // 3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC": the suite
 // expects "built on 01/02/2006 15:04 MST" and a version without "${}", so
 // against Debian's jars none of its cluster tests would start. Applied to
-// the copy for DIFF_SELF=1 runs only; zkserver answers in the format of
+// the copy for runs against Apache only; zkserver answers in the format of
 // Apache's release builds and needs no patch.
 var debianSrvrPatch = [][2]string{
 	{`^Zookeeper version: ([A-Za-z0-9\.\-]+), built on (\d\d/\d\d/\d\d\d\d \d\d:\d\d [A-Za-z0-9:\+\-]+)`,
@@ -187,39 +218,52 @@ var debianSrvrPatch = [][2]string{
 		`time.Parse(map[bool]string{false: "01/02/2006 15:04 MST", true: "2006-01-02 15:04 MST"}[match[1][4] == '-'], match[1])`},
 }
 
-// runGoZKSuite copies go-zookeeper's module directory (read-only in the
-// module cache) into a temporary directory, runs its tests there with
-// go test -json and ZOOKEEPER_BIN_PATH=binPath, and returns each top-level
-// test's result (pass, fail, skip) and output. With debian, the copy's
-// srvr parser gets debianSrvrPatch.
-func runGoZKSuite(t *testing.T, binPath string, timeout time.Duration, debian bool) (results, output map[string]string) {
+// runGoZKSuite copies the suite's module directory (read-only in the
+// module cache) into a temporary directory, applies its patches (and, with
+// debian, debianSrvrPatch to flw.go) to the package's files, runs the package's
+// tests there with go test -json and ZOOKEEPER_BIN_PATH=binPath, and
+// returns each top-level test's result (pass, fail, skip) and output.
+func runGoZKSuite(t *testing.T, suite goZKSuite, binPath string, timeout time.Duration, debian bool) (results, output map[string]string) {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-json", gozkModule).Output()
+	var out []byte
+	var err error
+	if suite.version == "" {
+		out, err = exec.Command("go", "list", "-m", "-json", suite.module).Output()
+	} else {
+		out, err = exec.Command("go", "mod", "download", "-json", suite.module+"@"+suite.version).Output()
+	}
 	if err != nil {
-		t.Fatalf("go list -m %s: %v", gozkModule, err)
+		t.Fatalf("go list or download %s: %v", suite.module, err)
 	}
 	var mod struct{ Path, Version, Dir string }
 	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
-		t.Fatalf("go list -m %s: no module directory (%v): run go mod download", gozkModule, err)
+		t.Fatalf("module %s: no module directory (%v): run go mod download", suite.module, err)
 	}
 	src := filepath.Join(t.TempDir(), "zk")
 	if err := os.CopyFS(src, os.DirFS(mod.Dir)); err != nil {
 		t.Fatalf("copy %s: %v", mod.Dir, err)
 	}
-	t.Logf("go-zookeeper %s from %s", mod.Version, mod.Dir)
+	t.Logf("%s %s from %s", suite.module, mod.Version, mod.Dir)
+	patches := maps.Clone(suite.patches)
 	if debian {
-		flw := filepath.Join(src, "flw.go")
-		b, err := os.ReadFile(flw)
+		if patches == nil {
+			patches = map[string][][2]string{}
+		}
+		patches["flw.go"] = append(slices.Clip(patches["flw.go"]), debianSrvrPatch...)
+	}
+	for _, file := range slices.Sorted(maps.Keys(patches)) {
+		path := filepath.Join(src, suite.pkg, file)
+		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range debianSrvrPatch {
+		for _, r := range patches[file] {
 			if !bytes.Contains(b, []byte(r[0])) {
-				t.Fatalf("%s: no %q to patch", flw, r[0])
+				t.Fatalf("%s: no %q to patch", path, r[0])
 			}
 			b = bytes.Replace(b, []byte(r[0]), []byte(r[1]), 1)
 		}
-		if err := os.WriteFile(flw, b, 0o644); err != nil {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -227,9 +271,9 @@ func runGoZKSuite(t *testing.T, binPath string, timeout time.Duration, debian bo
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "test", "-json", "-count=1",
-		fmt.Sprintf("-timeout=%ds", int(timeout/time.Second)-10), ".")
+		fmt.Sprintf("-timeout=%ds", int(timeout/time.Second)-10), "./"+suite.pkg)
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "ZOOKEEPER_BIN_PATH="+binPath, "ZK_VERSION=3.8.0", "GOWORK=off", "GOFLAGS=-mod=mod")
+	cmd.Env = append(os.Environ(), "ZOOKEEPER_BIN_PATH="+binPath, "ZK_VERSION="+suite.zkVersion, "GOWORK=off", "GOFLAGS=-mod=mod")
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -259,7 +303,7 @@ func runGoZKSuite(t *testing.T, binPath string, timeout time.Duration, debian bo
 		t.Fatalf("go test in %s gave no results (%v):\n%s\n%s", src, err, tailString(stderr.String(), gozkOutputLimit), tailString(string(stdout), gozkOutputLimit))
 	}
 	if ctx.Err() != nil {
-		t.Errorf("go-zookeeper's suite did not finish within %v", timeout)
+		t.Errorf("%s's suite did not finish within %v", suite.module, timeout)
 	}
 	return results, output
 }
