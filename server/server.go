@@ -16,6 +16,7 @@ import (
 
 	"github.com/zkgo/zkgo/conf"
 	"github.com/zkgo/zkgo/wire"
+	"github.com/zkgo/zkgo/zab"
 	"github.com/zkgo/zkgo/zab/storage"
 	"github.com/zkgo/zkgo/znode"
 )
@@ -47,7 +48,7 @@ type Server struct {
 
 	// Reused by the applier for each batch.
 	txns    []znode.Txn
-	entries []storage.Entry
+	entries []zab.Entry
 	encBuf  []byte
 	offsets []int
 

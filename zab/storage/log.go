@@ -20,7 +20,12 @@ import (
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
 	"go.uber.org/zap"
+
+	"github.com/zkgo/zkgo/zab"
 )
+
+// The consensus core reads the log back through zab.LogReader.
+var _ zab.LogReader = (*Log)(nil)
 
 // Options configures a Log.
 type Options struct {
@@ -49,14 +54,6 @@ type Options struct {
 	AcceptLoss bool
 
 	fs vfs.FS // tests inject faults here; nil means the OS file system
-}
-
-// Entry is one transaction in the log.
-type Entry struct {
-	// Zxid is the transaction's id; entries are kept in zxid order.
-	Zxid int64
-	// Data is the serialized transaction, opaque to this package.
-	Data []byte
 }
 
 // Key layout: one prefix byte, then for transactions the big-endian zxid
@@ -446,7 +443,7 @@ var errStop = errors.New("stop")
 // durable. Appends in flight at the same time share fsyncs (group commit);
 // since zxid order is checked when entries are queued, goroutines appending
 // concurrently order their calls with AppendAsync under their own lock.
-func (l *Log) Append(entries []Entry) error {
+func (l *Log) Append(entries []zab.Entry) error {
 	wait, err := l.AppendAsync(entries)
 	if err != nil {
 		return err
@@ -460,7 +457,7 @@ func (l *Log) Append(entries []Entry) error {
 // A caller that orders entries under its own lock uses it to release the lock
 // before waiting, so that many appends share one fsync. Entries appended
 // before it become durable no later than these.
-func (l *Log) AppendAsync(entries []Entry) (wait func() error, err error) {
+func (l *Log) AppendAsync(entries []zab.Entry) (wait func() error, err error) {
 	if len(entries) == 0 {
 		return noWait, nil
 	}
@@ -692,7 +689,7 @@ func (l *Log) eachInGroup(it *pebble.Iterator, prev int64, fn func(zxid int64, d
 
 // groupAt returns (a copy of) the txns of the first group whose last zxid
 // is at least zxid, if there is one.
-func (l *Log) groupAt(zxid int64) ([]Entry, error) {
+func (l *Log) groupAt(zxid int64) ([]zab.Entry, error) {
 	var lower [groupKeyLen]byte
 	putGroupKey(lower[:], max(zxid, 0))
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower[:], UpperBound: []byte{prefixGroup + 1}})
@@ -703,9 +700,9 @@ func (l *Log) groupAt(zxid int64) ([]Entry, error) {
 	if !it.First() {
 		return nil, l.iterError(it, zxid)
 	}
-	var group []Entry
+	var group []zab.Entry
 	err = l.eachInGroup(it, 0, func(z int64, data []byte) error {
-		group = append(group, Entry{Zxid: z, Data: bytes.Clone(data)})
+		group = append(group, zab.Entry{Zxid: z, Data: bytes.Clone(data)})
 		return nil
 	})
 	return group, err
@@ -920,7 +917,7 @@ func groupChecksum(zxid, payload []byte) uint32 {
 }
 
 // groupSize is the size of a group's txns, without its checksum.
-func groupSize(entries []Entry) int {
+func groupSize(entries []zab.Entry) int {
 	n := 0
 	for _, e := range entries {
 		n += entryHdrLen + len(e.Data)
@@ -929,7 +926,7 @@ func groupSize(entries []Entry) int {
 }
 
 // setGroup adds entries to b as one group.
-func setGroup(b *pebble.Batch, entries []Entry) {
+func setGroup(b *pebble.Batch, entries []zab.Entry) {
 	op := b.SetDeferred(groupKeyLen, crcLen+groupSize(entries))
 	putGroupKey(op.Key, entries[len(entries)-1].Zxid)
 	p := op.Value[crcLen:crcLen]
@@ -943,7 +940,7 @@ func setGroup(b *pebble.Batch, entries []Entry) {
 }
 
 // entriesUpTo returns the leading entries with zxid <= zxid.
-func entriesUpTo(entries []Entry, zxid int64) []Entry {
+func entriesUpTo(entries []zab.Entry, zxid int64) []zab.Entry {
 	n := 0
 	for n < len(entries) && entries[n].Zxid <= zxid {
 		n++
