@@ -227,8 +227,8 @@ var adminCommands = []adminCommand{
 	{[]string{"hash"}, true, func(_ *Server, resp *jsonObject, _ map[string]string) {
 		resp.put("digests", []any{}) // no digests are kept; see writeDigests
 	}},
-	{[]string{"get_trace_mask", "gtmk"}, false, func(_ *Server, resp *jsonObject, _ map[string]string) {
-		resp.put("tracemask", traceMask.Load())
+	{[]string{"get_trace_mask", "gtmk"}, false, func(s *Server, resp *jsonObject, _ map[string]string) {
+		resp.put("tracemask", s.traceMask.Load())
 	}},
 	{[]string{"initial_configuration", "icfg"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
 		resp.put("initial_configuration", s.initialConfiguration())
@@ -247,7 +247,7 @@ var adminCommands = []adminCommand{
 	}},
 	{[]string{"observer_connection_stat_reset", "orst"}, true, func(*Server, *jsonObject, map[string]string) {}},
 	{[]string{"ruok"}, true, func(*Server, *jsonObject, map[string]string) {}},
-	{[]string{"set_trace_mask", "stmk"}, false, func(_ *Server, resp *jsonObject, args map[string]string) {
+	{[]string{"set_trace_mask", "stmk"}, false, func(s *Server, resp *jsonObject, args map[string]string) {
 		arg, ok := args["traceMask"]
 		if !ok {
 			resp.put("error", "setTraceMask requires long traceMask argument")
@@ -258,7 +258,7 @@ var adminCommands = []adminCommand{
 			resp.put("error", "setTraceMask requires long traceMask argument, got "+arg)
 			return
 		}
-		traceMask.Store(mask)
+		s.traceMask.Store(mask)
 		resp.put("tracemask", mask)
 	}},
 	{[]string{"server_stats", "srvr"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
@@ -446,7 +446,7 @@ func (s *Server) adminDump(resp *jsonObject, _ map[string]string) {
 	}
 	buckets := make(map[int64][]int64)
 	for _, e := range s.sessions.expiries() {
-		at := (elapsedMs(e.deadline)/tick + 1) * tick
+		at := (s.elapsedMs(e.deadline)/tick + 1) * tick
 		buckets[at] = append(buckets[at], e.id)
 	}
 	expiry := newJSONObject()

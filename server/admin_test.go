@@ -611,8 +611,7 @@ func TestAdminValues(t *testing.T) {
 	if a := base(t, url, "/commands/gtmk"); a.num(t, "tracemask") != defaultTraceMask {
 		t.Errorf("gtmk: %s", a.body)
 	}
-	t.Cleanup(func() { traceMask.Store(defaultTraceMask) })
-	if a := base(t, url, "/commands/stmk?traceMask=4"); a.num(t, "tracemask") != 4 || traceMask.Load() != 4 {
+	if a := base(t, url, "/commands/stmk?traceMask=4"); a.num(t, "tracemask") != 4 || s.traceMask.Load() != 4 {
 		t.Errorf("stmk: %s", a.body)
 	}
 	if a := base(t, url, "/commands/get_trace_mask"); a.num(t, "tracemask") != 4 {

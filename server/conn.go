@@ -43,6 +43,11 @@ type conn struct {
 	nc      net.Conn
 	ip      string
 	created time.Time
+	// fourLetter is set while the connection answers a four-letter word.
+	// Apache ZooKeeper stops selecting such a connection, so cons and
+	// stat show it with interest ops 0, where a client connection shows 1
+	// (OP_READ).
+	fourLetter atomic.Bool
 
 	idMu    sync.Mutex // guards session, timeout and auth
 	session int64

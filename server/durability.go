@@ -58,7 +58,7 @@ func (s *Server) recover() error {
 	if err != nil {
 		return err
 	}
-	tree, snapshot, replayed, err := LoadTree(s.snapshotDir(), txnLog, s.treeOptions())
+	tree, snapshot, replayed, err := LoadTree(s.snapshotDir(), txnLog, s.treeOptions(), s.log)
 	if err != nil {
 		return err
 	}
@@ -92,16 +92,19 @@ func (s *Server) logOptions() storage.Options {
 		// a standalone server refuses to start (zkserver repair accepts
 		// a loss).
 		AcceptLoss: s.quorum != nil,
+		SyncDelay:  s.syncDelay,
 	}
 }
 
 // LoadTree rebuilds the tree from the newest valid snapshot in snapDir plus
 // the txns of txnLog after it (txnLog may be nil: no log). Corruption is an
 // error naming the file and zxid; nothing is skipped. It returns the
-// snapshot file used ("" for none) and how many txns were replayed.
-func LoadTree(snapDir string, txnLog *storage.Log, opts znode.Options) (tree *znode.Tree, snapshot string, replayed int, err error) {
+// snapshot file used ("" for none) and how many txns were replayed. An
+// invalid snapshot skipped for an older one is logged to log (nil discards
+// the warning).
+func LoadTree(snapDir string, txnLog *storage.Log, opts znode.Options, log *zap.Logger) (tree *znode.Tree, snapshot string, replayed int, err error) {
 	tree = znode.NewTree(opts)
-	snapZxid, path, ok, err := storage.LatestSnapshot(snapDir)
+	snapZxid, path, ok, err := storage.LatestSnapshot(snapDir, log)
 	if err != nil {
 		return nil, "", 0, err
 	}

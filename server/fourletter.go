@@ -43,7 +43,7 @@ var fourLetterWords = map[string]func(s *Server, w io.Writer, in io.Reader) erro
 	"dirs": plain((*Server).writeDirs),
 	"dump": plain((*Server).writeDump),
 	"hash": plain((*Server).writeDigests),
-	"gtmk": plain(func(_ *Server, w io.Writer) { io.WriteString(w, strconv.FormatInt(traceMask.Load(), 10)) }),
+	"gtmk": plain(func(s *Server, w io.Writer) { io.WriteString(w, strconv.FormatInt(s.traceMask.Load(), 10)) }),
 	"stmk": setTraceMask,
 }
 
@@ -71,8 +71,8 @@ func (s *Server) serveFourLetterFrom(nc net.Conn, in io.Reader, cmd string) {
 	s.stats.received.Add(1)
 	if c := s.connByNetConn(nc); c != nil {
 		c.stats.received.Add(1)
-		fourLetterConns.Store(c, struct{}{})
-		defer fourLetterConns.Delete(c)
+		c.fourLetter.Store(true)
+		defer c.fourLetter.Store(false)
 	}
 	var b strings.Builder
 	if !s.cfg.FourLetterWordEnabled(cmd) {
@@ -88,7 +88,7 @@ func (s *Server) serveFourLetterFrom(nc net.Conn, in io.Reader, cmd string) {
 
 // setTraceMask (stmk) reads a big-endian 64-bit mask after the word, sets
 // it and echoes it in decimal.
-func setTraceMask(_ *Server, w io.Writer, in io.Reader) error {
+func setTraceMask(s *Server, w io.Writer, in io.Reader) error {
 	if nc, ok := in.(net.Conn); ok {
 		nc.SetReadDeadline(time.Now().Add(stmkArgWait))
 	}
@@ -97,7 +97,7 @@ func setTraceMask(_ *Server, w io.Writer, in io.Reader) error {
 		return err
 	}
 	mask := int64(binary.BigEndian.Uint64(arg[:]))
-	traceMask.Store(mask)
+	s.traceMask.Store(mask)
 	io.WriteString(w, strconv.FormatInt(mask, 10))
 	return nil
 }

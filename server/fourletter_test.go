@@ -215,7 +215,6 @@ func TestFourLetterSimpleAnswers(t *testing.T) {
 func TestFourLetterTraceMask(t *testing.T) {
 	s := startServer(t, nil)
 	addr := s.Addr().String()
-	defer traceMask.Store(defaultTraceMask)
 	stmk := func(mask int64, split bool) string {
 		nc, err := net.DialTimeout("tcp", addr, waitLimit)
 		if err != nil {

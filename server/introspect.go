@@ -11,8 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -20,29 +18,16 @@ import (
 // its sessions that the four-letter words print, and the helpers that
 // format numbers and addresses the way the Java server does.
 
-// elapsedOrigin is the origin of the "elapsed time" clock: Apache ZooKeeper
+// elapsedMs converts t to ms on the elapsed-time clock. Apache ZooKeeper
 // reports some times (cons "lresp") in ms of System.nanoTime, a monotonic
-// clock with an arbitrary origin; ours is the start of the process.
-var elapsedOrigin = time.Now()
-
-// elapsedMs converts t to ms on the elapsed-time clock.
-func elapsedMs(t time.Time) int64 { return t.Sub(elapsedOrigin).Milliseconds() }
-
-// fourLetterConns holds the connections that are answering a four-letter
-// word. Apache ZooKeeper stops selecting such a connection, so cons and
-// stat show it with interest ops 0, where a client connection shows 1
-// (OP_READ).
-var fourLetterConns sync.Map // *conn -> struct{}
+// clock with an arbitrary origin; ours is the creation of the Server.
+func (s *Server) elapsedMs(t time.Time) int64 { return t.Sub(s.origin).Milliseconds() }
 
 // defaultTraceMask is Apache ZooKeeper's initial text trace mask
 // (ZooTrace): client requests (1<<1), server packets (1<<4), sessions
 // (1<<5) and warnings (1<<8). We keep no trace log; gtmk and stmk only
-// read and set the value, which is process-wide as in Apache.
+// read and set the value (Server.traceMask).
 const defaultTraceMask = 1<<1 | 1<<4 | 1<<5 | 1<<8
-
-var traceMask atomic.Int64
-
-func init() { traceMask.Store(defaultTraceMask) }
 
 // connInfo is what cons, stat and dump report about one connection
 // (ServerCnxn.dumpConnectionInfo).
@@ -74,7 +59,7 @@ func (c *conn) info() connInfo {
 		created:     c.created,
 		lastActive:  c.created,
 	}
-	if _, ok := fourLetterConns.Load(c); ok {
+	if c.fourLetter.Load() {
 		ci.interestOps = 0
 	}
 	c.mu.Lock()
@@ -90,7 +75,7 @@ func (c *conn) info() connInfo {
 	ci.lastOp = "NA"
 	if !st.lastResp.IsZero() {
 		ci.lastOp = consOpName(st.lastOp, st.lastErr)
-		ci.lastResp = elapsedMs(st.lastResp)
+		ci.lastResp = c.s.elapsedMs(st.lastResp)
 		ci.lastActive = st.lastResp
 	}
 	ci.lastLatency = st.lastLatency.Milliseconds()

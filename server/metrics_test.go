@@ -20,7 +20,6 @@ import (
 	"github.com/zkgo/zkgo/conf"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab"
-	"github.com/zkgo/zkgo/zab/storage"
 )
 
 // scrape fetches the server's metrics and parses them with Prometheus'
@@ -341,8 +340,6 @@ func TestSummaryQuantiles(t *testing.T) {
 // than fsync.warningthresholdms is logged with its duration and counted in
 // fsynctime.
 func TestSlowFsyncWarning(t *testing.T) {
-	storage.SetSyncDelay(func() time.Duration { return 5 * time.Millisecond })
-	t.Cleanup(func() { storage.SetSyncDelay(nil) })
 	core, logs := observer.New(zap.WarnLevel)
 	cfg := conf.Default()
 	cfg.DataDir = t.TempDir()
@@ -353,6 +350,7 @@ func TestSlowFsyncWarning(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := New(cfg, zap.New(core))
+	s.SetSyncDelay(func() time.Duration { return 5 * time.Millisecond })
 	if err := s.Serve(ln); err != nil {
 		t.Fatal(err)
 	}

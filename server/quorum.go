@@ -1117,7 +1117,7 @@ func (q *quorumPeer) loadDamaged(txnLog *storage.Log) (tree *znode.Tree, path st
 		note(lost, -1)
 	}
 	tree = znode.NewTree(s.treeOptions())
-	snapZxid, path, ok, snapErr := storage.LatestSnapshot(s.snapshotDir())
+	snapZxid, path, ok, snapErr := storage.LatestSnapshot(s.snapshotDir(), s.log)
 	if snapErr == nil && ok {
 		tree, snapErr = loadSnapshot(path, snapZxid, s.treeOptions())
 	}

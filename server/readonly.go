@@ -91,7 +91,7 @@ func (q *quorumPeer) readOnlyRoleChanged(role zab.Role) {
 // closeClients closes every client connection (not four-letter words).
 func (q *quorumPeer) closeClients() {
 	for _, c := range q.s.connections() {
-		if _, fourLetter := fourLetterConns.Load(c); !fourLetter {
+		if !c.fourLetter.Load() {
 			c.close()
 		}
 	}

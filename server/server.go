@@ -34,6 +34,9 @@ type Server struct {
 
 	ln      net.Listener
 	started time.Time
+	origin  time.Time // of the elapsed-time clock (elapsedMs)
+
+	traceMask atomic.Int64 // gtmk and stmk; defaultTraceMask at first
 
 	writes   chan *request // to the applier
 	maxBatch int           // writes per log append; 1 turns group commit off
@@ -45,6 +48,7 @@ type Server struct {
 	snapCountdown int // txns until the next snapshot; applier only
 	snapshotting  atomic.Bool
 	fatal         chan error
+	syncDelay     func() time.Duration // SetSyncDelay
 
 	// Reused by the applier for each batch.
 	txns    []znode.Txn
@@ -90,12 +94,20 @@ func New(cfg *conf.Config, log *zap.Logger) *Server {
 		maxBatch: defaultMaxBatch,
 		adm:      newAdmission(cfg.RequestThrottleMaxRequests),
 	}
+	s.origin = time.Now()
+	s.traceMask.Store(defaultTraceMask)
 	s.sessions = newSessionTracker(cfg.MyID)
 	if !cfg.Standalone() {
 		s.quorum = newQuorumPeer(s)
 	}
 	return s
 }
+
+// SetSyncDelay installs a fault-injection hook that simulates a slow disk:
+// every sync of the transaction log first waits for the duration f returns
+// (see storage.Options.SyncDelay). Call it before Start or Serve; never in
+// production.
+func (s *Server) SetSyncDelay(f func() time.Duration) { s.syncDelay = f }
 
 func (s *Server) treeOptions() znode.Options {
 	return znode.Options{

@@ -47,6 +47,12 @@ type Options struct {
 	// fail, so the owner must stop without waiting for them. Errors of
 	// Append and its wait are returned as usual and not reported here.
 	OnFailure func(error)
+	// SyncDelay, if set, is a fault-injection hook that simulates a slow
+	// disk: every sync of the log's write-ahead files first waits for the
+	// duration it returns (it is called at each sync, so the delay can
+	// change at run time; zero or less waits nothing). The wait counts as
+	// sync time for the FsyncWarning warning. Never set it in production.
+	SyncDelay func() time.Duration
 	// AcceptLoss opens a log that lost entries it had reported durable
 	// (see Lost) instead of failing with a *CorruptionError. A member of an
 	// ensemble does, and repairs the log from its leader; a standalone
@@ -131,7 +137,7 @@ func OpenLog(dir string, opts Options) (*Log, error) {
 	}
 	l := &Log{dir: dir, opts: opts, logger: opts.Logger.With(zap.String("dir", dir))}
 
-	fs := &syncTimingFS{FS: opts.fs, warn: l.slowSync}
+	fs := &syncTimingFS{FS: opts.fs, warn: l.slowSync, delay: opts.SyncDelay}
 	if opts.fs == nil {
 		// Raw calls on the files' descriptors would bypass a test's FS.
 		fs.FS, fs.raw = vfs.Default, rawIO && runtime.GOMAXPROCS(0) > 1
@@ -308,8 +314,9 @@ func (l *Log) slowSync(path string, d time.Duration) {
 // rawio_linux.go).
 type syncTimingFS struct {
 	vfs.FS
-	warn func(path string, d time.Duration)
-	raw  bool // write and sync with raw system calls
+	warn  func(path string, d time.Duration)
+	delay func() time.Duration // Options.SyncDelay
+	raw   bool                 // write and sync with raw system calls
 }
 
 func (fs *syncTimingFS) Create(name string) (vfs.File, error) {
@@ -325,7 +332,7 @@ func (fs *syncTimingFS) wrap(name string) func(vfs.File, error) (vfs.File, error
 		if err != nil || !strings.HasSuffix(name, ".log") {
 			return f, err
 		}
-		sf := &syncTimingFile{File: f, path: name, warn: fs.warn}
+		sf := &syncTimingFile{File: f, path: name, warn: fs.warn, delay: fs.delay}
 		if fs.raw && f.Fd() != vfs.InvalidFd {
 			sf.raw, sf.fd = true, f.Fd()
 		}
@@ -335,10 +342,11 @@ func (fs *syncTimingFS) wrap(name string) func(vfs.File, error) (vfs.File, error
 
 type syncTimingFile struct {
 	vfs.File
-	path string
-	warn func(path string, d time.Duration)
-	raw  bool // write and sync fd with raw system calls (rawio_linux.go)
-	fd   uintptr
+	path  string
+	warn  func(path string, d time.Duration)
+	delay func() time.Duration // Options.SyncDelay
+	raw   bool                 // write and sync fd with raw system calls (rawio_linux.go)
+	fd    uintptr
 }
 
 func (f *syncTimingFile) Write(b []byte) (int, error) {
@@ -350,13 +358,13 @@ func (f *syncTimingFile) Write(b []byte) (int, error) {
 
 func (f *syncTimingFile) Sync() error {
 	defer f.time(time.Now())
-	injectSyncDelay()
+	f.injectSyncDelay()
 	return f.File.Sync()
 }
 
 func (f *syncTimingFile) SyncData() error {
 	defer f.time(time.Now())
-	injectSyncDelay()
+	f.injectSyncDelay()
 	if !f.raw {
 		return f.File.SyncData()
 	}
@@ -365,33 +373,17 @@ func (f *syncTimingFile) SyncData() error {
 
 func (f *syncTimingFile) SyncTo(length int64) (bool, error) {
 	defer f.time(time.Now())
-	injectSyncDelay()
+	f.injectSyncDelay()
 	return f.File.SyncTo(length)
 }
 
-// syncDelay is the fault-injection hook of SetSyncDelay.
-var syncDelay atomic.Pointer[func() time.Duration]
-
-// SetSyncDelay is a test hook that simulates a slow disk: every later sync
-// of a transaction log's write-ahead files first waits for the duration f
-// returns (f is called at each sync, so the delay can change at run time;
-// zero or less waits nothing). The wait counts as sync time for the
-// fsync.warningthresholdms warning. nil removes the hook. It is process-wide;
-// cmd/zkserver installs it only when the environment asks for it
-// (ZKGO_FAULT_FSYNC_DELAY_FILE, used by test/jepsen's slow-disk nemesis).
-func SetSyncDelay(f func() time.Duration) {
-	if f == nil {
-		syncDelay.Store(nil)
+// injectSyncDelay waits as Options.SyncDelay asks.
+func (f *syncTimingFile) injectSyncDelay() {
+	if f.delay == nil {
 		return
 	}
-	syncDelay.Store(&f)
-}
-
-func injectSyncDelay() {
-	if f := syncDelay.Load(); f != nil {
-		if d := (*f)(); d > 0 {
-			time.Sleep(d)
-		}
+	if d := f.delay(); d > 0 {
+		time.Sleep(d)
 	}
 }
 
