@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/zkgo/zkgo/internal/auth"
 	"github.com/zkgo/zkgo/internal/sock"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/znode"
@@ -54,7 +55,7 @@ type conn struct {
 	timeout int32
 	auth    []wire.Id // copy-on-write: replaced, never modified
 
-	saslAuth *digestMD5 // the SASL exchange in progress; read goroutine only
+	saslAuth *auth.DigestMD5 // the SASL exchange in progress; read goroutine only
 	// oldClient: the ConnectRequest had no readOnly byte (a client older
 	// than ZooKeeper 3.4), so the ConnectResponse has none either, as in
 	// Apache ZooKeeper. Read goroutine only.
@@ -94,7 +95,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		nc:         nc,
 		ip:         ip,
 		created:    time.Now(),
-		auth:       []wire.Id{znode.IPIdentity(ip)},
+		auth:       []wire.Id{auth.IPIdentity(ip)},
 		raw:        sock.Raw(nc),
 		wake:       make(chan struct{}, 1),
 		resume:     make(chan struct{}, 1),
@@ -759,9 +760,9 @@ func (c *conn) handleAuth(d *wire.Decoder, xid int32) bool {
 		// As Apache's IPAuthenticationProvider: whatever the credentials,
 		// the identity is the client's address (which every connection
 		// has from the start).
-		ids = []wire.Id{znode.IPIdentity(c.ip)}
+		ids = []wire.Id{auth.IPIdentity(c.ip)}
 	} else {
-		ids, code = znode.Authenticate(ap.Scheme, ap.Auth, c.s.cfg.SuperDigest)
+		ids, code = auth.Authenticate(ap.Scheme, ap.Auth, c.s.cfg.SuperDigest)
 	}
 	if code != wire.ErrOK {
 		c.s.log.Warn("authentication failed", zap.String("scheme", ap.Scheme),

@@ -37,8 +37,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/internal/auth"
 	"github.com/zkgo/zkgo/wire"
-	"github.com/zkgo/zkgo/znode"
 )
 
 // tlsHandshakeTimeout bounds a client's TLS handshake (Netty's default
@@ -558,7 +558,7 @@ func x509Identities(cs tls.ConnectionState, superUser string) ([]wire.Id, error)
 	if len(cs.PeerCertificates) == 0 {
 		return nil, nil
 	}
-	return znode.X509Identities(cs.PeerCertificates[0].RawSubject, superUser)
+	return auth.X509Identities(cs.PeerCertificates[0].RawSubject, superUser)
 }
 
 // multiListener accepts connections from several listeners.
