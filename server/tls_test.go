@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/internal/keystore"
 	"github.com/zkgo/zkgo/wire"
 )
 
@@ -551,7 +552,7 @@ func TestTLSEncryptedKeyStore(t *testing.T) {
 		enc, _ := os.ReadFile(out)
 		store := filepath.Join(pki.dir, "enc-store.pem")
 		pki.write(store, append(certPEM, enc...)) // certificate first this time
-		got, err := loadKeyStore(conf.Store{Location: store, Type: conf.StorePEM, Password: "s3cret", Property: conf.PropSSLKeyStoreLocation})
+		got, err := keystore.LoadKeyStore(conf.Store{Location: store, Type: conf.StorePEM, Password: "s3cret", Property: conf.PropSSLKeyStoreLocation})
 		if err != nil {
 			t.Errorf("%v: %v", args, err)
 			continue
@@ -559,11 +560,11 @@ func TestTLSEncryptedKeyStore(t *testing.T) {
 		if !got.Leaf.Equal(cert.Leaf) {
 			t.Errorf("%v: wrong leaf", args)
 		}
-		_, err = loadKeyStore(conf.Store{Location: store, Type: conf.StorePEM, Password: "wrong", Property: conf.PropSSLKeyStoreLocation})
+		_, err = keystore.LoadKeyStore(conf.Store{Location: store, Type: conf.StorePEM, Password: "wrong", Property: conf.PropSSLKeyStoreLocation})
 		if err == nil || !strings.Contains(err.Error(), "wrong ssl.keyStore.password") {
 			t.Errorf("%v: wrong password: %v", args, err)
 		}
-		_, err = loadKeyStore(conf.Store{Location: store, Type: conf.StorePEM, Property: conf.PropSSLKeyStoreLocation})
+		_, err = keystore.LoadKeyStore(conf.Store{Location: store, Type: conf.StorePEM, Property: conf.PropSSLKeyStoreLocation})
 		if err == nil || !strings.Contains(err.Error(), "encrypted") {
 			t.Errorf("%v: no password: %v", args, err)
 		}
@@ -578,7 +579,7 @@ func TestTLSEncryptedKeyStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadKeyStore(ct.KeyStore); err != nil {
+	if _, err := keystore.LoadKeyStore(ct.KeyStore); err != nil {
 		t.Fatal(err)
 	}
 }
