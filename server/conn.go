@@ -19,6 +19,7 @@ import (
 
 	"github.com/zkgo/zkgo/internal/auth"
 	"github.com/zkgo/zkgo/internal/sock"
+	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/znode"
 )
@@ -197,7 +198,7 @@ func (c *conn) put(listed bool, records ...wire.Record) bool {
 	}
 	c.outMu.Unlock()
 	c.stats.sent.Add(1)
-	c.s.stats.sent.Add(1)
+	c.s.stats.Sent.Add(1)
 	if over {
 		c.s.log.Warn("client does not read its replies and notifications; closing connection",
 			zap.String("client", c.nc.RemoteAddr().String()), zap.String("sessionId", hex(c.sessionID())),
@@ -478,7 +479,7 @@ func (c *conn) serve() {
 	}
 	br := bufio.NewReaderSize(sock.NewReader(c.nc), 64<<10)
 	c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.s.cfg.MaxSessionTimeout) * time.Millisecond))
-	if head, err := br.Peek(4); err == nil && isFourLetterWord(string(head)) {
+	if head, err := br.Peek(4); err == nil && monitor.IsFourLetterWord(string(head)) {
 		cmd := string(head)
 		br.Discard(4)
 		c.s.serveFourLetterFrom(c.nc, br, cmd)
@@ -592,7 +593,7 @@ func (c *conn) handshake(pkt []byte) bool {
 	if max := int32(s.cfg.MaxSessionTimeout); timeout > max {
 		timeout = max
 	}
-	c.s.stats.received.Add(1)
+	c.s.stats.Received.Add(1)
 	c.stats.received.Add(1)
 	if req.SessionID == 0 {
 		return c.createSession(timeout)
@@ -689,7 +690,7 @@ func (c *conn) establish(id int64, timeout int32, passwd []byte) {
 // handle processes one request packet; false means the connection ends.
 func (c *conn) handle(pkt []byte) bool {
 	s := c.s
-	s.stats.received.Add(1)
+	s.stats.Received.Add(1)
 	c.stats.received.Add(1)
 	d := wire.NewDecoder(pkt)
 	var h wire.RequestHeader
@@ -843,7 +844,7 @@ func (c *conn) complete(r *request) {
 func (c *conn) reply(r *request, listed bool) {
 	c.put(listed, &r.hdr, r.resp)
 	lat := time.Since(r.start)
-	c.s.stats.recordLatency(lat, r.op.IsWrite())
+	c.s.stats.RecordLatency(lat, r.op.IsWrite())
 	c.stats.record(r, lat)
 }
 
@@ -857,7 +858,7 @@ type connStats struct {
 	lastZxid       int64
 	lastResp       time.Time
 	lastLatency    time.Duration
-	latency        latencyStats
+	latency        monitor.Latency
 }
 
 func (s *connStats) record(r *request, lat time.Duration) {
@@ -871,5 +872,5 @@ func (s *connStats) record(r *request, lat time.Duration) {
 	s.lastZxid = r.hdr.Zxid
 	s.lastResp = time.Now()
 	s.lastLatency = lat
-	s.latency.add(lat)
+	s.latency.Add(lat)
 }

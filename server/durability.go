@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab/storage"
 	"github.com/zkgo/zkgo/znode"
@@ -66,7 +67,7 @@ func (s *Server) recover() error {
 	for _, si := range tree.Sessions() {
 		s.sessions.add(si.ID, si.Timeout)
 	}
-	s.stats.observe("dbinittime", time.Since(start).Milliseconds())
+	s.stats.Observe(monitor.DBInitTime, time.Since(start).Milliseconds())
 	s.log.Info("database loaded",
 		zap.String("snapshot", snapshot), zap.Int("txnsReplayed", replayed),
 		zap.String("lastZxid", hex(tree.LastZxid())), zap.Int("sessions", len(tree.Sessions())),
@@ -86,7 +87,7 @@ func (s *Server) logOptions() storage.Options {
 		ForceSync:    s.cfg.ForceSync,
 		Logger:       s.log,
 		FsyncWarning: time.Duration(warn) * time.Millisecond,
-		OnSync:       func(d time.Duration) { s.stats.observe("fsynctime", d.Milliseconds()) },
+		OnSync:       func(d time.Duration) { s.stats.Observe(monitor.FsyncTime, d.Milliseconds()) },
 		OnFailure:    s.failStorage,
 		// A member of an ensemble repairs a damaged log from its leader;
 		// a standalone server refuses to start (zkserver repair accepts
@@ -207,7 +208,7 @@ func (s *Server) writeSnapshot(zxid int64, write func(io.Writer) error) {
 		return
 	}
 	took := time.Since(start)
-	s.stats.observe("snapshottime", took.Milliseconds())
+	s.stats.Observe(monitor.SnapshotTime, took.Milliseconds())
 	size := int64(-1)
 	if fi, err := os.Stat(path); err == nil {
 		size = fi.Size()

@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab"
 	"github.com/zkgo/zkgo/zab/storage"
@@ -724,7 +725,7 @@ func (q *quorumPeer) propose(txn *znode.Txn, r *request) bool {
 		q.log.Warn("proposing a txn failed", zap.Error(err))
 		return false
 	}
-	q.s.stats.add("proposal_count", 1)
+	q.s.stats.Add(monitor.ProposalCount, 1)
 	q.proposedAt[z] = time.Now()
 	n := int64(len(data))
 	q.propLast.Store(n)
@@ -892,8 +893,8 @@ func (q *quorumPeer) apply(e zab.Entry) error {
 		// acked it.
 		if at, ok := q.proposedAt[txn.Zxid]; ok {
 			delete(q.proposedAt, txn.Zxid)
-			s.stats.add("commit_count", 1)
-			s.stats.observe("quorum_ack_latency", time.Since(at).Milliseconds())
+			s.stats.Add(monitor.CommitCount, 1)
+			s.stats.Observe(monitor.QuorumAckLatency, time.Since(at).Milliseconds())
 		}
 		if r = q.byZxid[txn.Zxid]; r != nil {
 			delete(q.byZxid, txn.Zxid)
@@ -1066,30 +1067,31 @@ func roleWord(r zab.Role) string {
 	return "looking"
 }
 
-// monitorGauges adds the ensemble's gauges (quorumGauges) to g: the quorum
-// size everywhere, the learner counts and proposal sizes on the leader, as
-// Apache's QuorumZooKeeperServer and LeaderZooKeeperServer register them.
-func (q *quorumPeer) monitorGauges(g map[string]any) {
+// monitorGauges gives set the ensemble's gauges: the quorum size
+// everywhere, the learner counts and proposal sizes on the serving leader,
+// as Apache's QuorumZooKeeperServer and LeaderZooKeeperServer register
+// them.
+func (q *quorumPeer) monitorGauges(set func(*monitor.Metric, any)) {
 	voters := 0
 	for _, sv := range q.s.cfg.Servers {
 		if !sv.Observer {
 			voters++
 		}
 	}
-	g["quorum_size"] = voters
+	set(monitor.QuorumSize, voters)
 	st := q.state.Load()
 	if st.role != zab.Leading || !st.serving {
 		return
 	}
-	g["learners"] = st.learners.Learners
-	g["synced_followers"] = st.learners.SyncedFollowers
-	g["synced_non_voting_followers"] = st.learners.SyncedNonVoting
-	g["synced_observers"] = st.learners.SyncedObservers
-	g["pending_syncs"] = 0
-	g["leader_uptime"] = time.Since(st.since).Milliseconds()
-	g["last_proposal_size"] = q.propLast.Load()
-	g["max_proposal_size"] = q.propMax.Load()
-	g["min_proposal_size"] = q.propMin.Load()
+	set(monitor.Learners, st.learners.Learners)
+	set(monitor.SyncedFollowers, st.learners.SyncedFollowers)
+	set(monitor.SyncedNonVotingFollowers, st.learners.SyncedNonVoting)
+	set(monitor.SyncedObservers, st.learners.SyncedObservers)
+	set(monitor.PendingSyncs, 0)
+	set(monitor.LeaderUptime, time.Since(st.since).Milliseconds())
+	set(monitor.LastProposalSize, q.propLast.Load())
+	set(monitor.MaxProposalSize, q.propMax.Load())
+	set(monitor.MinProposalSize, q.propMin.Load())
 }
 
 // damage is what loadDamaged found wrong with the stored state.

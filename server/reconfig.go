@@ -2,8 +2,6 @@ package server
 
 import (
 	"encoding/binary"
-	"fmt"
-	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -313,92 +311,4 @@ func (q *quorumPeer) afterLeading() {
 	txn := znode.Txn{Type: wire.OpReconfig,
 		Body: &wire.ReconfigRequest{NewMembers: conf.MembershipText(q.rc.servers, 0), CurConfigID: -1}}
 	q.propose(&txn, nil)
-}
-
-// viewServers returns the active membership's server lines (nil before
-// the server recovered).
-func (q *quorumPeer) viewServers() []conf.Server {
-	if v := q.rc.view.Load(); v != nil {
-		return v.servers
-	}
-	return nil
-}
-
-// adminLeader answers the admin command leader as Apache's LeaderCommand:
-// whether this server leads, and the leader's id and host.
-func (s *Server) adminLeader(resp *jsonObject) {
-	q := s.quorum
-	if q == nil {
-		resp.put("error", "server is not initialized") // Apache's answer when not in a quorum
-		return
-	}
-	st := q.state.Load()
-	resp.put("is_leader", st.role == zab.Leading)
-	resp.put("leader_id", st.leader)
-	ip := ""
-	for _, sv := range q.viewServers() {
-		if sv.ID == st.leader {
-			ip = sv.Host
-		}
-	}
-	resp.put("leader_ip", ip)
-}
-
-// adminVotingView answers the admin command voting_view as Apache's
-// VotingViewCommand: the voters of the active membership.
-func (s *Server) adminVotingView(resp *jsonObject) {
-	view := newJSONObject()
-	if q := s.quorum; q != nil {
-		for _, sv := range q.viewServers() {
-			if sv.Observer {
-				continue
-			}
-			v := newJSONObject()
-			var qa, ea []any
-			for _, a := range sv.Addrs {
-				qa = append(qa, net.JoinHostPort(a.Host, strconv.Itoa(a.QuorumPort)))
-				ea = append(ea, net.JoinHostPort(a.Host, strconv.Itoa(a.ElectionPort)))
-			}
-			v.put("serverAddresses", qa)
-			v.put("electionAddresses", ea)
-			client := ""
-			if sv.ClientPort != 0 {
-				client = net.JoinHostPort(sv.ClientAddr, strconv.Itoa(sv.ClientPort))
-			}
-			v.put("clientAddress", client)
-			v.put("learnerType", "participant")
-			view.put(strconv.FormatInt(sv.ID, 10), v)
-		}
-	}
-	resp.put("current_config", view)
-}
-
-// writeQuorumConf ends the conf command in an ensemble as Apache's
-// QuorumZooKeeperServer.dumpConf: the limits, the ports, the peer type
-// (0 participant, 1 observer) and the active membership.
-func (q *quorumPeer) writeQuorumConf(w io.Writer) {
-	cfg := q.s.cfg
-	fmt.Fprintf(w, "initLimit=%d\n", cfg.InitLimit)
-	fmt.Fprintf(w, "syncLimit=%d\n", cfg.SyncLimit)
-	fmt.Fprintf(w, "electionAlg=3\n")
-	var ep, qp []string
-	peerType := 0
-	if self, ok := cfg.Server(cfg.MyID); ok {
-		for _, a := range self.Addrs {
-			ep = append(ep, strconv.Itoa(a.ElectionPort))
-			qp = append(qp, strconv.Itoa(a.QuorumPort))
-		}
-		if self.Observer {
-			peerType = 1
-		}
-	}
-	fmt.Fprintf(w, "electionPort=%s\n", strings.Join(ep, "|"))
-	fmt.Fprintf(w, "quorumPort=%s\n", strings.Join(qp, "|"))
-	fmt.Fprintf(w, "peerType=%d\n", peerType)
-	v := q.rc.view.Load()
-	if v == nil {
-		return
-	}
-	io.WriteString(w, "membership: \n")
-	io.WriteString(w, conf.MembershipText(v.servers, v.version))
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,15 +16,12 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab"
 	"github.com/zkgo/zkgo/zab/storage"
 	"github.com/zkgo/zkgo/znode"
 )
-
-// Version is the ZooKeeper version this server reports (srvr, stat, envi).
-// Tools parse it, so it keeps Apache ZooKeeper's shape.
-const Version = "3.9.3-zkgo, built on 11/22/2026 00:00 GMT"
 
 // Server is a ZooKeeper server: standalone, or one server of an ensemble
 // when the configuration lists other servers (see quorum.go).
@@ -34,15 +32,13 @@ type Server struct {
 
 	ln      net.Listener
 	started time.Time
-	origin  time.Time // of the elapsed-time clock (elapsedMs)
-
-	traceMask atomic.Int64 // gtmk and stmk; defaultTraceMask at first
 
 	writes   chan *request // to the applier
 	maxBatch int           // writes per log append; 1 turns group commit off
 	sessions *sessionTracker
-	stats    stats
-	adm      *admission // requests in process: the throttle, globalOutstandingLimit
+	mon      *monitor.Monitor // the four-letter words, AdminServer, Prometheus
+	stats    *monitor.Stats   // mon's
+	adm      *admission       // requests in process: the throttle, globalOutstandingLimit
 
 	txnLog        *storage.Log
 	snapCountdown int // txns until the next snapshot; applier only
@@ -62,7 +58,6 @@ type Server struct {
 	// is synced with, in an ensemble.
 	serving atomic.Bool
 	quorum  *quorumPeer // nil when standalone
-	web     webState    // the AdminServer and the metrics endpoint
 
 	// flushMu guards flushList: connections with output queued by the
 	// goroutine applying txns, written by its flushQueued.
@@ -75,8 +70,10 @@ type Server struct {
 	perIP   map[string]int
 	byID    map[int64]*conn // session -> its current connection
 	closing bool
-	done    chan struct{}
-	wg      sync.WaitGroup
+	// httpServers serve the AdminServer and the metrics endpoint.
+	httpServers []*http.Server
+	done        chan struct{}
+	wg          sync.WaitGroup
 }
 
 // New returns a server for cfg. It does not listen yet.
@@ -94,8 +91,8 @@ func New(cfg *conf.Config, log *zap.Logger) *Server {
 		maxBatch: defaultMaxBatch,
 		adm:      newAdmission(cfg.RequestThrottleMaxRequests),
 	}
-	s.origin = time.Now()
-	s.traceMask.Store(defaultTraceMask)
+	s.mon = monitor.New(cfg, log, monitorView{s})
+	s.stats = s.mon.Stats()
 	s.sessions = newSessionTracker(cfg.MyID)
 	if !cfg.Standalone() {
 		s.quorum = newQuorumPeer(s)
