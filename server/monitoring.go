@@ -75,64 +75,16 @@ func (s *Server) noteElection(old zab.Role, st zab.Status) {
 }
 
 // consOpName is the short name cons prints as a connection's last
-// operation (lop), as Apache's FinalRequestProcessor records it. A write
-// that failed as a whole is recorded as "NA" there (its txn is an error
-// txn); pass its error code to get the same.
+// operation (lop), as Apache's FinalRequestProcessor records it
+// (wire.OpInfo.ConsName). A write that failed as a whole is recorded as
+// "NA" there (its txn is an error txn); pass its error code to get the
+// same.
 func consOpName(op wire.OpCode, err wire.ErrCode) string {
-	if err != wire.ErrOK && op.IsWrite() && op != wire.OpMulti {
+	info, _ := op.Info()
+	if info.ConsName == "" || err != wire.ErrOK && info.Write && op != wire.OpMulti {
 		return "NA"
 	}
-	switch op {
-	case wire.OpPing:
-		return "PING"
-	case wire.OpCreateSession:
-		return "SESS"
-	case wire.OpMulti:
-		return "MULT"
-	case wire.OpMultiRead:
-		return "MLTR"
-	case wire.OpCreate, wire.OpCreate2, wire.OpCreateTTL, wire.OpCreateContainer:
-		return "CREA"
-	case wire.OpDelete, wire.OpDeleteContainer:
-		return "DELE"
-	case wire.OpSetData:
-		return "SETD"
-	case wire.OpReconfig:
-		return "RECO"
-	case wire.OpSetACL:
-		return "SETA"
-	case wire.OpCloseSession:
-		return "CLOS"
-	case wire.OpSync:
-		return "SYNC"
-	case wire.OpCheck:
-		return "CHEC"
-	case wire.OpExists:
-		return "EXIS"
-	case wire.OpGetData:
-		return "GETD"
-	case wire.OpSetWatches:
-		return "SETW"
-	case wire.OpSetWatches2:
-		return "STW2"
-	case wire.OpAddWatch:
-		return "ADDW"
-	case wire.OpGetACL:
-		return "GETA"
-	case wire.OpGetChildren, wire.OpGetChildren2:
-		return "GETC"
-	case wire.OpGetAllChildrenNumber:
-		return "GETACN"
-	case wire.OpCheckWatches:
-		return "CHKW"
-	case wire.OpRemoveWatches:
-		return "REMW"
-	case wire.OpWhoAmI:
-		return "HOMI"
-	case wire.OpGetEphemerals:
-		return "GETE"
-	}
-	return "NA"
+	return info.ConsName
 }
 
 // monitorView is the server as the monitor reads it (monitor.Server).
