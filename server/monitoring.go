@@ -305,3 +305,67 @@ func (w *zapWriter) Write(p []byte) (int, error) {
 	w.log.Warn(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// modeName is srvr's Mode for a role.
+func modeName(r zab.Role) string {
+	switch r {
+	case zab.Leading:
+		return "leader"
+	case zab.Following:
+		return "follower"
+	case zab.Observing:
+		return "observer"
+	}
+	return "looking"
+}
+
+// peerState is mntr's zk_peer_state, as Apache's QuorumPeer names it.
+func (q *ensemble) peerState() string {
+	st := q.state.Load()
+	switch {
+	case st.role == zab.Looking:
+		return "looking - election"
+	case st.serving:
+		return fmt.Sprintf("%s - broadcast", roleWord(st.role))
+	}
+	return fmt.Sprintf("%s - synchronization", roleWord(st.role))
+}
+
+func roleWord(r zab.Role) string {
+	switch r {
+	case zab.Leading:
+		return "leading"
+	case zab.Following:
+		return "following"
+	case zab.Observing:
+		return "observing"
+	}
+	return "looking"
+}
+
+// monitorGauges gives set the ensemble's gauges: the quorum size
+// everywhere, the learner counts and proposal sizes on the serving leader,
+// as Apache's QuorumZooKeeperServer and LeaderZooKeeperServer register
+// them.
+func (q *ensemble) monitorGauges(set func(*monitor.Metric, any)) {
+	voters := 0
+	for _, sv := range q.s.cfg.Servers {
+		if !sv.Observer {
+			voters++
+		}
+	}
+	set(monitor.QuorumSize, voters)
+	st := q.state.Load()
+	if st.role != zab.Leading || !st.serving {
+		return
+	}
+	set(monitor.Learners, st.learners.Learners)
+	set(monitor.SyncedFollowers, st.learners.SyncedFollowers)
+	set(monitor.SyncedNonVotingFollowers, st.learners.SyncedNonVoting)
+	set(monitor.SyncedObservers, st.learners.SyncedObservers)
+	set(monitor.PendingSyncs, 0)
+	set(monitor.LeaderUptime, time.Since(st.since).Milliseconds())
+	set(monitor.LastProposalSize, q.propLast.Load())
+	set(monitor.MaxProposalSize, q.propMax.Load())
+	set(monitor.MinProposalSize, q.propMin.Load())
+}

@@ -65,7 +65,7 @@ type publishedView struct {
 
 // initReconfig takes the membership from the configuration files and puts
 // it in /zookeeper/config (Apache's initConfigInZKDatabase).
-func (q *quorumPeer) initReconfig() {
+func (q *ensemble) initReconfig() {
 	cfg := q.s.cfg
 	q.rc.version, q.rc.servers, q.rc.book = cfg.ConfigVersion, cfg.Servers, map[int64]conf.Server{}
 	q.rc.view.Store(&publishedView{cfg.ConfigVersion, cfg.Servers})
@@ -78,7 +78,7 @@ func (q *quorumPeer) initReconfig() {
 // writeConfigNode sets /zookeeper/config to the active membership outside
 // the log, as Apache does on start (its mzxid is the version, unless the
 // tree is older), unless it holds that already.
-func (q *quorumPeer) writeConfigNode() {
+func (q *ensemble) writeConfigNode() {
 	tree := q.s.tree
 	text := conf.MembershipText(q.rc.servers, q.rc.version)
 	res, code := tree.Read(wire.OpGetData, &wire.PathWatchRequest{Path: configPath}, znode.Caller{})
@@ -126,7 +126,7 @@ func membership(servers []conf.Server, version int64) zab.Membership {
 
 // prepReconfig turns a client's reconfig txn into the txn to log (see the
 // comment at the top of this file). It runs on the leader only.
-func (q *quorumPeer) prepReconfig(txn *znode.Txn) {
+func (q *ensemble) prepReconfig(txn *znode.Txn) {
 	req, _ := txn.Body.(*wire.ReconfigRequest)
 	servers, code := q.checkReconfig(txn, req)
 	if code != wire.ErrOK {
@@ -138,7 +138,7 @@ func (q *quorumPeer) prepReconfig(txn *znode.Txn) {
 	txn.Body = &wire.ReconfigRequest{NewMembers: conf.MembershipText(servers, 0), CurConfigID: -1}
 }
 
-func (q *quorumPeer) checkReconfig(txn *znode.Txn, req *wire.ReconfigRequest) ([]conf.Server, wire.ErrCode) {
+func (q *ensemble) checkReconfig(txn *znode.Txn, req *wire.ReconfigRequest) ([]conf.Server, wire.ErrCode) {
 	s := q.s
 	if req == nil {
 		return nil, wire.ErrBadArguments
@@ -213,7 +213,7 @@ func splitList(s string) []string {
 // applyReconfig applies a logged reconfig txn: a refused one only consumes
 // its zxid; a prepared one sets /zookeeper/config and answers with its
 // data and Stat.
-func (q *quorumPeer) applyReconfig(txn *znode.Txn) znode.Result {
+func (q *ensemble) applyReconfig(txn *znode.Txn) znode.Result {
 	tree := q.s.tree
 	req, _ := txn.Body.(*wire.ReconfigRequest)
 	if req == nil || req.NewMembers == "" {
@@ -245,7 +245,7 @@ func (q *quorumPeer) applyReconfig(txn *znode.Txn) znode.Result {
 
 // learnConfigNode adds the server lines of /zookeeper/config (a snapshot
 // from the leader brought it) to the address book.
-func (q *quorumPeer) learnConfigNode() {
+func (q *ensemble) learnConfigNode() {
 	res, code := q.s.tree.Read(wire.OpGetData, &wire.PathWatchRequest{Path: configPath}, znode.Caller{})
 	gd, ok := res.(*wire.GetDataResponse)
 	if code != wire.ErrOK || !ok {
@@ -263,7 +263,7 @@ func (q *quorumPeer) learnConfigNode() {
 // membershipsActivated follows the node's new active memberships: the
 // transport learns the new servers' addresses, and the dynamic
 // configuration file is written.
-func (q *quorumPeer) membershipsActivated(ms []zab.Membership) {
+func (q *ensemble) membershipsActivated(ms []zab.Membership) {
 	m := ms[len(ms)-1]
 	var servers []conf.Server
 	complete := true
@@ -304,7 +304,7 @@ func (q *quorumPeer) membershipsActivated(ms []zab.Membership) {
 
 // afterLeading gives a static configuration its first version (see the
 // comment at the top of this file).
-func (q *quorumPeer) afterLeading() {
+func (q *ensemble) afterLeading() {
 	if !q.s.cfg.ReconfigEnabled || q.rc.version != 0 || q.node.ReconfigPending() {
 		return
 	}

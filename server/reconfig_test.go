@@ -35,7 +35,7 @@ func TestMonitorViewOfTheQuorum(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := &quorumPeer{}
+	q := &ensemble{}
 	q.rc.view.Store(&publishedView{version: 7, servers: servers})
 	q.state.Store(&peerState{role: zab.Following, leader: 2, serving: true})
 	v := monitorView{&Server{quorum: q}}
@@ -54,8 +54,8 @@ type emptyLog struct{}
 
 func (emptyLog) Iterate(int64, func(int64, []byte) error) error { return nil }
 
-// soloLeader returns a quorumPeer whose node leads a one-voter ensemble.
-func soloLeader(t *testing.T, cfg *conf.Config) *quorumPeer {
+// soloLeader returns a ensemble whose node leads a one-voter ensemble.
+func soloLeader(t *testing.T, cfg *conf.Config) *ensemble {
 	t.Helper()
 	n, err := zab.NewNode(zab.Config{ID: 1, Voters: []int64{1}, InitLimit: 10, SyncLimit: 5, ElectionTicks: 2,
 		Log: emptyLog{}, Rand: rand.New(rand.NewPCG(1, 2)), Members: membersOf})
@@ -75,7 +75,7 @@ func soloLeader(t *testing.T, cfg *conf.Config) *quorumPeer {
 		t.Fatal("a one-voter ensemble did not elect itself")
 	}
 	s := &Server{cfg: cfg, tree: znode.NewTree(znode.Options{})}
-	q := &quorumPeer{s: s, node: n}
+	q := &ensemble{s: s, node: n}
 	servers, _ := conf.ParseMembers("server.1=127.0.0.1:2888:3888;2181")
 	q.rc.servers, q.rc.version = servers, 0x100000001
 	return q

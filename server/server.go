@@ -24,7 +24,7 @@ import (
 )
 
 // Server is a ZooKeeper server: standalone, or one server of an ensemble
-// when the configuration lists other servers (see quorum.go).
+// when the configuration lists other servers (see ensemble.go).
 type Server struct {
 	cfg  *conf.Config
 	log  *zap.Logger
@@ -57,7 +57,7 @@ type Server struct {
 	// standalone; while the ensemble has an established leader this server
 	// is synced with, in an ensemble.
 	serving atomic.Bool
-	quorum  *quorumPeer // nil when standalone
+	quorum  *ensemble // nil when standalone
 
 	// flushMu guards flushList: connections with output queued by the
 	// goroutine applying txns, written by its flushQueued.
@@ -95,7 +95,7 @@ func New(cfg *conf.Config, log *zap.Logger) *Server {
 	s.stats = s.mon.Stats()
 	s.sessions = newSessionTracker(cfg.MyID)
 	if !cfg.Standalone() {
-		s.quorum = newQuorumPeer(s)
+		s.quorum = newEnsemble(s)
 	}
 	return s
 }
@@ -189,7 +189,7 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // isWrite reports whether requests of type op go through the applier (and,
 // in an ensemble, through the leader). In an ensemble sync is one too: see
-// quorumPeer.submit.
+// ensemble.submit.
 func (s *Server) isWrite(op wire.OpCode) bool {
 	return op.IsWrite() || (op == wire.OpSync && s.quorum != nil)
 }
