@@ -155,7 +155,7 @@ func (m *Monitor) writeStat(w io.Writer, withClients bool) {
 	fmt.Fprintf(w, "Mode: %s\n", m.srv.Mode())
 	fmt.Fprintf(w, "Node count: %d\n", tree.Stats().NodeCount)
 	g := make(map[*Metric]any)
-	m.srv.EnsembleGauges(func(m *Metric, v any) { g[m] = v })
+	m.srv.EnsembleGauges(func(metric *Metric, v any) { g[metric] = v })
 	if last, ok := g[LastProposalSize]; ok { // a serving leader
 		fmt.Fprintf(w, "Proposal sizes last/min/max: %d/%d/%d\n", last, g[MinProposalSize], g[MaxProposalSize])
 	}
@@ -537,7 +537,7 @@ func (m *Monitor) gauges() map[*Metric]any {
 		maxClientResponseSize:  -1,
 		minClientResponseSize:  -1,
 	}
-	m.srv.EnsembleGauges(func(m *Metric, v any) { g[m] = v })
+	m.srv.EnsembleGauges(func(metric *Metric, v any) { g[metric] = v })
 	return g
 }
 
