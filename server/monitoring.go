@@ -301,6 +301,7 @@ func (s *Server) closeHTTP() {
 // zapWriter sends net/http's error log lines to the server's log.
 type zapWriter struct{ log *zap.Logger }
 
+// Write implements io.Writer: each line is a warning.
 func (w *zapWriter) Write(p []byte) (int, error) {
 	w.log.Warn(strings.TrimSpace(string(p)))
 	return len(p), nil
