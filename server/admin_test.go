@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/test/harness"
 	"github.com/zkgo/zkgo/wire"
 )
@@ -120,138 +121,6 @@ const (
 	apacheBriefConnectionKeys = "remote_socket_address interest_ops outstanding_requests packets_received packets_sent"
 	apacheFullConnectionKeys  = apacheBriefConnectionKeys + " session_id last_operation established session_timeout last_cxid last_zxid last_response_time last_latency min_latency avg_latency max_latency"
 )
-
-// apacheStatsJSON and apacheDumpJSON are Apache's answers, byte for byte,
-// to stats and dump: Jackson's layout.
-const apacheStatsJSON = `{
-  "version" : "3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC",
-  "read_only" : false,
-  "server_stats" : {
-    "packets_sent" : 11,
-    "packets_received" : 11,
-    "fsync_threshold_exceed_count" : 0,
-    "client_response_stats" : {
-      "last_buffer_size" : 93,
-      "min_buffer_size" : 22,
-      "max_buffer_size" : 106
-    },
-    "data_dir_size" : 67109337,
-    "log_dir_size" : 67109337,
-    "provider_null" : false,
-    "server_state" : "standalone",
-    "last_processed_zxid" : 3,
-    "outstanding_requests" : 0,
-    "avg_latency" : 9.3636,
-    "max_latency" : 87,
-    "min_latency" : 0,
-    "num_alive_client_connections" : 1,
-    "uptime" : 62943,
-    "auth_failed_count" : 0,
-    "non_mtlsremote_conn_count" : 0,
-    "non_mtlslocal_conn_count" : 0
-  },
-  "client_response" : {
-    "last_buffer_size" : 93,
-    "min_buffer_size" : 22,
-    "max_buffer_size" : 106
-  },
-  "node_count" : 7,
-  "connections" : [ {
-    "remote_socket_address" : "127.0.0.1:54976",
-    "interest_ops" : 1,
-    "outstanding_requests" : 0,
-    "packets_received" : 11,
-    "packets_sent" : 11
-  } ],
-  "secure_connections" : [ ],
-  "command" : "stats",
-  "error" : null
-}`
-
-const apacheDumpJSON = `{
-  "expiry_time_to_session_ids" : {
-    "3622000" : [ 72057825795637248 ]
-  },
-  "session_id_to_ephemeral_paths" : {
-    "72057825795637248" : [ "/a/e" ]
-  },
-  "command" : "dump",
-  "error" : null
-}`
-
-// objectFromJSON rebuilds a decoded Apache answer as a jsonObject, keeping
-// its key order, so that encoding it again can be compared byte for byte.
-func objectFromJSON(t *testing.T, dec *json.Decoder) any {
-	t.Helper()
-	tok, err := dec.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch tok := tok.(type) {
-	case json.Delim:
-		switch tok {
-		case '{':
-			o := newJSONObject()
-			for dec.More() {
-				k, err := dec.Token()
-				if err != nil {
-					t.Fatal(err)
-				}
-				o.put(k.(string), objectFromJSON(t, dec))
-			}
-			dec.Token()
-			return o
-		case '[':
-			a := []any{}
-			for dec.More() {
-				a = append(a, objectFromJSON(t, dec))
-			}
-			dec.Token()
-			return a
-		}
-	case json.Number:
-		if n, err := tok.Int64(); err == nil {
-			return n
-		}
-		f, _ := tok.Float64()
-		return f
-	case string, bool, nil:
-		return tok
-	}
-	t.Fatalf("unexpected token %v", tok)
-	return nil
-}
-
-func TestAdminJSONLayoutIsJacksons(t *testing.T) {
-	for _, want := range []string{apacheStatsJSON, apacheDumpJSON} {
-		dec := json.NewDecoder(strings.NewReader(want))
-		dec.UseNumber()
-		got := string(objectFromJSON(t, dec).(*jsonObject).encode())
-		if got != want {
-			t.Errorf("encoding differs from Jackson's:\n got: %s\nwant: %s", got, want)
-		}
-	}
-	o := newJSONObject()
-	o.put("s", "q\"b\\s/\x01\t\n\r\b\féü")
-	o.put("f", []any{0.0, 1e7, 0.5, -2.0})
-	o.put("empty", newJSONObject())
-	o.put("objs", []any{newJSONObject(), newJSONObject()})
-	o.put("s", "kept in place")
-	want := `{
-  "s" : "kept in place",
-  "f" : [ 0.0, 1.0E7, 0.5, -2.0 ],
-  "empty" : { },
-  "objs" : [ { }, { } ]
-}`
-	if got := string(o.encode()); got != want {
-		t.Errorf("got %s\nwant %s", got, want)
-	}
-	o = newJSONObject()
-	o.put("s", "q\"b\\s/\x01\x1f\t\n\r\b\féü")
-	if got, want := string(o.encode()), "{\n  \"s\" : \"q\\\"b\\\\s/\\u0001\\u001F\\t\\n\\r\\b\\féü\"\n}"; got != want {
-		t.Errorf("escaping: got %s\nwant %s", got, want)
-	}
-}
 
 // adminAnswer is one decoded answer of the admin server.
 type adminAnswer struct {
@@ -409,8 +278,8 @@ func TestAdminEveryCommand(t *testing.T) {
 	}
 	want["monitor"] = strings.Join(monitorKeys, " ") + " command error"
 
-	for _, cmd := range adminCommands {
-		for _, name := range cmd.names {
+	for _, names := range monitor.AdminCommands() {
+		for _, name := range names {
 			a := adminGet(t, base, "/commands/"+name)
 			if a.status != http.StatusOK {
 				t.Fatalf("%s: status %d", name, a.status)
@@ -418,8 +287,8 @@ func TestAdminEveryCommand(t *testing.T) {
 			if ct := a.header.Get("Content-Type"); ct != "application/json" {
 				t.Fatalf("%s: Content-Type %q", name, ct)
 			}
-			if got := a.str(t, "command"); got != cmd.names[0] {
-				t.Errorf("%s: command %q, want %q", name, got, cmd.names[0])
+			if got := a.str(t, "command"); got != names[0] {
+				t.Errorf("%s: command %q, want %q", name, got, names[0])
 			}
 			if _, ok := a.fields["error"]; !ok {
 				t.Errorf("%s: no error key: %s", name, a.body)
@@ -427,7 +296,7 @@ func TestAdminEveryCommand(t *testing.T) {
 			if name == "system_properties" || name == "sysp" {
 				continue
 			}
-			keys, ok := want[cmd.names[0]]
+			keys, ok := want[names[0]]
 			if !ok {
 				t.Fatalf("%s: no Apache keys to compare with", name)
 			}
@@ -576,7 +445,7 @@ func TestAdminValues(t *testing.T) {
 	}
 
 	cfg := base(t, url, "/commands/conf")
-	if cfg.num(t, "client_port") != int64(s.Addr().(*net.TCPAddr).Port) || cfg.str(t, "data_dir") != s.snapDir() ||
+	if cfg.num(t, "client_port") != int64(s.Addr().(*net.TCPAddr).Port) || cfg.str(t, "data_dir") != absVersionDir(t, s.cfg.DataDir) ||
 		cfg.num(t, "tick_time") != int64(s.cfg.TickTime) || cfg.num(t, "client_port_listen_backlog") != -1 {
 		t.Errorf("conf: %s", cfg.body)
 	}
@@ -608,18 +477,17 @@ func TestAdminValues(t *testing.T) {
 	}
 
 	// Trace mask, and the resets.
-	if a := base(t, url, "/commands/gtmk"); a.num(t, "tracemask") != defaultTraceMask {
+	if a := base(t, url, "/commands/gtmk"); a.num(t, "tracemask") != 306 { // Apache's initial mask
 		t.Errorf("gtmk: %s", a.body)
 	}
-	t.Cleanup(func() { traceMask.Store(defaultTraceMask) })
-	if a := base(t, url, "/commands/stmk?traceMask=4"); a.num(t, "tracemask") != 4 || traceMask.Load() != 4 {
+	if a := base(t, url, "/commands/stmk?traceMask=4"); a.num(t, "tracemask") != 4 {
 		t.Errorf("stmk: %s", a.body)
 	}
 	if a := base(t, url, "/commands/get_trace_mask"); a.num(t, "tracemask") != 4 {
 		t.Errorf("gtmk after stmk: %s", a.body)
 	}
 	base(t, url, "/commands/srst")
-	if s.stats.received.Load() != 0 {
+	if s.stats.Received.Load() != 0 {
 		t.Errorf("srst did not reset the server's counters")
 	}
 	base(t, url, "/commands/crst")
@@ -675,7 +543,7 @@ func startConfig(t *testing.T) *conf.Config {
 	cfg.ClientPort = freePort(t)
 	cfg.AdminServerAddress = "127.0.0.1"
 	cfg.AdminServerPort = freePort(t)
-	cfg.MetricsProviderClassName = PrometheusMetricsProvider
+	cfg.MetricsProviderClassName = monitor.PrometheusMetricsProvider
 	cfg.MetricsHTTPHost = "127.0.0.1"
 	cfg.MetricsHTTPPort = freePort(t)
 	return cfg
@@ -762,4 +630,14 @@ func TestStartFailsWhenAdminPortIsTaken(t *testing.T) {
 			t.Errorf("%s left listening after a failed Start", addr)
 		}
 	}
+}
+
+// absVersionDir is the version-2 directory under dir as Apache reports it:
+// an absolute path.
+func absVersionDir(t *testing.T, dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(abs, "version-2")
 }

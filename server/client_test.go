@@ -20,6 +20,12 @@ const waitLimit = 10 * time.Second
 // startServer runs a server on a loopback port for the test's lifetime.
 func startServer(t testing.TB, edit func(*conf.Config)) *Server {
 	t.Helper()
+	return startServerWith(t, testConfig(t, edit))
+}
+
+// testConfig is the configuration of startServer: a standalone server with
+// a short tick and every four-letter word, changed by edit if not nil.
+func testConfig(t testing.TB, edit func(*conf.Config)) *conf.Config {
 	cfg := conf.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.DataLogDir = cfg.DataDir
@@ -30,18 +36,23 @@ func startServer(t testing.TB, edit func(*conf.Config)) *Server {
 	if edit != nil {
 		edit(cfg)
 	}
-	return startServerWith(t, cfg)
+	return cfg
 }
 
 // startServerWith runs a server for cfg on a loopback port until the test
 // ends.
 func startServerWith(t testing.TB, cfg *conf.Config) *Server {
 	t.Helper()
+	return serveTest(t, New(cfg, zap.NewNop()))
+}
+
+// serveTest runs s on a loopback port until the test ends.
+func serveTest(t testing.TB, s *Server) *Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(cfg, zap.NewNop())
 	if err := s.Serve(ln); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/zkgo/zkgo/internal/auth"
 	"github.com/zkgo/zkgo/internal/sock"
+	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/znode"
 )
@@ -43,13 +45,18 @@ type conn struct {
 	nc      net.Conn
 	ip      string
 	created time.Time
+	// fourLetter is set while the connection answers a four-letter word.
+	// Apache ZooKeeper stops selecting such a connection, so cons and
+	// stat show it with interest ops 0, where a client connection shows 1
+	// (OP_READ).
+	fourLetter atomic.Bool
 
 	idMu    sync.Mutex // guards session, timeout and auth
 	session int64
 	timeout int32
 	auth    []wire.Id // copy-on-write: replaced, never modified
 
-	saslAuth *digestMD5 // the SASL exchange in progress; read goroutine only
+	saslAuth *auth.DigestMD5 // the SASL exchange in progress; read goroutine only
 	// oldClient: the ConnectRequest had no readOnly byte (a client older
 	// than ZooKeeper 3.4), so the ConnectResponse has none either, as in
 	// Apache ZooKeeper. Read goroutine only.
@@ -89,7 +96,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		nc:         nc,
 		ip:         ip,
 		created:    time.Now(),
-		auth:       []wire.Id{znode.IPIdentity(ip)},
+		auth:       []wire.Id{auth.IPIdentity(ip)},
 		raw:        sock.Raw(nc),
 		wake:       make(chan struct{}, 1),
 		resume:     make(chan struct{}, 1),
@@ -191,7 +198,7 @@ func (c *conn) put(listed bool, records ...wire.Record) bool {
 	}
 	c.outMu.Unlock()
 	c.stats.sent.Add(1)
-	c.s.stats.sent.Add(1)
+	c.s.stats.Sent.Add(1)
 	if over {
 		c.s.log.Warn("client does not read its replies and notifications; closing connection",
 			zap.String("client", c.nc.RemoteAddr().String()), zap.String("sessionId", hex(c.sessionID())),
@@ -472,7 +479,7 @@ func (c *conn) serve() {
 	}
 	br := bufio.NewReaderSize(sock.NewReader(c.nc), 64<<10)
 	c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.s.cfg.MaxSessionTimeout) * time.Millisecond))
-	if head, err := br.Peek(4); err == nil && isFourLetterWord(string(head)) {
+	if head, err := br.Peek(4); err == nil && monitor.IsFourLetterWord(string(head)) {
 		cmd := string(head)
 		br.Discard(4)
 		c.s.serveFourLetterFrom(c.nc, br, cmd)
@@ -586,7 +593,7 @@ func (c *conn) handshake(pkt []byte) bool {
 	if max := int32(s.cfg.MaxSessionTimeout); timeout > max {
 		timeout = max
 	}
-	c.s.stats.received.Add(1)
+	c.s.stats.Received.Add(1)
 	c.stats.received.Add(1)
 	if req.SessionID == 0 {
 		return c.createSession(timeout)
@@ -683,7 +690,7 @@ func (c *conn) establish(id int64, timeout int32, passwd []byte) {
 // handle processes one request packet; false means the connection ends.
 func (c *conn) handle(pkt []byte) bool {
 	s := c.s
-	s.stats.received.Add(1)
+	s.stats.Received.Add(1)
 	c.stats.received.Add(1)
 	d := wire.NewDecoder(pkt)
 	var h wire.RequestHeader
@@ -754,9 +761,9 @@ func (c *conn) handleAuth(d *wire.Decoder, xid int32) bool {
 		// As Apache's IPAuthenticationProvider: whatever the credentials,
 		// the identity is the client's address (which every connection
 		// has from the start).
-		ids = []wire.Id{znode.IPIdentity(c.ip)}
+		ids = []wire.Id{auth.IPIdentity(c.ip)}
 	} else {
-		ids, code = znode.Authenticate(ap.Scheme, ap.Auth, c.s.cfg.SuperDigest)
+		ids, code = auth.Authenticate(ap.Scheme, ap.Auth, c.s.cfg.SuperDigest)
 	}
 	if code != wire.ErrOK {
 		c.s.log.Warn("authentication failed", zap.String("scheme", ap.Scheme),
@@ -837,7 +844,7 @@ func (c *conn) complete(r *request) {
 func (c *conn) reply(r *request, listed bool) {
 	c.put(listed, &r.hdr, r.resp)
 	lat := time.Since(r.start)
-	c.s.stats.recordLatency(lat, r.op.IsWrite())
+	c.s.stats.RecordLatency(lat, r.op.IsWrite())
 	c.stats.record(r, lat)
 }
 
@@ -851,7 +858,7 @@ type connStats struct {
 	lastZxid       int64
 	lastResp       time.Time
 	lastLatency    time.Duration
-	latency        latencyStats
+	latency        monitor.Latency
 }
 
 func (s *connStats) record(r *request, lat time.Duration) {
@@ -865,5 +872,5 @@ func (s *connStats) record(r *request, lat time.Duration) {
 	s.lastZxid = r.hdr.Zxid
 	s.lastResp = time.Now()
 	s.lastLatency = lat
-	s.latency.add(lat)
+	s.latency.Add(lat)
 }

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab/storage"
 	"github.com/zkgo/zkgo/znode"
@@ -58,7 +59,7 @@ func (s *Server) recover() error {
 	if err != nil {
 		return err
 	}
-	tree, snapshot, replayed, err := LoadTree(s.snapshotDir(), txnLog, s.treeOptions())
+	tree, snapshot, replayed, err := LoadTree(s.snapshotDir(), txnLog, s.treeOptions(), s.log)
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func (s *Server) recover() error {
 	for _, si := range tree.Sessions() {
 		s.sessions.add(si.ID, si.Timeout)
 	}
-	s.stats.observe("dbinittime", time.Since(start).Milliseconds())
+	s.stats.Observe(monitor.DBInitTime, time.Since(start).Milliseconds())
 	s.log.Info("database loaded",
 		zap.String("snapshot", snapshot), zap.Int("txnsReplayed", replayed),
 		zap.String("lastZxid", hex(tree.LastZxid())), zap.Int("sessions", len(tree.Sessions())),
@@ -86,22 +87,25 @@ func (s *Server) logOptions() storage.Options {
 		ForceSync:    s.cfg.ForceSync,
 		Logger:       s.log,
 		FsyncWarning: time.Duration(warn) * time.Millisecond,
-		OnSync:       func(d time.Duration) { s.stats.observe("fsynctime", d.Milliseconds()) },
+		OnSync:       func(d time.Duration) { s.stats.Observe(monitor.FsyncTime, d.Milliseconds()) },
 		OnFailure:    s.failStorage,
 		// A member of an ensemble repairs a damaged log from its leader;
 		// a standalone server refuses to start (zkserver repair accepts
 		// a loss).
 		AcceptLoss: s.quorum != nil,
+		SyncDelay:  s.syncDelay,
 	}
 }
 
 // LoadTree rebuilds the tree from the newest valid snapshot in snapDir plus
 // the txns of txnLog after it (txnLog may be nil: no log). Corruption is an
 // error naming the file and zxid; nothing is skipped. It returns the
-// snapshot file used ("" for none) and how many txns were replayed.
-func LoadTree(snapDir string, txnLog *storage.Log, opts znode.Options) (tree *znode.Tree, snapshot string, replayed int, err error) {
+// snapshot file used ("" for none) and how many txns were replayed. An
+// invalid snapshot skipped for an older one is logged to log (nil discards
+// the warning).
+func LoadTree(snapDir string, txnLog *storage.Log, opts znode.Options, log *zap.Logger) (tree *znode.Tree, snapshot string, replayed int, err error) {
 	tree = znode.NewTree(opts)
-	snapZxid, path, ok, err := storage.LatestSnapshot(snapDir)
+	snapZxid, path, ok, err := storage.LatestSnapshot(snapDir, log)
 	if err != nil {
 		return nil, "", 0, err
 	}
@@ -204,7 +208,7 @@ func (s *Server) writeSnapshot(zxid int64, write func(io.Writer) error) {
 		return
 	}
 	took := time.Since(start)
-	s.stats.observe("snapshottime", took.Milliseconds())
+	s.stats.Observe(monitor.SnapshotTime, took.Milliseconds())
 	size := int64(-1)
 	if fi, err := os.Stat(path); err == nil {
 		size = fi.Size()

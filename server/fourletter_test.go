@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/wire"
 )
 
@@ -215,7 +216,6 @@ func TestFourLetterSimpleAnswers(t *testing.T) {
 func TestFourLetterTraceMask(t *testing.T) {
 	s := startServer(t, nil)
 	addr := s.Addr().String()
-	defer traceMask.Store(defaultTraceMask)
 	stmk := func(mask int64, split bool) string {
 		nc, err := net.DialTimeout("tcp", addr, waitLimit)
 		if err != nil {
@@ -537,7 +537,7 @@ func TestFourLetterDump(t *testing.T) {
 func TestFourLetterWhitelist(t *testing.T) {
 	s := startServer(t, func(c *conf.Config) { c.FourLetterWords = []string{"srvr", "ruok"} })
 	addr := s.Addr().String()
-	for cmd := range fourLetterWords {
+	for _, cmd := range monitor.FourLetterWords() {
 		got := fourLetter(t, addr, cmd)
 		switch cmd {
 		case "srvr":
@@ -554,41 +554,12 @@ func TestFourLetterWhitelist(t *testing.T) {
 			}
 		}
 	}
-	if len(fourLetterWords) != 18 {
-		t.Errorf("%d four-letter words, want Apache's 18", len(fourLetterWords))
+	if n := len(monitor.FourLetterWords()); n != 18 {
+		t.Errorf("%d four-letter words, want Apache's 18", n)
 	}
 }
 
-func TestFourLetterFormatting(t *testing.T) {
-	for v, want := range map[float64]string{
-		0: "0.0", 1: "1.0", 2.5833: "2.5833", 0.001: "0.001", 0.0001: "1.0E-4",
-		1e7: "1.0E7", 1234567.5: "1234567.5", 12345678: "1.2345678E7",
-	} {
-		if got := javaDouble(v); got != want {
-			t.Errorf("javaDouble(%v) = %q, want %q", v, got, want)
-		}
-	}
-	for _, c := range []struct{ in, want float64 }{
-		{31.0 / 12, 2.5833}, {33.0 / 32, 1.0313}, {1.0 / 3, 0.3333}, {2.0 / 3, 0.6667}, {5, 5},
-	} {
-		if got := roundHalfUp4(c.in); got != c.want {
-			t.Errorf("roundHalfUp4(%v) = %v, want %v", c.in, got, c.want)
-		}
-	}
-	for addr, want := range map[string]string{
-		"127.0.0.1:53412":        "/127.0.0.1:53412",
-		"[::1]:2181":             "/0:0:0:0:0:0:0:1:2181",
-		"[fe80::1%eth0]:2181":    "/fe80:0:0:0:0:0:0:1%eth0:2181",
-		"[::ffff:10.0.0.1]:2181": "/10.0.0.1:2181",
-	} {
-		a, err := net.ResolveTCPAddr("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := javaSocketAddr(a); got != want {
-			t.Errorf("javaSocketAddr(%s) = %q, want %q", addr, got, want)
-		}
-	}
+func TestConsOpName(t *testing.T) {
 	for _, c := range []struct {
 		op   wire.OpCode
 		err  wire.ErrCode
@@ -603,8 +574,5 @@ func TestFourLetterFormatting(t *testing.T) {
 		if got := consOpName(c.op, c.err); got != c.want {
 			t.Errorf("consOpName(%v, %v) = %q, want %q", c.op, c.err, got, c.want)
 		}
-	}
-	if got := javaDate(time.Date(2026, 11, 22, 4, 6, 29, 0, time.UTC)); got != "Sun Nov 22 04:06:29 UTC 2026" {
-		t.Errorf("javaDate: %q", got)
 	}
 }

@@ -18,9 +18,9 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab"
-	"github.com/zkgo/zkgo/zab/storage"
 )
 
 // scrape fetches the server's metrics and parses them with Prometheus'
@@ -68,8 +68,14 @@ func value(t *testing.T, fams map[string]*dto.MetricFamily, name string, typ dto
 	return m.GetGauge().GetValue()
 }
 
+// fedSummaries are the summaries this server feeds; every other summary
+// stays empty.
+var fedSummaries = []*monitor.Metric{monitor.ReadLatency, monitor.UpdateLatency, monitor.FsyncTime,
+	monitor.SnapshotTime, monitor.DBInitTime, monitor.ElectionTime, monitor.QuorumAckLatency,
+	monitor.RequestThrottleQueueTimeMs}
+
 func TestPrometheusMetrics(t *testing.T) {
-	s := startServer(t, func(c *conf.Config) { c.MetricsProviderClassName = PrometheusMetricsProvider })
+	s := startServer(t, func(c *conf.Config) { c.MetricsProviderClassName = monitor.PrometheusMetricsProvider })
 	c := activity(t, s)
 	c.expect(wire.ErrOK, wire.OpSetData, &wire.SetDataRequest{Path: "/a", Data: []byte("bye"), Version: -1}, nil)
 	fams := scrape(t, s)
@@ -116,54 +122,54 @@ func TestPrometheusMetrics(t *testing.T) {
 
 	// Every mntr metric is a family of Apache's type; summaries carry
 	// Apache's quantiles.
-	for _, group := range mntrMetrics {
-		for _, name := range group.names {
-			f, ok := fams[name]
-			if !ok {
-				t.Errorf("no family %s", name)
-				continue
+	for _, m := range monitor.Metrics {
+		name := m.Name
+		if m.Ensemble {
+			// A standalone server has no quorum, like Apache's.
+			if _, ok := fams[name]; ok {
+				t.Errorf("standalone server exports %s", name)
 			}
-			var want dto.MetricType
-			var quantiles []float64
-			switch group.kind {
-			case mntrGauge:
-				want = dto.MetricType_GAUGE
-			case mntrCounter:
-				want = dto.MetricType_COUNTER
-			case mntrSummary:
-				want, quantiles = dto.MetricType_SUMMARY, []float64{0.5}
-			case mntrPercentiles:
-				want, quantiles = dto.MetricType_SUMMARY, []float64{0.5, 0.9, 0.99}
+			continue
+		}
+		f, ok := fams[name]
+		if !ok {
+			t.Errorf("no family %s", name)
+			continue
+		}
+		var want dto.MetricType
+		var quantiles []float64
+		switch m.Kind {
+		case monitor.Gauge:
+			want = dto.MetricType_GAUGE
+		case monitor.Counter:
+			want = dto.MetricType_COUNTER
+		case monitor.Summary:
+			want, quantiles = dto.MetricType_SUMMARY, []float64{0.5}
+		case monitor.PercentileSummary:
+			want, quantiles = dto.MetricType_SUMMARY, []float64{0.5, 0.9, 0.99}
+		}
+		if f.GetType() != want || len(f.Metric) != 1 {
+			t.Errorf("%s: %v with %d samples, want %v", name, f.GetType(), len(f.Metric), want)
+			continue
+		}
+		if want != dto.MetricType_SUMMARY || slices.Contains(fedSummaries, m) {
+			continue // fed summaries: see TestSummariesFed
+		}
+		sum := f.Metric[0].GetSummary()
+		var got []float64
+		for _, q := range sum.Quantile {
+			got = append(got, q.GetQuantile())
+			if !math.IsNaN(q.GetValue()) {
+				t.Errorf("%s: quantile %v = %v without observations", name, q.GetQuantile(), q.GetValue())
 			}
-			if f.GetType() != want || len(f.Metric) != 1 {
-				t.Errorf("%s: %v with %d samples, want %v", name, f.GetType(), len(f.Metric), want)
-				continue
-			}
-			if want != dto.MetricType_SUMMARY || slices.Contains(summaryNames, name) {
-				continue // fed summaries: see TestSummariesFed
-			}
-			sum := f.Metric[0].GetSummary()
-			var got []float64
-			for _, q := range sum.Quantile {
-				got = append(got, q.GetQuantile())
-				if !math.IsNaN(q.GetValue()) {
-					t.Errorf("%s: quantile %v = %v without observations", name, q.GetQuantile(), q.GetValue())
-				}
-			}
-			if len(got) != len(quantiles) || sum.GetSampleCount() != 0 || sum.GetSampleSum() != 0 {
-				t.Errorf("%s: quantiles %v count %d sum %v", name, got, sum.GetSampleCount(), sum.GetSampleSum())
-			}
+		}
+		if len(got) != len(quantiles) || sum.GetSampleCount() != 0 || sum.GetSampleSum() != 0 {
+			t.Errorf("%s: quantiles %v count %d sum %v", name, got, sum.GetSampleCount(), sum.GetSampleSum())
 		}
 	}
 	for _, name := range []string{"fsynctime", "snapshottime", "election_time", "quorum_ack_latency", "updatelatency", "readlatency"} {
 		if fams[name].GetType() != dto.MetricType_SUMMARY {
 			t.Errorf("%s is not a summary", name)
-		}
-	}
-	// A standalone server has no quorum, like Apache's.
-	for _, name := range quorumGauges {
-		if _, ok := fams[name]; ok {
-			t.Errorf("standalone server exports %s", name)
 		}
 	}
 	// Go runtime and process metrics, in place of Apache's JVM ones.
@@ -183,7 +189,7 @@ func TestPrometheusMetrics(t *testing.T) {
 
 func TestPrometheusWithoutRuntimeMetrics(t *testing.T) {
 	s := startServer(t, func(c *conf.Config) {
-		c.MetricsProviderClassName = PrometheusMetricsProvider
+		c.MetricsProviderClassName = monitor.PrometheusMetricsProvider
 		c.MetricsProviderConfig["exportJvmInfo"] = "false"
 	})
 	fams := scrape(t, s)
@@ -227,7 +233,7 @@ func mntrValues(t *testing.T, s *Server) map[string]string {
 // and that srst resets them.
 func TestSummariesFed(t *testing.T) {
 	s := startServer(t, func(c *conf.Config) {
-		c.MetricsProviderClassName = PrometheusMetricsProvider
+		c.MetricsProviderClassName = monitor.PrometheusMetricsProvider
 		c.SnapCount = 2
 	})
 	c := newRaw(t, s)
@@ -240,7 +246,7 @@ func TestSummariesFed(t *testing.T) {
 	}
 	// Snapshots are written in the background: wait for one.
 	deadline := time.Now().Add(waitLimit)
-	for s.stats.summaryValues("snapshottime").count == 0 {
+	for mntrValues(t, s)["zk_cnt_snapshottime"] == "0" {
 		if time.Now().After(deadline) {
 			t.Fatal("no snapshot taken after 20 writes with snapCount=2")
 		}
@@ -301,39 +307,12 @@ func TestElectionTime(t *testing.T) {
 	s.noteElection(zab.Following, zab.Status{Role: zab.Following, Leader: 2, Epoch: 1, Serving: true})
 	s.noteElection(zab.Following, zab.Status{Role: zab.Looking})
 	s.noteElection(zab.Looking, zab.Status{Role: zab.Leading, Leader: 1, Epoch: 2})
-	if got := s.stats.summaryValues("election_time").count; got != 2 {
-		t.Errorf("election_time count %d, want 2 (two elections)", got)
+	m := mntrValues(t, s)
+	if got := m["zk_cnt_election_time"]; got != "2" {
+		t.Errorf("mntr zk_cnt_election_time = %q, want 2 (two elections)", got)
 	}
-	if got := s.stats.counterValue("looking_count"); got != 2 {
-		t.Errorf("looking_count %d, want 2", got)
-	}
-	if got := mntrValues(t, s)["zk_looking_count"]; got != "2" {
+	if got := m["zk_looking_count"]; got != "2" {
 		t.Errorf("mntr zk_looking_count = %q, want 2", got)
-	}
-}
-
-func TestSummaryQuantiles(t *testing.T) {
-	var m summary
-	if !math.IsNaN(m.quantile(0.5)) || m.avg() != 0 {
-		t.Error("empty summary has values")
-	}
-	for v := int64(1); v <= 100; v++ {
-		m.observe(v)
-	}
-	if m.count != 100 || m.sum != 5050 || m.min != 1 || m.max != 100 || m.avg() != 50.5 {
-		t.Errorf("summary %+v", m)
-	}
-	// Dropwizard's UniformSnapshot: position q*(n+1), interpolated.
-	for q, want := range map[float64]float64{0.5: 50.5, 0.99: 99.99, 0.001: 1, 0.9999: 100} {
-		if got := m.quantile(q); math.Abs(got-want) > 1e-9 {
-			t.Errorf("quantile(%v) = %v, want %v", q, got, want)
-		}
-	}
-	for range 10 * summaryReservoir {
-		m.observe(7)
-	}
-	if len(m.samples) != summaryReservoir || m.quantile(0.5) != 7 {
-		t.Errorf("reservoir %d samples, median %v", len(m.samples), m.quantile(0.5))
 	}
 }
 
@@ -341,18 +320,18 @@ func TestSummaryQuantiles(t *testing.T) {
 // than fsync.warningthresholdms is logged with its duration and counted in
 // fsynctime.
 func TestSlowFsyncWarning(t *testing.T) {
-	storage.SetSyncDelay(func() time.Duration { return 5 * time.Millisecond })
-	t.Cleanup(func() { storage.SetSyncDelay(nil) })
 	core, logs := observer.New(zap.WarnLevel)
 	cfg := conf.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.DataLogDir = cfg.DataDir
 	cfg.FsyncWarningThresholdMs = 1
+	cfg.FourLetterWords = []string{"mntr"}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := New(cfg, zap.New(core))
+	s.SetSyncDelay(func() time.Duration { return 5 * time.Millisecond })
 	if err := s.Serve(ln); err != nil {
 		t.Fatal(err)
 	}
@@ -367,8 +346,12 @@ func TestSlowFsyncWarning(t *testing.T) {
 	if took, ok := fields["took"].(time.Duration); !ok || took < 5*time.Millisecond {
 		t.Errorf("warning fields %v", fields)
 	}
-	if got := s.stats.summaryValues("fsynctime"); got.count == 0 || got.max < 5 {
-		t.Errorf("fsynctime count %d max %d, want a sync of at least 5ms", got.count, got.max)
+	m := mntrValues(t, s)
+	if n, _ := strconv.Atoi(m["zk_cnt_fsynctime"]); n == 0 {
+		t.Errorf("zk_cnt_fsynctime %s, want syncs counted", m["zk_cnt_fsynctime"])
+	}
+	if most, _ := strconv.Atoi(m["zk_max_fsynctime"]); most < 5 {
+		t.Errorf("zk_max_fsynctime %s, want a sync of at least 5ms", m["zk_max_fsynctime"])
 	}
 }
 

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/wire"
-	"github.com/zkgo/zkgo/zab/storage"
+	"github.com/zkgo/zkgo/zab"
 	"github.com/zkgo/zkgo/znode"
 )
 
@@ -81,7 +81,7 @@ func (s *Server) commit(batch []*request) bool {
 	buf := enc.Bytes()
 	prev := 0
 	for i, end := range offsets {
-		s.entries = append(s.entries, storage.Entry{Zxid: s.txns[i].Zxid, Data: buf[prev:end]})
+		s.entries = append(s.entries, zab.Entry{Zxid: s.txns[i].Zxid, Data: buf[prev:end]})
 		prev = end
 	}
 	s.encBuf, s.offsets = buf, offsets

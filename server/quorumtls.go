@@ -1,12 +1,9 @@
 package server
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
-
 	"go.uber.org/zap"
 
+	"github.com/zkgo/zkgo/internal/keystore"
 	"github.com/zkgo/zkgo/zab/transport"
 )
 
@@ -32,7 +29,7 @@ func (s *Server) quorumTLS(tc *transport.Config) error {
 			zap.Error(err))
 		return nil
 	}
-	listen, warnings, err := newClientTLSConfig(qt)
+	listen, warnings, err := keystore.ServerConfig(qt)
 	if err != nil {
 		return err
 	}
@@ -45,48 +42,10 @@ func (s *Server) quorumTLS(tc *transport.Config) error {
 	tc.ListenTLS = listen
 	tc.AcceptPlaintext = s.cfg.PortUnification
 	if s.cfg.SSLQuorum {
-		dial := &tls.Config{
-			Certificates: listen.Certificates,
-			RootCAs:      listen.ClientCAs,
-			MinVersion:   listen.MinVersion,
-			MaxVersion:   listen.MaxVersion,
-			CipherSuites: listen.CipherSuites,
-		}
-		if !qt.HostnameVerification {
-			// Verify the chain but not the name in it.
-			roots := listen.ClientCAs
-			dial.InsecureSkipVerify = true
-			dial.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-				return verifyChain(raw, roots)
-			}
-		}
-		tc.DialTLS = dial
+		tc.DialTLS = keystore.DialConfig(listen, qt.HostnameVerification)
 	}
 	s.log.Info("quorum TLS", zap.Bool("sslQuorum", s.cfg.SSLQuorum), zap.Bool("portUnification", s.cfg.PortUnification),
 		zap.String("keyStore", qt.KeyStore.Location), zap.String("trustStore", qt.TrustStore.Location),
 		zap.Bool("hostnameVerification", qt.HostnameVerification))
 	return nil
-}
-
-// verifyChain verifies a peer's certificate chain (leaf first) against
-// roots, for any key usage.
-func verifyChain(raw [][]byte, roots *x509.CertPool) error {
-	if len(raw) == 0 {
-		return errors.New("peer presented no certificate")
-	}
-	certs := make([]*x509.Certificate, len(raw))
-	for i, b := range raw {
-		c, err := x509.ParseCertificate(b)
-		if err != nil {
-			return err
-		}
-		certs[i] = c
-	}
-	inter := x509.NewCertPool()
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
-	}
-	_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
-	return err
 }

@@ -41,7 +41,7 @@ type readOnlyMode struct {
 // readOnlyGrace is how long a peer must be LOOKING before it serves
 // read-only clients: Apache waits max(2s, tickTime) before it decides it
 // is partitioned.
-func (q *quorumPeer) readOnlyGrace() time.Duration {
+func (q *ensemble) readOnlyGrace() time.Duration {
 	return max(2*time.Second, time.Duration(q.s.cfg.TickTime)*time.Millisecond)
 }
 
@@ -52,7 +52,7 @@ func (s *Server) readOnlyActive() bool {
 
 // readOnlyTick starts read-only mode once the peer has been LOOKING for
 // the grace period. The driver calls it every tick.
-func (q *quorumPeer) readOnlyTick() {
+func (q *ensemble) readOnlyTick() {
 	if !q.s.cfg.ReadOnlyModeEnabled || q.status.Role != zab.Looking || q.ro.active.Load() {
 		return
 	}
@@ -72,7 +72,7 @@ func (q *quorumPeer) readOnlyTick() {
 // readOnlyRoleChanged ends read-only mode when the peer leaves LOOKING:
 // every client connection closes and the read-only server's local sessions
 // are forgotten. The driver calls it on every status change.
-func (q *quorumPeer) readOnlyRoleChanged(role zab.Role) {
+func (q *ensemble) readOnlyRoleChanged(role zab.Role) {
 	if role == zab.Looking {
 		if q.ro.lookingSince.IsZero() {
 			q.ro.lookingSince = time.Now()
@@ -89,9 +89,9 @@ func (q *quorumPeer) readOnlyRoleChanged(role zab.Role) {
 }
 
 // closeClients closes every client connection (not four-letter words).
-func (q *quorumPeer) closeClients() {
+func (q *ensemble) closeClients() {
 	for _, c := range q.s.connections() {
-		if _, fourLetter := fourLetterConns.Load(c); !fourLetter {
+		if !c.fourLetter.Load() {
 			c.close()
 		}
 	}

@@ -2,8 +2,6 @@ package server
 
 import (
 	"encoding/binary"
-	"fmt"
-	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -67,7 +65,7 @@ type publishedView struct {
 
 // initReconfig takes the membership from the configuration files and puts
 // it in /zookeeper/config (Apache's initConfigInZKDatabase).
-func (q *quorumPeer) initReconfig() {
+func (q *ensemble) initReconfig() {
 	cfg := q.s.cfg
 	q.rc.version, q.rc.servers, q.rc.book = cfg.ConfigVersion, cfg.Servers, map[int64]conf.Server{}
 	q.rc.view.Store(&publishedView{cfg.ConfigVersion, cfg.Servers})
@@ -80,7 +78,7 @@ func (q *quorumPeer) initReconfig() {
 // writeConfigNode sets /zookeeper/config to the active membership outside
 // the log, as Apache does on start (its mzxid is the version, unless the
 // tree is older), unless it holds that already.
-func (q *quorumPeer) writeConfigNode() {
+func (q *ensemble) writeConfigNode() {
 	tree := q.s.tree
 	text := conf.MembershipText(q.rc.servers, q.rc.version)
 	res, code := tree.Read(wire.OpGetData, &wire.PathWatchRequest{Path: configPath}, znode.Caller{})
@@ -128,7 +126,7 @@ func membership(servers []conf.Server, version int64) zab.Membership {
 
 // prepReconfig turns a client's reconfig txn into the txn to log (see the
 // comment at the top of this file). It runs on the leader only.
-func (q *quorumPeer) prepReconfig(txn *znode.Txn) {
+func (q *ensemble) prepReconfig(txn *znode.Txn) {
 	req, _ := txn.Body.(*wire.ReconfigRequest)
 	servers, code := q.checkReconfig(txn, req)
 	if code != wire.ErrOK {
@@ -140,7 +138,7 @@ func (q *quorumPeer) prepReconfig(txn *znode.Txn) {
 	txn.Body = &wire.ReconfigRequest{NewMembers: conf.MembershipText(servers, 0), CurConfigID: -1}
 }
 
-func (q *quorumPeer) checkReconfig(txn *znode.Txn, req *wire.ReconfigRequest) ([]conf.Server, wire.ErrCode) {
+func (q *ensemble) checkReconfig(txn *znode.Txn, req *wire.ReconfigRequest) ([]conf.Server, wire.ErrCode) {
 	s := q.s
 	if req == nil {
 		return nil, wire.ErrBadArguments
@@ -215,7 +213,7 @@ func splitList(s string) []string {
 // applyReconfig applies a logged reconfig txn: a refused one only consumes
 // its zxid; a prepared one sets /zookeeper/config and answers with its
 // data and Stat.
-func (q *quorumPeer) applyReconfig(txn *znode.Txn) znode.Result {
+func (q *ensemble) applyReconfig(txn *znode.Txn) znode.Result {
 	tree := q.s.tree
 	req, _ := txn.Body.(*wire.ReconfigRequest)
 	if req == nil || req.NewMembers == "" {
@@ -247,7 +245,7 @@ func (q *quorumPeer) applyReconfig(txn *znode.Txn) znode.Result {
 
 // learnConfigNode adds the server lines of /zookeeper/config (a snapshot
 // from the leader brought it) to the address book.
-func (q *quorumPeer) learnConfigNode() {
+func (q *ensemble) learnConfigNode() {
 	res, code := q.s.tree.Read(wire.OpGetData, &wire.PathWatchRequest{Path: configPath}, znode.Caller{})
 	gd, ok := res.(*wire.GetDataResponse)
 	if code != wire.ErrOK || !ok {
@@ -265,7 +263,7 @@ func (q *quorumPeer) learnConfigNode() {
 // membershipsActivated follows the node's new active memberships: the
 // transport learns the new servers' addresses, and the dynamic
 // configuration file is written.
-func (q *quorumPeer) membershipsActivated(ms []zab.Membership) {
+func (q *ensemble) membershipsActivated(ms []zab.Membership) {
 	m := ms[len(ms)-1]
 	var servers []conf.Server
 	complete := true
@@ -306,99 +304,11 @@ func (q *quorumPeer) membershipsActivated(ms []zab.Membership) {
 
 // afterLeading gives a static configuration its first version (see the
 // comment at the top of this file).
-func (q *quorumPeer) afterLeading() {
+func (q *ensemble) afterLeading() {
 	if !q.s.cfg.ReconfigEnabled || q.rc.version != 0 || q.node.ReconfigPending() {
 		return
 	}
 	txn := znode.Txn{Type: wire.OpReconfig,
 		Body: &wire.ReconfigRequest{NewMembers: conf.MembershipText(q.rc.servers, 0), CurConfigID: -1}}
 	q.propose(&txn, nil)
-}
-
-// viewServers returns the active membership's server lines (nil before
-// the server recovered).
-func (q *quorumPeer) viewServers() []conf.Server {
-	if v := q.rc.view.Load(); v != nil {
-		return v.servers
-	}
-	return nil
-}
-
-// adminLeader answers the admin command leader as Apache's LeaderCommand:
-// whether this server leads, and the leader's id and host.
-func (s *Server) adminLeader(resp *jsonObject) {
-	q := s.quorum
-	if q == nil {
-		resp.put("error", "server is not initialized") // Apache's answer when not in a quorum
-		return
-	}
-	st := q.state.Load()
-	resp.put("is_leader", st.role == zab.Leading)
-	resp.put("leader_id", st.leader)
-	ip := ""
-	for _, sv := range q.viewServers() {
-		if sv.ID == st.leader {
-			ip = sv.Host
-		}
-	}
-	resp.put("leader_ip", ip)
-}
-
-// adminVotingView answers the admin command voting_view as Apache's
-// VotingViewCommand: the voters of the active membership.
-func (s *Server) adminVotingView(resp *jsonObject) {
-	view := newJSONObject()
-	if q := s.quorum; q != nil {
-		for _, sv := range q.viewServers() {
-			if sv.Observer {
-				continue
-			}
-			v := newJSONObject()
-			var qa, ea []any
-			for _, a := range sv.Addrs {
-				qa = append(qa, net.JoinHostPort(a.Host, strconv.Itoa(a.QuorumPort)))
-				ea = append(ea, net.JoinHostPort(a.Host, strconv.Itoa(a.ElectionPort)))
-			}
-			v.put("serverAddresses", qa)
-			v.put("electionAddresses", ea)
-			client := ""
-			if sv.ClientPort != 0 {
-				client = net.JoinHostPort(sv.ClientAddr, strconv.Itoa(sv.ClientPort))
-			}
-			v.put("clientAddress", client)
-			v.put("learnerType", "participant")
-			view.put(strconv.FormatInt(sv.ID, 10), v)
-		}
-	}
-	resp.put("current_config", view)
-}
-
-// writeQuorumConf ends the conf command in an ensemble as Apache's
-// QuorumZooKeeperServer.dumpConf: the limits, the ports, the peer type
-// (0 participant, 1 observer) and the active membership.
-func (q *quorumPeer) writeQuorumConf(w io.Writer) {
-	cfg := q.s.cfg
-	fmt.Fprintf(w, "initLimit=%d\n", cfg.InitLimit)
-	fmt.Fprintf(w, "syncLimit=%d\n", cfg.SyncLimit)
-	fmt.Fprintf(w, "electionAlg=3\n")
-	var ep, qp []string
-	peerType := 0
-	if self, ok := cfg.Server(cfg.MyID); ok {
-		for _, a := range self.Addrs {
-			ep = append(ep, strconv.Itoa(a.ElectionPort))
-			qp = append(qp, strconv.Itoa(a.QuorumPort))
-		}
-		if self.Observer {
-			peerType = 1
-		}
-	}
-	fmt.Fprintf(w, "electionPort=%s\n", strings.Join(ep, "|"))
-	fmt.Fprintf(w, "quorumPort=%s\n", strings.Join(qp, "|"))
-	fmt.Fprintf(w, "peerType=%d\n", peerType)
-	v := q.rc.view.Load()
-	if v == nil {
-		return
-	}
-	io.WriteString(w, "membership: \n")
-	io.WriteString(w, conf.MembershipText(v.servers, v.version))
 }

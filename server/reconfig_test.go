@@ -2,7 +2,7 @@ package server
 
 import (
 	"math/rand/v2"
-	"strings"
+	"reflect"
 	"testing"
 
 	"github.com/zkgo/zkgo/conf"
@@ -29,40 +29,24 @@ func TestMembersOf(t *testing.T) {
 	}
 }
 
-// leader and voting_view answer as Apache's admin commands in an ensemble.
-func TestAdminLeaderAndVotingView(t *testing.T) {
+// The monitor reads the leader and the membership of the quorum state.
+func TestMonitorViewOfTheQuorum(t *testing.T) {
 	servers, err := conf.ParseMembers("server.1=127.0.0.1:2888:3888;127.0.0.1:2181,server.2=127.0.0.2:2889:3889,server.3=127.0.0.3:2890:3890:observer")
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := &quorumPeer{}
-	q.rc.view.Store(&publishedView{servers: servers})
+	q := &ensemble{}
+	q.rc.view.Store(&publishedView{version: 7, servers: servers})
 	q.state.Store(&peerState{role: zab.Following, leader: 2, serving: true})
-	s := &Server{quorum: q}
-
-	lead := newJSONObject()
-	s.adminLeader(lead)
-	if lead.vals["is_leader"] != false || lead.vals["leader_id"] != int64(2) || lead.vals["leader_ip"] != "127.0.0.2" {
-		t.Errorf("leader: %v", lead.vals)
+	v := monitorView{&Server{quorum: q}}
+	if id, leading := v.Leader(); id != 2 || leading {
+		t.Errorf("Leader() = %d, %v; want 2, false", id, leading)
 	}
-	vv := newJSONObject()
-	s.adminVotingView(vv)
-	cur := vv.vals["current_config"].(*jsonObject)
-	if strings.Join(cur.keys, ",") != "1,2" {
-		t.Fatalf("voting_view lists %v, want the voters 1 and 2", cur.keys)
+	if got, version, ok := v.View(); !ok || version != 7 || !reflect.DeepEqual(got, servers) {
+		t.Errorf("View() = %v, %d, %v", got, version, ok)
 	}
-	one := cur.vals["1"].(*jsonObject)
-	if one.vals["clientAddress"] != "127.0.0.1:2181" || one.vals["learnerType"] != "participant" ||
-		one.vals["serverAddresses"].([]any)[0] != "127.0.0.1:2888" || one.vals["electionAddresses"].([]any)[0] != "127.0.0.1:3888" {
-		t.Errorf("voting_view server 1: %v", one.vals)
-	}
-	if two := cur.vals["2"].(*jsonObject); two.vals["clientAddress"] != "" {
-		t.Errorf("voting_view server 2 without a client address: %v", two.vals)
-	}
-	standalone := newJSONObject()
-	(&Server{}).adminLeader(standalone)
-	if standalone.vals["error"] != "server is not initialized" {
-		t.Errorf("standalone leader: %v", standalone.vals)
+	if _, _, ok := (monitorView{&Server{}}).View(); ok {
+		t.Error("a standalone server has a view")
 	}
 }
 
@@ -70,8 +54,8 @@ type emptyLog struct{}
 
 func (emptyLog) Iterate(int64, func(int64, []byte) error) error { return nil }
 
-// soloLeader returns a quorumPeer whose node leads a one-voter ensemble.
-func soloLeader(t *testing.T, cfg *conf.Config) *quorumPeer {
+// soloLeader returns a ensemble whose node leads a one-voter ensemble.
+func soloLeader(t *testing.T, cfg *conf.Config) *ensemble {
 	t.Helper()
 	n, err := zab.NewNode(zab.Config{ID: 1, Voters: []int64{1}, InitLimit: 10, SyncLimit: 5, ElectionTicks: 2,
 		Log: emptyLog{}, Rand: rand.New(rand.NewPCG(1, 2)), Members: membersOf})
@@ -91,7 +75,7 @@ func soloLeader(t *testing.T, cfg *conf.Config) *quorumPeer {
 		t.Fatal("a one-voter ensemble did not elect itself")
 	}
 	s := &Server{cfg: cfg, tree: znode.NewTree(znode.Options{})}
-	q := &quorumPeer{s: s, node: n}
+	q := &ensemble{s: s, node: n}
 	servers, _ := conf.ParseMembers("server.1=127.0.0.1:2888:3888;2181")
 	q.rc.servers, q.rc.version = servers, 0x100000001
 	return q

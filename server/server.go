@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,17 +16,15 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/wire"
+	"github.com/zkgo/zkgo/zab"
 	"github.com/zkgo/zkgo/zab/storage"
 	"github.com/zkgo/zkgo/znode"
 )
 
-// Version is the ZooKeeper version this server reports (srvr, stat, envi).
-// Tools parse it, so it keeps Apache ZooKeeper's shape.
-const Version = "3.9.3-zkgo, built on 11/22/2026 00:00 GMT"
-
 // Server is a ZooKeeper server: standalone, or one server of an ensemble
-// when the configuration lists other servers (see quorum.go).
+// when the configuration lists other servers (see ensemble.go).
 type Server struct {
 	cfg  *conf.Config
 	log  *zap.Logger
@@ -37,17 +36,19 @@ type Server struct {
 	writes   chan *request // to the applier
 	maxBatch int           // writes per log append; 1 turns group commit off
 	sessions *sessionTracker
-	stats    stats
-	adm      *admission // requests in process: the throttle, globalOutstandingLimit
+	mon      *monitor.Monitor // the four-letter words, AdminServer, Prometheus
+	stats    *monitor.Stats   // mon's
+	adm      *admission       // requests in process: the throttle, globalOutstandingLimit
 
 	txnLog        *storage.Log
 	snapCountdown int // txns until the next snapshot; applier only
 	snapshotting  atomic.Bool
 	fatal         chan error
+	syncDelay     func() time.Duration // SetSyncDelay
 
 	// Reused by the applier for each batch.
 	txns    []znode.Txn
-	entries []storage.Entry
+	entries []zab.Entry
 	encBuf  []byte
 	offsets []int
 
@@ -56,8 +57,7 @@ type Server struct {
 	// standalone; while the ensemble has an established leader this server
 	// is synced with, in an ensemble.
 	serving atomic.Bool
-	quorum  *quorumPeer // nil when standalone
-	web     webState    // the AdminServer and the metrics endpoint
+	quorum  *ensemble // nil when standalone
 
 	// flushMu guards flushList: connections with output queued by the
 	// goroutine applying txns, written by its flushQueued.
@@ -70,8 +70,10 @@ type Server struct {
 	perIP   map[string]int
 	byID    map[int64]*conn // session -> its current connection
 	closing bool
-	done    chan struct{}
-	wg      sync.WaitGroup
+	// httpServers serve the AdminServer and the metrics endpoint.
+	httpServers []*http.Server
+	done        chan struct{}
+	wg          sync.WaitGroup
 }
 
 // New returns a server for cfg. It does not listen yet.
@@ -89,12 +91,20 @@ func New(cfg *conf.Config, log *zap.Logger) *Server {
 		maxBatch: defaultMaxBatch,
 		adm:      newAdmission(cfg.RequestThrottleMaxRequests),
 	}
+	s.mon = monitor.New(cfg, log, monitorView{s})
+	s.stats = s.mon.Stats()
 	s.sessions = newSessionTracker(cfg.MyID)
 	if !cfg.Standalone() {
-		s.quorum = newQuorumPeer(s)
+		s.quorum = newEnsemble(s)
 	}
 	return s
 }
+
+// SetSyncDelay installs a fault-injection hook that simulates a slow disk:
+// every sync of the transaction log first waits for the duration f returns
+// (see storage.Options.SyncDelay). Call it before Start or Serve; never in
+// production.
+func (s *Server) SetSyncDelay(f func() time.Duration) { s.syncDelay = f }
 
 func (s *Server) treeOptions() znode.Options {
 	return znode.Options{
@@ -179,7 +189,7 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // isWrite reports whether requests of type op go through the applier (and,
 // in an ensemble, through the leader). In an ensemble sync is one too: see
-// quorumPeer.submit.
+// ensemble.submit.
 func (s *Server) isWrite(op wire.OpCode) bool {
 	return op.IsWrite() || (op == wire.OpSync && s.quorum != nil)
 }

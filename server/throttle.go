@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/wire"
 )
 
@@ -113,7 +114,7 @@ func (c *conn) admit(r *request) bool {
 	select {
 	case a.slots <- struct{}{}:
 		a.inProcess.Add(1)
-		s.stats.observe("request_throttle_queue_time_ms", 0)
+		s.stats.Observe(monitor.RequestThrottleQueueTimeMs, 0)
 		return true
 	default:
 	}
@@ -129,20 +130,20 @@ func (c *conn) admit(r *request) bool {
 	quit := c.quit
 	for {
 		if s.cfg.RequestThrottleDropStale && c.stale(r) {
-			s.stats.add("stale_requests_dropped", 1)
+			s.stats.Add(monitor.StaleRequestsDropped, 1)
 			s.log.Info("dropping a stale request held by the request throttle; closing its connection",
 				zap.String("client", c.nc.RemoteAddr().String()), zap.String("sessionId", hex(r.session)),
 				zap.Stringer("op", r.op), zap.Duration("waited", time.Since(r.start)))
 			return false
 		}
-		s.stats.add("request_throttle_wait_count", 1)
+		s.stats.Add(monitor.RequestThrottleWaitCount, 1)
 		select {
 		case a.slots <- struct{}{}:
 			a.inProcess.Add(1)
 			if c.stale(r) {
-				s.stats.add("stale_requests", 1)
+				s.stats.Add(monitor.StaleRequests, 1)
 			}
-			s.stats.observe("request_throttle_queue_time_ms", time.Since(r.start).Milliseconds())
+			s.stats.Observe(monitor.RequestThrottleQueueTimeMs, time.Since(r.start).Milliseconds())
 			return true
 		case <-timer.C:
 			timer.Reset(stall)

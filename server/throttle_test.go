@@ -8,16 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/zkgo/zkgo/conf"
 	"github.com/zkgo/zkgo/wire"
-	"github.com/zkgo/zkgo/zab/storage"
 )
 
-// slowSyncs makes every sync of the transaction log take d for the rest of
-// the test, so that writes pile up in process.
-func slowSyncs(t *testing.T, d time.Duration) {
-	storage.SetSyncDelay(func() time.Duration { return d })
-	t.Cleanup(func() { storage.SetSyncDelay(nil) })
+// startSlowServer is startServer with every sync of the transaction log
+// taking d, so that writes pile up in process.
+func startSlowServer(t *testing.T, d time.Duration, edit func(*conf.Config)) *Server {
+	t.Helper()
+	s := New(testConfig(t, edit), zap.NewNop())
+	s.SetSyncDelay(func() time.Duration { return d })
+	return serveTest(t, s)
 }
 
 // burst has clients sessions pipeline n creates each, every create
@@ -108,8 +111,7 @@ func burst(t *testing.T, s *Server, clients, n int) int64 {
 // request is answered.
 func TestGlobalOutstandingLimit(t *testing.T) {
 	const limit, clients, n = 20, 8, 100
-	slowSyncs(t, 2*time.Millisecond)
-	s := startServer(t, func(c *conf.Config) { c.GlobalOutstandingLimit = limit })
+	s := startSlowServer(t, 2*time.Millisecond, func(c *conf.Config) { c.GlobalOutstandingLimit = limit })
 	most := burst(t, s, clients, n)
 	t.Logf("at most %d requests in process (globalOutstandingLimit %d, %d connections, %d requests)",
 		most, limit, clients, 2*clients*n)
@@ -124,8 +126,7 @@ func TestGlobalOutstandingLimit(t *testing.T) {
 // all answered.
 func TestRequestThrottle(t *testing.T) {
 	const maxRequests, clients, n = 10, 8, 100
-	slowSyncs(t, 2*time.Millisecond)
-	s := startServer(t, func(c *conf.Config) { c.RequestThrottleMaxRequests = maxRequests })
+	s := startSlowServer(t, 2*time.Millisecond, func(c *conf.Config) { c.RequestThrottleMaxRequests = maxRequests })
 	most := burst(t, s, clients, n)
 	t.Logf("at most %d requests in process (request_throttle_max_requests %d, %d requests)", most, maxRequests, 2*clients*n)
 	if most > maxRequests {
@@ -149,8 +150,7 @@ func TestRequestThrottle(t *testing.T) {
 // unanswered and its connection closed (request_throttle_drop_stale);
 // the request in process is answered.
 func TestRequestThrottleDropsStale(t *testing.T) {
-	slowSyncs(t, 500*time.Millisecond)
-	s := startServer(t, func(c *conf.Config) {
+	s := startSlowServer(t, 500*time.Millisecond, func(c *conf.Config) {
 		c.RequestThrottleMaxRequests = 1
 		c.RequestStaleLatencyCheck = true
 	})

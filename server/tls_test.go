@@ -13,7 +13,6 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -524,62 +523,6 @@ func TestTLSConfigErrors(t *testing.T) {
 				t.Errorf("%s: error %q does not say %q", tc.name, err, w)
 			}
 		}
-	}
-}
-
-func TestTLSEncryptedKeyStore(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl not installed")
-	}
-	pki := newTestPKI(t)
-	_, cert := pki.keyStore("server", pkix.Name{CommonName: "server"}, serverIP)
-	pk, _ := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-	keyFile := filepath.Join(pki.dir, "key.pem")
-	pki.write(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}))
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
-	for _, args := range [][]string{
-		{"-v2", "aes256"},
-		{"-v2", "aes128", "-v2prf", "hmacWithSHA1"},
-		{"-v2", "des3"},
-	} {
-		out := filepath.Join(pki.dir, "enc.pem")
-		cmd := exec.Command(openssl, append([]string{"pkcs8", "-topk8", "-in", keyFile, "-out", out, "-passout", "pass:s3cret"}, args...)...)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("openssl %v: %v\n%s", args, err, b)
-		}
-		enc, _ := os.ReadFile(out)
-		store := filepath.Join(pki.dir, "enc-store.pem")
-		pki.write(store, append(certPEM, enc...)) // certificate first this time
-		got, err := loadKeyStore(conf.Store{Location: store, Type: conf.StorePEM, Password: "s3cret", Property: conf.PropSSLKeyStoreLocation})
-		if err != nil {
-			t.Errorf("%v: %v", args, err)
-			continue
-		}
-		if !got.Leaf.Equal(cert.Leaf) {
-			t.Errorf("%v: wrong leaf", args)
-		}
-		_, err = loadKeyStore(conf.Store{Location: store, Type: conf.StorePEM, Password: "wrong", Property: conf.PropSSLKeyStoreLocation})
-		if err == nil || !strings.Contains(err.Error(), "wrong ssl.keyStore.password") {
-			t.Errorf("%v: wrong password: %v", args, err)
-		}
-		_, err = loadKeyStore(conf.Store{Location: store, Type: conf.StorePEM, Property: conf.PropSSLKeyStoreLocation})
-		if err == nil || !strings.Contains(err.Error(), "encrypted") {
-			t.Errorf("%v: no password: %v", args, err)
-		}
-	}
-	// The password may come from a file (passwordPath), less its newline.
-	pwFile := filepath.Join(pki.dir, "pw")
-	pki.write(pwFile, []byte("s3cret\n"))
-	cfg := conf.Default()
-	cfg.Properties = map[string]string{conf.PropSSLKeyStoreLocation: filepath.Join(pki.dir, "enc-store.pem"),
-		conf.PropSSLKeyStorePasswordPath: pwFile}
-	ct, err := cfg.ClientTLS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := loadKeyStore(ct.KeyStore); err != nil {
-		t.Fatal(err)
 	}
 }
 

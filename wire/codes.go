@@ -42,42 +42,6 @@ const (
 	OpError                OpCode = -1
 )
 
-var opNames = map[OpCode]string{
-	OpNotification: "notification", OpCreate: "create", OpDelete: "delete",
-	OpExists: "exists", OpGetData: "getData", OpSetData: "setData",
-	OpGetACL: "getACL", OpSetACL: "setACL", OpGetChildren: "getChildren",
-	OpSync: "sync", OpPing: "ping", OpGetChildren2: "getChildren2",
-	OpCheck: "check", OpMulti: "multi", OpCreate2: "create2",
-	OpReconfig: "reconfig", OpCheckWatches: "checkWatches",
-	OpRemoveWatches: "removeWatches", OpCreateContainer: "createContainer",
-	OpDeleteContainer: "deleteContainer", OpCreateTTL: "createTTL",
-	OpMultiRead: "multiRead", OpAuth: "auth", OpSetWatches: "setWatches",
-	OpSASL: "sasl", OpGetEphemerals: "getEphemerals",
-	OpGetAllChildrenNumber: "getAllChildrenNumber", OpSetWatches2: "setWatches2",
-	OpAddWatch: "addWatch", OpWhoAmI: "whoAmI", OpCreateSession: "createSession",
-	OpCloseSession: "closeSession", OpError: "error",
-}
-
-// String returns the opcode's name as Apache ZooKeeper's Request.op2String does.
-func (o OpCode) String() string {
-	if s, ok := opNames[o]; ok {
-		return s
-	}
-	return fmt.Sprintf("unknown %d", int32(o))
-}
-
-// IsWrite reports whether requests of this type change the tree and so go
-// through the replicated log.
-func (o OpCode) IsWrite() bool {
-	switch o {
-	case OpCreate, OpCreate2, OpCreateContainer, OpCreateTTL, OpDelete,
-		OpDeleteContainer, OpSetData, OpSetACL, OpCheck, OpMulti, OpReconfig,
-		OpCreateSession, OpCloseSession:
-		return true
-	}
-	return false
-}
-
 // ErrCode is a KeeperException code carried in a ReplyHeader.
 type ErrCode int32
 

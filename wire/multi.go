@@ -49,17 +49,8 @@ func (r *MultiRequest) Decode(d *Decoder) {
 
 // multiOpBody returns an empty request body for an opcode allowed in a multi.
 func multiOpBody(t OpCode) Record {
-	switch t {
-	case OpCreate, OpCreate2, OpCreateContainer:
-		return &CreateRequest{}
-	case OpCreateTTL:
-		return &CreateRequest{HasTTL: true}
-	case OpDelete, OpCheck:
-		return &PathVersionRequest{}
-	case OpSetData:
-		return &SetDataRequest{}
-	case OpGetChildren, OpGetData:
-		return &PathWatchRequest{}
+	if info := ops[t]; info.InMulti {
+		return info.Request()
 	}
 	return nil
 }
@@ -112,62 +103,23 @@ func (r *MultiResponse) Decode(d *Decoder) {
 			var er ErrorResponse
 			er.Decode(d)
 			res.Err = er.Err
-		case OpCreate:
-			res.Body = &PathRequest{}
-		case OpCreate2:
-			res.Body = &Create2Response{}
-		case OpSetData:
-			res.Body = &StatResponse{}
-		case OpGetChildren:
-			res.Body = &StringsResponse{}
-		case OpGetData:
-			res.Body = &GetDataResponse{}
-		case OpDelete, OpCheck:
-		default:
+		case OpCreateContainer, OpCreateTTL:
+			// Their results are typed create2.
 			d.Fail(ErrBadOp)
 			return
+		default:
+			info := ops[h.Type]
+			if !info.InMulti {
+				d.Fail(ErrBadOp)
+				return
+			}
+			if info.Response != nil {
+				res.Body = info.Response()
+			}
 		}
 		if res.Body != nil {
 			res.Body.Decode(d)
 		}
 		r.Results = append(r.Results, res)
 	}
-}
-
-// RequestBody returns an empty body record for a request opcode, or nil if
-// the opcode is not a client request this package knows.
-func RequestBody(t OpCode) Record {
-	switch t {
-	case OpCreate, OpCreate2, OpCreateContainer:
-		return &CreateRequest{}
-	case OpCreateTTL:
-		return &CreateRequest{HasTTL: true}
-	case OpDelete, OpCheck:
-		return &PathVersionRequest{}
-	case OpExists, OpGetData, OpGetChildren, OpGetChildren2:
-		return &PathWatchRequest{}
-	case OpSetData:
-		return &SetDataRequest{}
-	case OpGetACL, OpSync, OpGetAllChildrenNumber, OpGetEphemerals:
-		return &PathRequest{}
-	case OpSetACL:
-		return &SetACLRequest{}
-	case OpMulti, OpMultiRead:
-		return &MultiRequest{}
-	case OpReconfig:
-		return &ReconfigRequest{}
-	case OpCheckWatches, OpRemoveWatches, OpAddWatch:
-		return &PathTypeRequest{}
-	case OpAuth:
-		return &AuthPacket{}
-	case OpSetWatches:
-		return &SetWatches{}
-	case OpSetWatches2:
-		return &SetWatches{V2: true}
-	case OpSASL:
-		return &SASLToken{}
-	case OpPing, OpCloseSession, OpWhoAmI:
-		return &Empty{}
-	}
-	return nil
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // LogReader is read access to the entries the driver has written to its
-// durable log. *storage.Log implements it. The node reads only entries with
+// durable log. *storage.Log (zab/storage) implements it. The node reads only entries with
 // zxid above its log base (the snapshot it was restored from, or a later
 // Compact) and not above the last entry it has persisted, so a driver that
 // purges only below what it passed to Compact never races with it.

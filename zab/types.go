@@ -3,13 +3,16 @@ package zab
 import (
 	"errors"
 	"fmt"
-
-	"github.com/zkgo/zkgo/zab/storage"
 )
 
-// Entry is one transaction: its zxid and its opaque serialized form. It is
-// the same type the durable log stores.
-type Entry = storage.Entry
+// Entry is one transaction: its zxid and its opaque serialized form. The
+// driver's durable log (zab/storage) stores entries of this type.
+type Entry struct {
+	// Zxid is the transaction's id; entries are kept in zxid order.
+	Zxid int64
+	// Data is the serialized transaction, opaque to the core.
+	Data []byte
+}
 
 // Role is what a server is doing in the ensemble; the names and numbers
 // follow Apache ZooKeeper's ServerState.

@@ -50,37 +50,6 @@ func TestValidatePath(t *testing.T) {
 	}
 }
 
-func TestAuthenticate(t *testing.T) {
-	eq(t, "DigestID", DigestID("super", "admin"), "super:xQJmxLMiHGwaqBvst5y6rkB6HQs=")
-	eq(t, "DigestID 2", DigestID("user", "password"), "user:tpUq/4Pn5A64fVZyQ0gOJ8ZWqkY=")
-	ids, err := Authenticate("digest", []byte("bob:secret"), "")
-	eq(t, "err", err, wire.ErrOK)
-	eq(t, "ids", ids, []wire.Id{{Scheme: "digest", ID: "bob:fyVmFCwVbTJYrznoSu1koqYEYF0="}})
-	ids, _ = Authenticate("digest", []byte("super:admin"), "super:xQJmxLMiHGwaqBvst5y6rkB6HQs=")
-	eq(t, "super", ids, []wire.Id{superID, {Scheme: "digest", ID: "super:xQJmxLMiHGwaqBvst5y6rkB6HQs="}})
-	ids, _ = Authenticate("digest", []byte("super:wrong"), "super:xQJmxLMiHGwaqBvst5y6rkB6HQs=")
-	eq(t, "not super", len(ids), 1)
-	ids, _ = Authenticate("digest", []byte("nocolon"), "")
-	eq(t, "no colon", ids[0].ID[:8], "nocolon:")
-	_, err = Authenticate("kerberos", []byte("x"), "")
-	eq(t, "unknown scheme", err, wire.ErrAuthFailed)
-	_, err = Authenticate("ip", []byte("x"), "")
-	eq(t, "ip", err, wire.ErrAuthFailed)
-}
-
-func TestIPIdentity(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"127.0.0.1:2181", "127.0.0.1"},
-		{"10.1.2.3", "10.1.2.3"},
-		{"[::1]:5000", "0:0:0:0:0:0:0:1"},
-		{"::1", "0:0:0:0:0:0:0:1"},
-		{"[fe80::1:abcd]:1", "fe80:0:0:0:0:0:1:abcd"},
-		{"[::ffff:1.2.3.4]:9", "1.2.3.4"},
-	} {
-		eq(t, tc.in, IPIdentity(tc.in), wire.Id{Scheme: "ip", ID: tc.want})
-	}
-}
-
 func TestCheckACL(t *testing.T) {
 	world := func(perms int32) wire.ACL {
 		return wire.ACL{Perms: perms, ID: wire.Id{Scheme: "world", ID: "anyone"}}
@@ -171,9 +140,49 @@ func TestACLInterning(t *testing.T) {
 	eq(t, "released", len(h.tree.acls.m), 2)
 }
 
-func TestJavaString(t *testing.T) {
-	eq(t, "valid", javaString([]byte("a:b")), "a:b")
-	eq(t, "invalid", javaString([]byte{'a', 0xff, 0xfe, 'b'}), "a\ufffd\ufffdb")
-	ids, _ := Authenticate("digest", []byte{'u', ':', 0xff}, "")
-	eq(t, "digest of replaced bytes", ids[0].ID, digestOf("u:\ufffd"))
+func TestSASLACL(t *testing.T) {
+	acl := []wire.ACL{{Perms: wire.PermRead, ID: wire.Id{Scheme: "sasl", ID: "bob"}}}
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{{"bob", true}, {"super", true}, {"alice", false}} {
+		if got := CheckACL(acl, wire.PermRead, []wire.Id{{Scheme: "sasl", ID: tc.id}}); got != tc.want {
+			t.Errorf("sasl:%s reading a sasl:bob node: %v, want %v", tc.id, got, tc.want)
+		}
+	}
+	if _, code := fixupACL(nil, []wire.ACL{{Perms: wire.PermAll, ID: wire.Id{Scheme: "sasl", ID: "a@b@c"}}}); code != wire.ErrInvalidACL {
+		t.Errorf("sasl:a@b@c: %v, want InvalidACL", code)
+	}
+	got, code := fixupACL([]wire.Id{{Scheme: "ip", ID: "127.0.0.1"}, {Scheme: "sasl", ID: "bob"}},
+		[]wire.ACL{{Perms: wire.PermAll, ID: wire.Id{Scheme: "auth"}}})
+	if code != wire.ErrOK || len(got) != 1 || got[0].ID != (wire.Id{Scheme: "sasl", ID: "bob"}) {
+		t.Errorf("auth ACL for a sasl session: %v %v", got, code)
+	}
+}
+
+func TestX509ACL(t *testing.T) {
+	acl := []wire.ACL{{Perms: wire.PermRead, ID: wire.Id{Scheme: "x509", ID: "CN=client,OU=test"}}}
+	for _, tc := range []struct {
+		id string
+		ok bool
+	}{
+		{"CN=client,OU=test", true},
+		{"CN=client,OU=test2", false},
+		{"CN=client, OU=test", false}, // exact match only, as Apache
+		{"cn=client,ou=test", false},
+	} {
+		if got := CheckACL(acl, wire.PermRead, []wire.Id{{Scheme: "x509", ID: tc.id}}); got != tc.ok {
+			t.Errorf("%q: CheckACL = %v, want %v", tc.id, got, tc.ok)
+		}
+	}
+	got, code := fixupACL(nil, acl)
+	eq(t, "fixup err", code, wire.ErrOK)
+	eq(t, "fixup", got, acl)
+	_, code = fixupACL(nil, []wire.ACL{{Perms: 1, ID: wire.Id{Scheme: "x509", ID: "nonsense"}}})
+	eq(t, "fixup bad", code, wire.ErrInvalidACL)
+	// "auth" expands to the x509 identity of the caller.
+	me := wire.Id{Scheme: "x509", ID: "CN=me"}
+	got, code = fixupACL([]wire.Id{{Scheme: "ip", ID: "127.0.0.1"}, me}, []wire.ACL{{Perms: 31, ID: wire.Id{Scheme: "auth"}}})
+	eq(t, "auth err", code, wire.ErrOK)
+	eq(t, "auth", got, []wire.ACL{{Perms: 31, ID: me}})
 }

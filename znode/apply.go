@@ -364,7 +364,7 @@ func (t *Tree) prepareCreate(v *view, txn *Txn, op wire.OpCode, req *wire.Create
 	if !ok {
 		return prepared{}, wire.ErrNoNode
 	}
-	if !CheckACL(parent.acl, wire.PermCreate, txn.Auth) {
+	if !CheckACL(parent.acl, op.Perm(), txn.Auth) {
 		return prepared{}, wire.ErrNoAuth
 	}
 	if sequential {
@@ -419,7 +419,7 @@ func (t *Tree) prepareDelete(v *view, txn *Txn, req *wire.PathVersionRequest) (p
 	if !ok {
 		return prepared{}, wire.ErrNoNode
 	}
-	if !CheckACL(parent.acl, wire.PermDelete, txn.Auth) {
+	if !CheckACL(parent.acl, wire.OpDelete.Perm(), txn.Auth) {
 		return prepared{}, wire.ErrNoAuth
 	}
 	n, ok := v.get(path)
@@ -461,7 +461,7 @@ func (t *Tree) existing(v *view, txn *Txn, path string, perm int32) (rec, wire.E
 
 func (t *Tree) prepareSetData(v *view, txn *Txn, req *wire.SetDataRequest) (prepared, wire.ErrCode) {
 	path := req.Path
-	n, code := t.existing(v, txn, path, wire.PermWrite)
+	n, code := t.existing(v, txn, path, wire.OpSetData.Perm())
 	if code != wire.ErrOK {
 		return prepared{}, code
 	}
@@ -496,7 +496,7 @@ func (t *Tree) prepareSetACL(v *view, txn *Txn, req *wire.SetACLRequest) (prepar
 	if !ok {
 		return prepared{}, wire.ErrNoNode
 	}
-	if !CheckACL(n.acl, wire.PermAdmin, txn.Auth) {
+	if !CheckACL(n.acl, wire.OpSetACL.Perm(), txn.Auth) {
 		return prepared{}, wire.ErrNoAuth
 	}
 	version, ok := nextVersion(n.aversion, req.Version)
@@ -513,7 +513,7 @@ func (t *Tree) prepareSetACL(v *view, txn *Txn, req *wire.SetACLRequest) (prepar
 
 func (t *Tree) prepareCheck(v *view, txn *Txn, req *wire.PathVersionRequest) (prepared, wire.ErrCode) {
 	path := req.Path
-	n, code := t.existing(v, txn, path, wire.PermRead)
+	n, code := t.existing(v, txn, path, wire.OpCheck.Perm())
 	if code != wire.ErrOK {
 		return prepared{}, code
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/zkgo/zkgo/internal/auth"
 	"github.com/zkgo/zkgo/wire"
 )
 
@@ -35,7 +36,7 @@ func TestNewTree(t *testing.T) {
 }
 
 func TestCreateErrors(t *testing.T) {
-	digest := wire.Id{Scheme: "digest", ID: DigestID("u", "p")}
+	digest := wire.Id{Scheme: "digest", ID: auth.DigestID("u", "p")}
 	tests := []struct {
 		name  string
 		op    wire.OpCode
@@ -303,8 +304,8 @@ func TestNextVersion(t *testing.T) {
 
 func TestSetACL(t *testing.T) {
 	h := newHarness(t, Options{})
-	alice := wire.Id{Scheme: "digest", ID: DigestID("alice", "pw")}
-	bob := wire.Id{Scheme: "digest", ID: DigestID("bob", "pw")}
+	alice := wire.Id{Scheme: "digest", ID: auth.DigestID("alice", "pw")}
+	bob := wire.Id{Scheme: "digest", ID: auth.DigestID("bob", "pw")}
 	h.mustCreate("/a", "")
 	// "auth" expands to the caller's authenticated ids, not ip or super.
 	auth := []wire.Id{{Scheme: "ip", ID: "10.0.0.1"}, alice, superID, bob}

@@ -41,6 +41,9 @@ func ev(typ wire.EventType, path string) wire.WatcherEvent {
 	return wire.WatcherEvent{Type: typ, State: wire.StateSyncConnected, Path: path}
 }
 
+// superID is the identity that passes every ACL check (auth.Super).
+var superID = wire.Id{Scheme: "super", ID: ""}
+
 var superAuth = []wire.Id{superID}
 
 // harness applies txns with increasing zxids and times.

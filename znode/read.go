@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/zkgo/zkgo/internal/auth"
 	"github.com/zkgo/zkgo/wire"
 )
 
@@ -140,7 +141,7 @@ func (t *Tree) Read(op wire.OpCode, body wire.Record, c Caller) (wire.Record, wi
 	case wire.OpWhoAmI:
 		infos := make([]wire.ClientInfo, 0, len(c.Auth))
 		for _, id := range c.Auth {
-			infos = append(infos, wire.ClientInfo{AuthScheme: id.Scheme, User: userName(id)})
+			infos = append(infos, wire.ClientInfo{AuthScheme: id.Scheme, User: auth.UserName(id)})
 		}
 		return &wire.WhoAmIResponse{ClientInfo: infos}, wire.ErrOK
 	}

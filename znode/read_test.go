@@ -3,13 +3,14 @@ package znode
 import (
 	"testing"
 
+	"github.com/zkgo/zkgo/internal/auth"
 	"github.com/zkgo/zkgo/wire"
 )
 
 func TestReads(t *testing.T) {
 	h := newHarness(t, Options{})
-	alice := wire.Id{Scheme: "digest", ID: DigestID("alice", "pw")}
-	bob := wire.Id{Scheme: "digest", ID: DigestID("bob", "pw")}
+	alice := wire.Id{Scheme: "digest", ID: auth.DigestID("alice", "pw")}
+	bob := wire.Id{Scheme: "digest", ID: auth.DigestID("bob", "pw")}
 	h.mustCreate("/a", "data")
 	h.mustCreate("/a/x", "")
 	h.mustCreate("/a/b", "")

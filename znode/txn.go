@@ -67,13 +67,10 @@ func TxnBody(op wire.OpCode) wire.Record {
 	switch op {
 	case wire.OpCreateSession:
 		return &CreateSession{}
-	case wire.OpCloseSession:
-		return &wire.Empty{}
 	case wire.OpDeleteContainer, wire.OpSync:
 		return &wire.PathRequest{}
-	case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL,
-		wire.OpDelete, wire.OpSetData, wire.OpSetACL, wire.OpCheck, wire.OpMulti,
-		wire.OpReconfig:
+	}
+	if op.IsWrite() {
 		return wire.RequestBody(op)
 	}
 	return nil

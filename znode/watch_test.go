@@ -3,6 +3,7 @@ package znode
 import (
 	"testing"
 
+	"github.com/zkgo/zkgo/internal/auth"
 	"github.com/zkgo/zkgo/wire"
 )
 
@@ -384,7 +385,7 @@ func TestSetWatches(t *testing.T) {
 
 func TestWatchACLFilter(t *testing.T) {
 	h := newHarness(t, Options{})
-	alice := wire.Id{Scheme: "digest", ID: DigestID("alice", "pw")}
+	alice := wire.Id{Scheme: "digest", ID: auth.DigestID("alice", "pw")}
 	h.mustCreate("/open", "")
 	h.mustApply(0, nil, wire.OpCreate, &wire.CreateRequest{Path: "/open/secret",
 		ACL: []wire.ACL{{Perms: wire.PermAll, ID: alice}}})

@@ -101,7 +101,7 @@ func loadTree(dataDir, dataLogDir string, opts znode.Options) (*znode.Tree, erro
 		defer l.Close()
 		txnLog = l
 	}
-	tree, _, _, err := server.LoadTree(snapDir, txnLog, opts)
+	tree, _, _, err := server.LoadTree(snapDir, txnLog, opts, nil)
 	return tree, err
 }
 

@@ -20,7 +20,6 @@ import (
 
 	"github.com/zkgo/zkgo/conf"
 	"github.com/zkgo/zkgo/server"
-	"github.com/zkgo/zkgo/zab/storage"
 )
 
 func main() {
@@ -87,7 +86,6 @@ func run(args []string) error {
 		return err
 	}
 	defer log.Sync()
-	injectFaults(log)
 	servePprof(log)
 	for _, k := range cfg.UnknownKeys {
 		log.Info("zoo.cfg key not used by this server; kept as a system property",
@@ -103,6 +101,7 @@ func run(args []string) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	srv := server.New(cfg, log)
+	injectFaults(srv, log)
 	if err := srv.Start(); err != nil {
 		return err
 	}
@@ -136,15 +135,16 @@ const fatalCloseWait = 5 * time.Second
 // file is read at each sync. Never set it in production.
 const envFaultFsyncDelayFile = "ZKGO_FAULT_FSYNC_DELAY_FILE"
 
-// injectFaults installs the fault-injection hooks the environment asks for.
-func injectFaults(log *zap.Logger) {
+// injectFaults installs in srv the fault-injection hooks the environment
+// asks for.
+func injectFaults(srv *server.Server, log *zap.Logger) {
 	path := os.Getenv(envFaultFsyncDelayFile)
 	if path == "" {
 		return
 	}
 	log.Warn("fault injection (test hook): every fsync of the transaction log waits the duration in a file",
 		zap.String("env", envFaultFsyncDelayFile), zap.String("file", path))
-	storage.SetSyncDelay(func() time.Duration {
+	srv.SetSyncDelay(func() time.Duration {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return 0

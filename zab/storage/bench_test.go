@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/vfs"
+
+	"github.com/zkgo/zkgo/zab"
 )
 
 // BenchmarkAppend appends 100-byte entries one per call, from one goroutine
@@ -25,7 +27,7 @@ func BenchmarkAppend(b *testing.B) {
 				b.ResetTimer()
 				if mode == "sequential" {
 					for z := int64(1); z <= int64(b.N); z++ {
-						if err := l.Append([]Entry{{Zxid: z, Data: data}}); err != nil {
+						if err := l.Append([]zab.Entry{{Zxid: z, Data: data}}); err != nil {
 							b.Fatal(err)
 						}
 					}
@@ -39,7 +41,7 @@ func BenchmarkAppend(b *testing.B) {
 					b.RunParallel(func(pb *testing.PB) {
 						for pb.Next() {
 							mu.Lock()
-							wait, err := l.AppendAsync([]Entry{{Zxid: next, Data: data}})
+							wait, err := l.AppendAsync([]zab.Entry{{Zxid: next, Data: data}})
 							next++
 							mu.Unlock()
 							if err == nil {

@@ -7,14 +7,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zkgo/zkgo/zab"
 )
 
 // smallEntries are entries of 100 bytes, so that thousands of them stay in
 // pebble's write-ahead file (no memtable flush).
-func smallEntries(from, to int64) []Entry {
-	var es []Entry
+func smallEntries(from, to int64) []zab.Entry {
+	var es []zab.Entry
 	for z := from; z <= to; z++ {
-		es = append(es, Entry{Zxid: z, Data: []byte(fmt.Sprintf("%099d", z))})
+		es = append(es, zab.Entry{Zxid: z, Data: []byte(fmt.Sprintf("%099d", z))})
 	}
 	return es
 }

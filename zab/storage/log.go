@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +19,12 @@ import (
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
 	"go.uber.org/zap"
+
+	"github.com/zkgo/zkgo/zab"
 )
+
+// The consensus core reads the log back through zab.LogReader.
+var _ zab.LogReader = (*Log)(nil)
 
 // Options configures a Log.
 type Options struct {
@@ -42,6 +46,12 @@ type Options struct {
 	// fail, so the owner must stop without waiting for them. Errors of
 	// Append and its wait are returned as usual and not reported here.
 	OnFailure func(error)
+	// SyncDelay, if set, is a fault-injection hook that simulates a slow
+	// disk: every sync of the log's write-ahead files first waits for the
+	// duration it returns (it is called at each sync, so the delay can
+	// change at run time; zero or less waits nothing). The wait counts as
+	// sync time for the FsyncWarning warning. Never set it in production.
+	SyncDelay func() time.Duration
 	// AcceptLoss opens a log that lost entries it had reported durable
 	// (see Lost) instead of failing with a *CorruptionError. A member of an
 	// ensemble does, and repairs the log from its leader; a standalone
@@ -49,14 +59,6 @@ type Options struct {
 	AcceptLoss bool
 
 	fs vfs.FS // tests inject faults here; nil means the OS file system
-}
-
-// Entry is one transaction in the log.
-type Entry struct {
-	// Zxid is the transaction's id; entries are kept in zxid order.
-	Zxid int64
-	// Data is the serialized transaction, opaque to this package.
-	Data []byte
 }
 
 // Key layout: one prefix byte, then for transactions the big-endian zxid
@@ -134,7 +136,7 @@ func OpenLog(dir string, opts Options) (*Log, error) {
 	}
 	l := &Log{dir: dir, opts: opts, logger: opts.Logger.With(zap.String("dir", dir))}
 
-	fs := &syncTimingFS{FS: opts.fs, warn: l.slowSync}
+	fs := &syncTimingFS{FS: opts.fs, warn: l.slowSync, delay: opts.SyncDelay}
 	if opts.fs == nil {
 		// Raw calls on the files' descriptors would bypass a test's FS.
 		fs.FS, fs.raw = vfs.Default, rawIO && runtime.GOMAXPROCS(0) > 1
@@ -294,112 +296,6 @@ func (l *Log) backgroundError(err error) {
 	}
 }
 
-// slowSync reports each WAL sync's duration to OnSync and logs one that
-// took longer than FsyncWarning.
-func (l *Log) slowSync(path string, d time.Duration) {
-	if l.opts.OnSync != nil {
-		l.opts.OnSync(d)
-	}
-	if d >= l.opts.FsyncWarning {
-		l.logger.Warn("fsync-ing the transaction log took longer than fsync.warningthresholdms; this adds to write latency",
-			zap.String("file", path), zap.Duration("took", d), zap.Duration("threshold", l.opts.FsyncWarning))
-	}
-}
-
-// syncTimingFS times the syncs of pebble's write-ahead log files (*.log),
-// and writes and syncs them with raw system calls where it can (see
-// rawio_linux.go).
-type syncTimingFS struct {
-	vfs.FS
-	warn func(path string, d time.Duration)
-	raw  bool // write and sync with raw system calls
-}
-
-func (fs *syncTimingFS) Create(name string) (vfs.File, error) {
-	return fs.wrap(name)(fs.FS.Create(name))
-}
-
-func (fs *syncTimingFS) ReuseForWrite(oldname, newname string) (vfs.File, error) {
-	return fs.wrap(newname)(fs.FS.ReuseForWrite(oldname, newname))
-}
-
-func (fs *syncTimingFS) wrap(name string) func(vfs.File, error) (vfs.File, error) {
-	return func(f vfs.File, err error) (vfs.File, error) {
-		if err != nil || !strings.HasSuffix(name, ".log") {
-			return f, err
-		}
-		sf := &syncTimingFile{File: f, path: name, warn: fs.warn}
-		if fs.raw && f.Fd() != vfs.InvalidFd {
-			sf.raw, sf.fd = true, f.Fd()
-		}
-		return sf, nil
-	}
-}
-
-type syncTimingFile struct {
-	vfs.File
-	path string
-	warn func(path string, d time.Duration)
-	raw  bool // write and sync fd with raw system calls (rawio_linux.go)
-	fd   uintptr
-}
-
-func (f *syncTimingFile) Write(b []byte) (int, error) {
-	if !f.raw {
-		return f.File.Write(b)
-	}
-	return rawWrite(f.fd, b)
-}
-
-func (f *syncTimingFile) Sync() error {
-	defer f.time(time.Now())
-	injectSyncDelay()
-	return f.File.Sync()
-}
-
-func (f *syncTimingFile) SyncData() error {
-	defer f.time(time.Now())
-	injectSyncDelay()
-	if !f.raw {
-		return f.File.SyncData()
-	}
-	return rawSyncData(f.fd)
-}
-
-func (f *syncTimingFile) SyncTo(length int64) (bool, error) {
-	defer f.time(time.Now())
-	injectSyncDelay()
-	return f.File.SyncTo(length)
-}
-
-// syncDelay is the fault-injection hook of SetSyncDelay.
-var syncDelay atomic.Pointer[func() time.Duration]
-
-// SetSyncDelay is a test hook that simulates a slow disk: every later sync
-// of a transaction log's write-ahead files first waits for the duration f
-// returns (f is called at each sync, so the delay can change at run time;
-// zero or less waits nothing). The wait counts as sync time for the
-// fsync.warningthresholdms warning. nil removes the hook. It is process-wide;
-// cmd/zkserver installs it only when the environment asks for it
-// (ZKGO_FAULT_FSYNC_DELAY_FILE, used by test/jepsen's slow-disk nemesis).
-func SetSyncDelay(f func() time.Duration) {
-	if f == nil {
-		syncDelay.Store(nil)
-		return
-	}
-	syncDelay.Store(&f)
-}
-
-func injectSyncDelay() {
-	if f := syncDelay.Load(); f != nil {
-		if d := (*f)(); d > 0 {
-			time.Sleep(d)
-		}
-	}
-}
-
-func (f *syncTimingFile) time(start time.Time) { f.warn(f.path, time.Since(start)) }
-
 // refuseOldLayout fails for a log in the layout of one key per txn, which
 // must not be read as empty.
 func (l *Log) refuseOldLayout() error {
@@ -446,7 +342,7 @@ var errStop = errors.New("stop")
 // durable. Appends in flight at the same time share fsyncs (group commit);
 // since zxid order is checked when entries are queued, goroutines appending
 // concurrently order their calls with AppendAsync under their own lock.
-func (l *Log) Append(entries []Entry) error {
+func (l *Log) Append(entries []zab.Entry) error {
 	wait, err := l.AppendAsync(entries)
 	if err != nil {
 		return err
@@ -460,7 +356,7 @@ func (l *Log) Append(entries []Entry) error {
 // A caller that orders entries under its own lock uses it to release the lock
 // before waiting, so that many appends share one fsync. Entries appended
 // before it become durable no later than these.
-func (l *Log) AppendAsync(entries []Entry) (wait func() error, err error) {
+func (l *Log) AppendAsync(entries []zab.Entry) (wait func() error, err error) {
 	if len(entries) == 0 {
 		return noWait, nil
 	}
@@ -692,7 +588,7 @@ func (l *Log) eachInGroup(it *pebble.Iterator, prev int64, fn func(zxid int64, d
 
 // groupAt returns (a copy of) the txns of the first group whose last zxid
 // is at least zxid, if there is one.
-func (l *Log) groupAt(zxid int64) ([]Entry, error) {
+func (l *Log) groupAt(zxid int64) ([]zab.Entry, error) {
 	var lower [groupKeyLen]byte
 	putGroupKey(lower[:], max(zxid, 0))
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower[:], UpperBound: []byte{prefixGroup + 1}})
@@ -703,9 +599,9 @@ func (l *Log) groupAt(zxid int64) ([]Entry, error) {
 	if !it.First() {
 		return nil, l.iterError(it, zxid)
 	}
-	var group []Entry
+	var group []zab.Entry
 	err = l.eachInGroup(it, 0, func(z int64, data []byte) error {
-		group = append(group, Entry{Zxid: z, Data: bytes.Clone(data)})
+		group = append(group, zab.Entry{Zxid: z, Data: bytes.Clone(data)})
 		return nil
 	})
 	return group, err
@@ -920,7 +816,7 @@ func groupChecksum(zxid, payload []byte) uint32 {
 }
 
 // groupSize is the size of a group's txns, without its checksum.
-func groupSize(entries []Entry) int {
+func groupSize(entries []zab.Entry) int {
 	n := 0
 	for _, e := range entries {
 		n += entryHdrLen + len(e.Data)
@@ -929,7 +825,7 @@ func groupSize(entries []Entry) int {
 }
 
 // setGroup adds entries to b as one group.
-func setGroup(b *pebble.Batch, entries []Entry) {
+func setGroup(b *pebble.Batch, entries []zab.Entry) {
 	op := b.SetDeferred(groupKeyLen, crcLen+groupSize(entries))
 	putGroupKey(op.Key, entries[len(entries)-1].Zxid)
 	p := op.Value[crcLen:crcLen]
@@ -943,7 +839,7 @@ func setGroup(b *pebble.Batch, entries []Entry) {
 }
 
 // entriesUpTo returns the leading entries with zxid <= zxid.
-func entriesUpTo(entries []Entry, zxid int64) []Entry {
+func entriesUpTo(entries []zab.Entry, zxid int64) []zab.Entry {
 	n := 0
 	for n < len(entries) && entries[n].Zxid <= zxid {
 		n++
@@ -965,27 +861,6 @@ func metaChecksum(key string, val []byte) uint32 {
 }
 
 func zxidHex(zxid int64) string { return fmt.Sprintf("0x%x", zxid) }
-
-// pebbleFatal is the panic value pebbleLogger.Fatalf raises.
-type pebbleFatal string
-
-func (f pebbleFatal) Error() string { return string(f) }
-
-// pebbleLogger routes pebble's messages to zap. Pebble calls Fatalf when it
-// cannot go on and expects it not to return: it panics with a pebbleFatal,
-// which apply recovers when the call came from a commit. A Fatalf on one of
-// pebble's background goroutines crashes the process, as pebble intends.
-type pebbleLogger struct{ z *zap.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.z.Info("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	p.z.Error("pebble fatal error", zap.String("error", msg))
-	panic(pebbleFatal(msg))
-}
 
 // Dir returns the directory the log lives in.
 func (l *Log) Dir() string { return l.dir }

@@ -15,6 +15,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/zkgo/zkgo/zab"
 )
 
 // payload is the deterministic data stored for zxid in tests: its size varies
@@ -24,10 +26,10 @@ func payload(zxid int64) []byte {
 	return bytes.Repeat([]byte(fmt.Sprintf("%x;", zxid)), n/8+1)
 }
 
-func entries(from, to int64) []Entry {
-	var es []Entry
+func entries(from, to int64) []zab.Entry {
+	var es []zab.Entry
 	for z := from; z <= to; z++ {
-		es = append(es, Entry{Zxid: z, Data: payload(z)})
+		es = append(es, zab.Entry{Zxid: z, Data: payload(z)})
 	}
 	return es
 }
@@ -115,7 +117,7 @@ func TestAppendOrder(t *testing.T) {
 	if err := l.Append(entries(5, 9)); err != nil {
 		t.Fatal(err)
 	}
-	bad := [][]Entry{
+	bad := [][]zab.Entry{
 		entries(9, 9),
 		entries(3, 3),
 		{{Zxid: 11}, {Zxid: 10}},
@@ -134,7 +136,7 @@ func TestAppendOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRange(t, l, 5, 10)
-	if err := l.Append([]Entry{{Zxid: 1 << 40}}); err != nil {
+	if err := l.Append([]zab.Entry{{Zxid: 1 << 40}}); err != nil {
 		t.Fatal(err)
 	}
 }

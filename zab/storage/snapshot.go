@@ -147,11 +147,13 @@ func listSnapshots(dir string) ([]snapshotFile, error) {
 
 // LatestSnapshot returns the newest valid snapshot in dir, ok=false if there
 // is none. Like Apache ZooKeeper it falls back to an older snapshot when a
-// newer one is invalid, logging a warning that names the bad file (through
-// zap.L(), the global logger); it returns an error only if snapshots exist and
-// none is valid. Every candidate's checksum is verified, so this reads it
-// whole.
-func LatestSnapshot(dir string) (zxid int64, path string, ok bool, err error) {
+// newer one is invalid, logging a warning that names the bad file to log
+// (nil discards it); it returns an error only if snapshots exist and none is
+// valid. Every candidate's checksum is verified, so this reads it whole.
+func LatestSnapshot(dir string, log *zap.Logger) (zxid int64, path string, ok bool, err error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
 	snaps, err := listSnapshots(dir)
 	if err != nil {
 		return 0, "", false, err
@@ -166,7 +168,7 @@ func LatestSnapshot(dir string) (zxid int64, path string, ok bool, err error) {
 		if err == nil {
 			return s.zxid, s.path, true, nil
 		}
-		zap.L().Warn("skipping invalid snapshot", zap.String("file", s.path), zap.Error(err))
+		log.Warn("skipping invalid snapshot", zap.String("file", s.path), zap.Error(err))
 		if newestErr == nil {
 			newestErr = err
 		}

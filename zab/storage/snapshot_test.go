@@ -36,19 +36,18 @@ func readSnap(t *testing.T, path string) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// observeGlobalLog routes zap.L() to an observer for the test.
-func observeGlobalLog(t *testing.T) *observer.ObservedLogs {
+// observedLog is a logger whose warnings the test can read.
+func observedLog() (*zap.Logger, *observer.ObservedLogs) {
 	core, logs := observer.New(zapcore.WarnLevel)
-	t.Cleanup(zap.ReplaceGlobals(zap.New(core)))
-	return logs
+	return zap.New(core), logs
 }
 
 func TestSnapshotRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	if _, _, ok, err := LatestSnapshot(dir); ok || err != nil {
+	if _, _, ok, err := LatestSnapshot(dir, nil); ok || err != nil {
 		t.Fatalf("LatestSnapshot of an empty dir = %v, %v", ok, err)
 	}
-	if _, _, ok, err := LatestSnapshot(filepath.Join(dir, "missing")); ok || err != nil {
+	if _, _, ok, err := LatestSnapshot(filepath.Join(dir, "missing"), nil); ok || err != nil {
 		t.Fatalf("LatestSnapshot of a missing dir = %v, %v", ok, err)
 	}
 	big := bytes.Repeat([]byte("0123456789abcdef"), 200_000) // larger than the buffers
@@ -63,7 +62,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		}
 	}
 	writeSnap(t, dir, 0x20, []byte("older"))
-	z, path, ok, err := LatestSnapshot(dir)
+	z, path, ok, err := LatestSnapshot(dir, nil)
 	if !ok || err != nil || z != 0x1_0000_0002 || filepath.Base(path) != "snapshot.100000002" {
 		t.Fatalf("LatestSnapshot = %x, %s, %v, %v", z, path, ok, err)
 	}
@@ -109,7 +108,7 @@ func TestSnapshotCorruptionDetected(t *testing.T) {
 		}, "no trailer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			logs := observeGlobalLog(t)
+			log, logs := observedLog()
 			dir := t.TempDir()
 			writeSnap(t, dir, 0x100, []byte("old"))
 			bad := writeSnap(t, dir, 0x2a0, data)
@@ -127,7 +126,7 @@ func TestSnapshotCorruptionDetected(t *testing.T) {
 			}
 
 			// LatestSnapshot falls back to the older valid one, with a warning.
-			z, path, ok, err := LatestSnapshot(dir)
+			z, path, ok, err := LatestSnapshot(dir, log)
 			if err != nil || !ok || z != 0x100 || filepath.Base(path) != "snapshot.100" {
 				t.Fatalf("LatestSnapshot = %x, %s, %v, %v; want the fallback", z, path, ok, err)
 			}
@@ -137,7 +136,7 @@ func TestSnapshotCorruptionDetected(t *testing.T) {
 
 			// With no valid snapshot left it is an error naming the file.
 			os.Remove(path)
-			if _, _, _, err := LatestSnapshot(dir); !errors.As(err, &ce) || ce.Path != bad {
+			if _, _, _, err := LatestSnapshot(dir, nil); !errors.As(err, &ce) || ce.Path != bad {
 				t.Fatalf("LatestSnapshot with only a bad snapshot = %v", err)
 			}
 		})

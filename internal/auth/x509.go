@@ -1,4 +1,4 @@
-package znode
+package auth
 
 import (
 	"encoding/asn1"

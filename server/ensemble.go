@@ -2,12 +2,8 @@ package server
 
 import (
 	"bytes"
-	crand "crypto/rand"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
@@ -16,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab"
 	"github.com/zkgo/zkgo/zab/storage"
@@ -65,34 +62,6 @@ import (
 // whose connection closed or was refused, and the node (Disconnected)
 // leaves a dead leader at once instead of waiting syncLimit for its pings.
 
-// Kinds of forwarded request (the first byte of zab.Request.Data).
-const (
-	fwdTxn     byte = 1 // an unstamped znode.Txn
-	fwdTouches byte = 2 // int count, then session ids (longs)
-	// fwdRevalidate asks whether a session is valid: request id and session
-	// (longs), timeout (int), password (buffer). The leader answers with
-	// the request id (long) and the verdict (bool).
-	fwdRevalidate byte = 3
-)
-
-// revalResult is the leader's verdict on a reconnecting session.
-type revalResult int8
-
-const (
-	revalLost    revalResult = iota // no answer: the client must try elsewhere
-	revalValid                      // the session lives; its deadline was pushed back
-	revalInvalid                    // expired, closed or a wrong password
-)
-
-// revalidation is a handshake's question about a session, answered on
-// result (buffered) by the driver.
-type revalidation struct {
-	session int64
-	timeout int32
-	passwd  []byte
-	result  chan revalResult
-}
-
 // targetTick: the driver ticks the node about every 25ms, so that
 // elections, retransmissions and timeouts react much faster than a whole
 // tickTime (messages are stepped as they arrive, not on ticks).
@@ -132,8 +101,9 @@ type sessionCxid struct {
 	cxid    int32
 }
 
-// quorumPeer is the ensemble side of a Server.
-type quorumPeer struct {
+// ensemble is the ensemble side of a Server: the driver of its zab.Node
+// (drive, process), the transport and the durable log.
+type ensemble struct {
 	s    *Server
 	log  *zap.Logger
 	node *zab.Node
@@ -177,8 +147,8 @@ type quorumPeer struct {
 	ro readOnlyMode // readonly.go
 }
 
-func newQuorumPeer(s *Server) *quorumPeer {
-	q := &quorumPeer{
+func newEnsemble(s *Server) *ensemble {
+	q := &ensemble{
 		s:             s,
 		log:           s.log,
 		byZxid:        map[int64]*request{},
@@ -200,110 +170,8 @@ func newQuorumPeer(s *Server) *quorumPeer {
 	return q
 }
 
-// recover opens the log and loads the newest snapshot only: the node hands
-// the committed txns of the log after it back through Ready.Committed once
-// the ensemble has a leader.
-func (q *quorumPeer) recover() error {
-	s := q.s
-	cfg := s.cfg
-	if _, ok := cfg.Server(cfg.MyID); !ok {
-		return fmt.Errorf("server: myid %d is not one of the server.N lines of %s", cfg.MyID, cfg.File)
-	}
-	start := time.Now()
-	txnLog, err := s.openTxnLog()
-	if err != nil {
-		return err
-	}
-	tree, path, dmg, err := q.loadDamaged(txnLog)
-	if err != nil {
-		return err
-	}
-	s.tree = tree
-	for _, si := range tree.Sessions() {
-		s.sessions.add(si.ID, si.Timeout)
-	}
-	var hs zab.HardState
-	for _, m := range []struct {
-		key string
-		v   *int64
-	}{
-		{zab.MetaAcceptedEpoch, &hs.AcceptedEpoch},
-		{zab.MetaAcceptedLeader, &hs.AcceptedLeader},
-		{zab.MetaCurrentEpoch, &hs.CurrentEpoch},
-	} {
-		if *m.v, _, err = txnLog.Meta(m.key); err != nil {
-			return err
-		}
-	}
-	repairing, _, err := txnLog.Meta(zab.MetaRepairing)
-	if err != nil {
-		return err
-	}
-	if dmg != nil {
-		// Recorded before anything is dropped: until a leader has synced
-		// this server it must not vote with what is left.
-		if err := txnLog.SetMeta(zab.MetaRepairing, 1); err != nil {
-			return err
-		}
-		repairing = 1
-		s.log.Error("the transaction log or snapshot is damaged: this server neither votes nor leads until a leader has synced it",
-			zap.Error(dmg.err))
-		if dmg.truncateAfter >= 0 {
-			// What follows the damage is dropped, to be synced again
-			// from the leader.
-			if err := txnLog.TruncateAfter(dmg.truncateAfter); err != nil {
-				return err
-			}
-		}
-	} else if repairing == 1 {
-		s.log.Warn("the transaction log is still under repair: this server neither votes nor leads until a leader has synced it")
-	}
-	hs.Repairing = repairing == 1
-	st := zab.DurableState{HardState: hs, SnapshotZxid: tree.LastZxid(), LastZxid: txnLog.LastZxid()}
-
-	// Tick about every targetTick: limits are in tickTime units.
-	tickTime := time.Duration(cfg.TickTime) * time.Millisecond
-	q.scale = max(1, int(tickTime/targetTick))
-	q.tick = tickTime / time.Duration(q.scale)
-	q.initReconfig()
-	var voters, observers []int64
-	for _, sv := range cfg.Servers {
-		if sv.Observer {
-			observers = append(observers, sv.ID)
-		} else {
-			voters = append(voters, sv.ID)
-		}
-	}
-	var seed [16]byte
-	crand.Read(seed[:])
-	node, err := zab.NewNode(zab.Config{
-		ID:            cfg.MyID,
-		Voters:        voters,
-		Observers:     observers,
-		Version:       cfg.ConfigVersion,
-		Members:       membersOf,
-		InitLimit:     max(1, cfg.InitLimit) * q.scale,
-		SyncLimit:     max(1, cfg.SyncLimit) * q.scale,
-		ElectionTicks: max(1, int(400*time.Millisecond/q.tick)),
-		FinalizeTicks: max(1, int(200*time.Millisecond/q.tick)),
-		Log:           txnLog,
-		State:         st,
-		Rand:          rand.New(rand.NewPCG(binary.BigEndian.Uint64(seed[:8]), binary.BigEndian.Uint64(seed[8:]))),
-	})
-	if err != nil {
-		return err
-	}
-	q.node = node
-	s.log.Info("database loaded for the ensemble",
-		zap.String("snapshot", path), zap.String("snapshotZxid", hex(st.SnapshotZxid)),
-		zap.String("logLastZxid", hex(st.LastZxid)), zap.Int64("acceptedEpoch", hs.AcceptedEpoch),
-		zap.Int64("currentEpoch", hs.CurrentEpoch), zap.Duration("took", time.Since(start)))
-	s.resetSnapCountdown()
-	return nil
-}
-
 // start opens the quorum transport.
-func (q *quorumPeer) start() error {
+func (q *ensemble) start() error {
 	var peers []transport.Peer
 	for _, sv := range q.s.cfg.Servers {
 		peers = append(peers, transport.Peer{
@@ -324,27 +192,27 @@ func (q *quorumPeer) start() error {
 	return nil
 }
 
-func (q *quorumPeer) closeTransport() {
+func (q *ensemble) closeTransport() {
 	if q.tr != nil {
 		q.tr.Close()
 	}
 }
 
 // run starts the driver and the syncer (in s.wg).
-func (q *quorumPeer) run() {
+func (q *ensemble) run() {
 	q.s.wg.Add(2)
 	go func() { defer q.s.wg.Done(); q.drive() }()
 	go func() { defer q.s.wg.Done(); q.syncLoop() }()
 }
 
 // leading reports whether this server is the serving leader.
-func (q *quorumPeer) leading() bool {
+func (q *ensemble) leading() bool {
 	st := q.state.Load()
 	return st.role == zab.Leading && st.serving
 }
 
 // compactTo tells the driver that snapshots older than zxid were purged.
-func (q *quorumPeer) compactTo(zxid int64) {
+func (q *ensemble) compactTo(zxid int64) {
 	select {
 	case q.compacted <- zxid:
 	case <-q.s.done:
@@ -353,7 +221,7 @@ func (q *quorumPeer) compactTo(zxid int64) {
 
 // drive is the driver loop: the only goroutine that touches q.node and,
 // in an ensemble, the only one that applies txns to the tree.
-func (q *quorumPeer) drive() {
+func (q *ensemble) drive() {
 	s := q.s
 	defer close(q.driverDone)
 	ticker := time.NewTicker(q.tick)
@@ -427,7 +295,7 @@ func (q *quorumPeer) drive() {
 	}
 }
 
-func (q *quorumPeer) persisted(ev durableEvent) {
+func (q *ensemble) persisted(ev durableEvent) {
 	if ev.gen == q.gen {
 		q.node.Persisted(ev.zxid)
 	}
@@ -435,7 +303,7 @@ func (q *quorumPeer) persisted(ev durableEvent) {
 
 // process handles every Ready the node has; false means the server must
 // stop (storage failed or the node failed).
-func (q *quorumPeer) process() bool {
+func (q *ensemble) process() bool {
 	s := q.s
 	for q.node.HasReady() {
 		rd := q.node.Ready()
@@ -565,7 +433,7 @@ func (q *quorumPeer) process() bool {
 
 // applyCommitted applies committed txns in order; false means the server
 // must stop.
-func (q *quorumPeer) applyCommitted(committed []zab.Entry) bool {
+func (q *ensemble) applyCommitted(committed []zab.Entry) bool {
 	for _, e := range committed {
 		if err := q.apply(e); err != nil {
 			q.s.failStorage(err)
@@ -579,7 +447,7 @@ func (q *quorumPeer) applyCommitted(committed []zab.Entry) bool {
 }
 
 // publish updates what the four-letter words see.
-func (q *quorumPeer) publish() {
+func (q *ensemble) publish() {
 	old := q.state.Load()
 	st := &peerState{role: q.status.Role, serving: q.status.Serving, leader: q.status.Leader,
 		epoch: q.status.Epoch, learners: q.node.LearnerStats(), since: old.since}
@@ -590,7 +458,7 @@ func (q *quorumPeer) publish() {
 
 // setStatus reacts to a role change; it reports whether the server just
 // started serving.
-func (q *quorumPeer) setStatus(st zab.Status) bool {
+func (q *ensemble) setStatus(st zab.Status) bool {
 	old := q.status
 	q.status = st
 	q.readOnlyRoleChanged(st.Role)
@@ -618,7 +486,7 @@ func (q *quorumPeer) setStatus(st zab.Status) bool {
 
 // stopServing closes every client connection and forgets the requests in
 // flight: their clients see a connection loss.
-func (q *quorumPeer) stopServing() {
+func (q *ensemble) stopServing() {
 	s := q.s
 	wasServing := s.serving.Swap(false)
 	ps := *q.state.Load()
@@ -668,198 +536,8 @@ func (s *Server) awaitServing() bool {
 	return false
 }
 
-// reject drops a write that cannot be carried out now: its client's
-// connection closes, so the client retries elsewhere.
-func (q *quorumPeer) reject(r *request) {
-	if r.conn != nil {
-		r.conn.close()
-	}
-}
-
-// submit handles a local write: proposed by the leader, forwarded by a
-// learner.
-//
-// sync is a write here too: a no-op txn (see znode's Apply). The follower
-// answers it when that txn is applied locally, which is after every txn the
-// leader had committed (or even proposed) before it. Simple and correct,
-// at the cost of a zxid per sync.
-func (q *quorumPeer) submit(r *request) {
-	if q.s.screenWrite(r, q.submit) {
-		return
-	}
-	if !q.status.Serving {
-		q.reject(r)
-		return
-	}
-	txn := znode.Txn{Session: r.session, Cxid: r.xid, Type: r.op, Auth: r.auth, Body: r.body}
-	if q.status.Role == zab.Leading {
-		if txn.Type == wire.OpReconfig {
-			q.prepReconfig(&txn)
-		}
-		if !q.propose(&txn, r) {
-			q.reject(r)
-		}
-		return
-	}
-	e := wire.NewEncoder([]byte{fwdTxn})
-	txn.Encode(e)
-	if err := q.node.Forward(e.Bytes()); err != nil {
-		q.reject(r)
-		return
-	}
-	q.byCxid[sessionCxid{r.session, r.xid}] = r
-}
-
-// propose stamps txn and proposes it; r (may be nil) is completed when it
-// is applied.
-func (q *quorumPeer) propose(txn *znode.Txn, r *request) bool {
-	z, err := q.node.NextZxid()
-	if err != nil {
-		return false
-	}
-	txn.Zxid = z
-	txn.Time = time.Now().UnixMilli()
-	data := wire.Encode(txn) // a fresh buffer: the node and the tree keep it
-	if _, err := q.node.Propose(data); err != nil {
-		q.log.Warn("proposing a txn failed", zap.Error(err))
-		return false
-	}
-	q.s.stats.add("proposal_count", 1)
-	q.proposedAt[z] = time.Now()
-	n := int64(len(data))
-	q.propLast.Store(n)
-	if m := q.propMin.Load(); m < 0 || n < m {
-		q.propMin.Store(n)
-	}
-	if n > q.propMax.Load() {
-		q.propMax.Store(n)
-	}
-	if r != nil {
-		q.byZxid[z] = r
-	}
-	return true
-}
-
-// forwarded handles a learner's request on the leader.
-func (q *quorumPeer) forwarded(req zab.Request) {
-	if len(req.Data) == 0 {
-		return
-	}
-	switch req.Data[0] {
-	case fwdTxn:
-		var txn znode.Txn
-		if err := wire.Decode(req.Data[1:], &txn); err != nil {
-			q.log.Warn("malformed write forwarded by a learner", zap.Int64("from", req.From), zap.Error(err))
-			return
-		}
-		q.s.sessions.touch(txn.Session)
-		if txn.Type == wire.OpReconfig {
-			q.prepReconfig(&txn)
-		}
-		q.propose(&txn, nil)
-	case fwdRevalidate:
-		d := wire.NewDecoder(req.Data[1:])
-		id, session, timeout, passwd := d.Long(), d.Long(), d.Int(), d.Buffer()
-		if d.Err() != nil {
-			q.log.Warn("malformed revalidation forwarded by a learner", zap.Int64("from", req.From), zap.Error(d.Err()))
-			return
-		}
-		e := wire.NewEncoder(nil)
-		e.Long(id)
-		e.Bool(q.validSession(session, timeout, passwd))
-		if err := q.node.Reply(req.From, e.Bytes()); err != nil {
-			q.log.Info("not answering a revalidation", zap.Int64("learner", req.From), zap.Error(err))
-		}
-	case fwdTouches:
-		d := wire.NewDecoder(req.Data[1:])
-		n := int(d.Int())
-		if d.Err() != nil || n < 0 || n > d.Remaining()/8 {
-			return
-		}
-		for range n {
-			q.s.sessions.touch(d.Long())
-		}
-	}
-}
-
-// revalidate asks the leader whether a reconnecting client's global
-// session is valid, and waits for the answer for at most the session's
-// timeout, or until the connection (quit) or the server closes.
-func (q *quorumPeer) revalidate(session int64, timeout int32, passwd []byte, quit <-chan struct{}) revalResult {
-	rv := &revalidation{session: session, timeout: timeout, passwd: passwd, result: make(chan revalResult, 1)}
-	select {
-	case q.revalidations <- rv:
-	case <-quit:
-		return revalLost
-	case <-q.s.done:
-		return revalLost
-	}
-	timer := time.NewTimer(time.Duration(timeout) * time.Millisecond)
-	defer timer.Stop()
-	select {
-	case res := <-rv.result:
-		return res
-	case <-timer.C:
-	case <-quit:
-	case <-q.s.done:
-	}
-	return revalLost
-}
-
-// startRevalidation answers a revalidation on the leader, and forwards it
-// to the leader on a learner.
-func (q *quorumPeer) startRevalidation(rv *revalidation) {
-	switch {
-	case !q.status.Serving:
-		rv.result <- revalLost
-	case q.status.Role == zab.Leading:
-		if q.validSession(rv.session, rv.timeout, rv.passwd) {
-			rv.result <- revalValid
-		} else {
-			rv.result <- revalInvalid
-		}
-	default:
-		q.revalSeq++
-		e := wire.NewEncoder([]byte{fwdRevalidate})
-		e.Long(int64(q.revalSeq))
-		e.Long(rv.session)
-		e.Int(rv.timeout)
-		e.Buffer(rv.passwd)
-		if err := q.node.Forward(e.Bytes()); err != nil {
-			rv.result <- revalLost
-			return
-		}
-		q.revalPending[q.revalSeq] = rv
-	}
-}
-
-// validSession is the leader's verdict on a reconnecting session: it is in
-// the tree with that password and not being closed. A valid session's
-// deadline is pushed back (with the newly negotiated timeout).
-func (q *quorumPeer) validSession(id int64, timeout int32, passwd []byte) bool {
-	info, ok := q.s.tree.Session(id)
-	return ok && bytes.Equal(info.Passwd, passwd) && q.s.sessions.ensure(id, timeout)
-}
-
-// replied hands the leader's answer to a revalidation to its handshake.
-func (q *quorumPeer) replied(data []byte) {
-	d := wire.NewDecoder(data)
-	id, valid := uint64(d.Long()), d.Bool()
-	rv := q.revalPending[id]
-	if d.Err() != nil || rv == nil {
-		return
-	}
-	delete(q.revalPending, id)
-	if !valid {
-		rv.result <- revalInvalid
-		return
-	}
-	q.s.sessions.ensure(rv.session, rv.timeout)
-	rv.result <- revalValid
-}
-
 // onTick sends the sessions this learner's clients used to the leader.
-func (q *quorumPeer) onTick() {
+func (q *ensemble) onTick() {
 	ids := q.s.sessions.takeTouched()
 	if len(ids) == 0 || q.status.Role == zab.Leading || !q.status.Serving {
 		return
@@ -874,7 +552,7 @@ func (q *quorumPeer) onTick() {
 
 // apply applies one committed txn and completes the local request that
 // issued it, if this server holds it.
-func (q *quorumPeer) apply(e zab.Entry) error {
+func (q *ensemble) apply(e zab.Entry) error {
 	s := q.s
 	var txn znode.Txn
 	if err := wire.Decode(e.Data, &txn); err != nil || txn.Zxid != e.Zxid {
@@ -892,8 +570,8 @@ func (q *quorumPeer) apply(e zab.Entry) error {
 		// acked it.
 		if at, ok := q.proposedAt[txn.Zxid]; ok {
 			delete(q.proposedAt, txn.Zxid)
-			s.stats.add("commit_count", 1)
-			s.stats.observe("quorum_ack_latency", time.Since(at).Milliseconds())
+			s.stats.Add(monitor.CommitCount, 1)
+			s.stats.Observe(monitor.QuorumAckLatency, time.Since(at).Milliseconds())
 		}
 		if r = q.byZxid[txn.Zxid]; r != nil {
 			delete(q.byZxid, txn.Zxid)
@@ -938,7 +616,7 @@ func (q *quorumPeer) apply(e zab.Entry) error {
 
 // installSnapshot makes the leader's snapshot durable and replaces the
 // tree with it.
-func (q *quorumPeer) installSnapshot(snap *zab.Snapshot) error {
+func (q *ensemble) installSnapshot(snap *zab.Snapshot) error {
 	s := q.s
 	tree, err := znode.ReadSnapshot(bytes.NewReader(snap.Data), s.treeOptions())
 	if err != nil {
@@ -970,7 +648,7 @@ func (q *quorumPeer) installSnapshot(snap *zab.Snapshot) error {
 }
 
 // queueSync hands an append's wait to the syncer.
-func (q *quorumPeer) queueSync(p pendingSync) {
+func (q *ensemble) queueSync(p pendingSync) {
 	q.syncMu.Lock()
 	q.syncQ = append(q.syncQ, p)
 	q.syncMu.Unlock()
@@ -983,7 +661,7 @@ func (q *quorumPeer) queueSync(p pendingSync) {
 // syncLoop waits for appends to become durable, in order, and reports the
 // highest durable zxid to the driver. It ends once the driver has ended and
 // every wait was called, so the log closes with nothing in flight.
-func (q *quorumPeer) syncLoop() {
+func (q *ensemble) syncLoop() {
 	var batch []pendingSync
 	for {
 		q.syncMu.Lock()
@@ -1022,136 +700,9 @@ func (q *quorumPeer) syncLoop() {
 	}
 }
 
-func (q *quorumPeer) report(ev durableEvent) {
+func (q *ensemble) report(ev durableEvent) {
 	select {
 	case q.durable <- ev:
 	case <-q.driverDone:
 	}
-}
-
-// modeName is srvr's Mode for a role.
-func modeName(r zab.Role) string {
-	switch r {
-	case zab.Leading:
-		return "leader"
-	case zab.Following:
-		return "follower"
-	case zab.Observing:
-		return "observer"
-	}
-	return "looking"
-}
-
-// peerState is mntr's zk_peer_state, as Apache's QuorumPeer names it.
-func (q *quorumPeer) peerState() string {
-	st := q.state.Load()
-	switch {
-	case st.role == zab.Looking:
-		return "looking - election"
-	case st.serving:
-		return fmt.Sprintf("%s - broadcast", roleWord(st.role))
-	}
-	return fmt.Sprintf("%s - synchronization", roleWord(st.role))
-}
-
-func roleWord(r zab.Role) string {
-	switch r {
-	case zab.Leading:
-		return "leading"
-	case zab.Following:
-		return "following"
-	case zab.Observing:
-		return "observing"
-	}
-	return "looking"
-}
-
-// monitorGauges adds the ensemble's gauges (quorumGauges) to g: the quorum
-// size everywhere, the learner counts and proposal sizes on the leader, as
-// Apache's QuorumZooKeeperServer and LeaderZooKeeperServer register them.
-func (q *quorumPeer) monitorGauges(g map[string]any) {
-	voters := 0
-	for _, sv := range q.s.cfg.Servers {
-		if !sv.Observer {
-			voters++
-		}
-	}
-	g["quorum_size"] = voters
-	st := q.state.Load()
-	if st.role != zab.Leading || !st.serving {
-		return
-	}
-	g["learners"] = st.learners.Learners
-	g["synced_followers"] = st.learners.SyncedFollowers
-	g["synced_non_voting_followers"] = st.learners.SyncedNonVoting
-	g["synced_observers"] = st.learners.SyncedObservers
-	g["pending_syncs"] = 0
-	g["leader_uptime"] = time.Since(st.since).Milliseconds()
-	g["last_proposal_size"] = q.propLast.Load()
-	g["max_proposal_size"] = q.propMax.Load()
-	g["min_proposal_size"] = q.propMin.Load()
-}
-
-// damage is what loadDamaged found wrong with the stored state.
-type damage struct {
-	err           error
-	truncateAfter int64 // the log must be cut after this zxid; -1: it need not
-}
-
-// loadDamaged loads the newest valid snapshot and checks the log after
-// it, as far as this server can use them. Damage (a log that lost entries
-// it had made durable, a bad group, no valid snapshot, a log that does not
-// reach back to the snapshot) is returned, not failed on: the server
-// repairs it from its leader.
-func (q *quorumPeer) loadDamaged(txnLog *storage.Log) (tree *znode.Tree, path string, dmg *damage, err error) {
-	s := q.s
-	note := func(err error, truncateAfter int64) {
-		if dmg == nil {
-			dmg = &damage{err: err, truncateAfter: -1}
-		}
-		if truncateAfter >= 0 && (dmg.truncateAfter < 0 || truncateAfter < dmg.truncateAfter) {
-			dmg.truncateAfter = truncateAfter
-		}
-	}
-	if lost := txnLog.Lost(); lost != nil {
-		note(lost, -1)
-	}
-	tree = znode.NewTree(s.treeOptions())
-	snapZxid, path, ok, snapErr := storage.LatestSnapshot(s.snapshotDir())
-	if snapErr == nil && ok {
-		tree, snapErr = loadSnapshot(path, snapZxid, s.treeOptions())
-	}
-	if snapErr != nil {
-		var ce *storage.CorruptionError
-		if ok && !errors.As(snapErr, &ce) {
-			return nil, "", nil, snapErr
-		}
-		tree, path, snapZxid = znode.NewTree(s.treeOptions()), "", 0
-		note(snapErr, -1)
-	}
-	if purged := txnLog.Purged(); purged > snapZxid {
-		// The log was purged behind a newer snapshot that is gone: it
-		// cannot be replayed onto this one.
-		note(&storage.CorruptionError{Path: txnLog.Dir(), Zxid: purged,
-			Reason: fmt.Sprintf("the log was purged up to 0x%x, after the newest valid snapshot 0x%x", purged, snapZxid)}, snapZxid)
-		return tree, path, dmg, nil
-	}
-	good := snapZxid
-	verr := txnLog.Iterate(snapZxid+1, func(z int64, _ []byte) error { good = z; return nil })
-	var ce *storage.CorruptionError
-	switch {
-	case verr == nil:
-	case errors.As(verr, &ce):
-		note(verr, good)
-	default:
-		return nil, "", nil, verr
-	}
-	return tree, path, dmg, nil
-}
-
-func boolInt(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
 }

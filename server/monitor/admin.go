@@ -1,11 +1,9 @@
-package server
+package monitor
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"os"
@@ -15,8 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"go.uber.org/zap"
 )
 
 // This file is the AdminServer: Apache ZooKeeper's HTTP interface to the
@@ -27,113 +23,9 @@ import (
 // name) and "error" (null unless something went wrong). Query parameters
 // are the command's arguments (set_trace_mask?traceMask=306).
 
-// webState holds the server's HTTP endpoints: the AdminServer and the
-// Prometheus endpoint that Start binds, and the lazily built handlers.
-type webState struct {
-	servers []*http.Server // guarded by Server.mu
-
-	metricsOnce    sync.Once
-	metricsHandler http.Handler
-
-	initialOnce   sync.Once
-	initialConfig any // the text of zoo.cfg, or nil
-}
-
-// httpEndpoint is an HTTP listener bound by Start, served once the
-// database is loaded.
-type httpEndpoint struct {
-	name    string
-	ln      net.Listener
-	handler http.Handler
-	idle    time.Duration
-}
-
-func closeEndpoints(eps []httpEndpoint) {
-	for _, ep := range eps {
-		ep.ln.Close()
-	}
-}
-
-// listenHTTP binds the endpoints the configuration asks for: the metrics
-// endpoint first, then the AdminServer, in Apache ZooKeeper's order.
-func (s *Server) listenHTTP() ([]httpEndpoint, error) {
-	s.initialConfiguration() // read zoo.cfg as it is at start
-	var eps []httpEndpoint
-	if ep, ok, err := s.listenMetrics(); err != nil {
-		return nil, err
-	} else if ok {
-		eps = append(eps, ep)
-	}
-	if s.cfg.AdminEnableServer {
-		addr := net.JoinHostPort(s.cfg.AdminServerAddress, strconv.Itoa(s.cfg.AdminServerPort))
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			closeEndpoints(eps)
-			return nil, fmt.Errorf("server: unable to start AdminServer on %s (admin.serverAddress, admin.serverPort; admin.enableServer=false turns it off): %w", addr, err)
-		}
-		idle := time.Duration(s.cfg.AdminIdleTimeout) * time.Millisecond
-		eps = append(eps, httpEndpoint{name: "AdminServer", ln: ln, handler: s.AdminHandler(), idle: idle})
-	}
-	return eps, nil
-}
-
-// serveHTTP serves the endpoints bound by listenHTTP until Close.
-func (s *Server) serveHTTP(eps []httpEndpoint) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		closeEndpoints(eps)
-		return
-	}
-	for _, ep := range eps {
-		idle := ep.idle
-		if idle <= 0 {
-			idle = 30 * time.Second
-		}
-		srv := &http.Server{
-			Handler:           ep.handler,
-			ReadHeaderTimeout: idle,
-			IdleTimeout:       idle,
-			ErrorLog:          log.New(&zapWriter{s.log.With(zap.String("endpoint", ep.name))}, "", 0),
-		}
-		s.web.servers = append(s.web.servers, srv)
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if err := srv.Serve(ep.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("HTTP endpoint failed", zap.String("endpoint", ep.name), zap.Error(err))
-			}
-		}()
-		fields := []zap.Field{zap.String("address", ep.ln.Addr().String())}
-		if ep.name == "AdminServer" {
-			fields = append(fields, zap.String("commandURL", s.commandURL()))
-		}
-		s.log.Info("started "+ep.name, fields...)
-	}
-}
-
-// closeHTTP stops the HTTP endpoints.
-func (s *Server) closeHTTP() {
-	s.mu.Lock()
-	servers := s.web.servers
-	s.web.servers = nil
-	s.mu.Unlock()
-	for _, srv := range servers {
-		srv.Close()
-	}
-}
-
-// zapWriter sends net/http's error log lines to the server's log.
-type zapWriter struct{ log *zap.Logger }
-
-func (w *zapWriter) Write(p []byte) (int, error) {
-	w.log.Warn(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
-
-// commandURL is admin.commandURL as a path without a trailing slash.
-func (s *Server) commandURL() string {
-	u := strings.TrimRight(s.cfg.AdminCommandURL, "/")
+// CommandURL is admin.commandURL as a path without a trailing slash.
+func (m *Monitor) CommandURL() string {
+	u := strings.TrimRight(m.cfg.AdminCommandURL, "/")
 	if !strings.HasPrefix(u, "/") {
 		u = "/" + u
 	}
@@ -142,11 +34,9 @@ func (s *Server) commandURL() string {
 
 // AdminHandler is the AdminServer's handler: mounted at the root of an
 // HTTP server, it answers admin.commandURL (default /commands) and the
-// commands below it, as Apache ZooKeeper's AdminServer. Start serves it on
-// admin.serverAddress:admin.serverPort when admin.enableServer is set; an
-// embedder that uses Serve may mount it itself once Serve has returned.
-func (s *Server) AdminHandler() http.Handler {
-	base := s.commandURL()
+// commands below it, as Apache ZooKeeper's AdminServer.
+func (m *Monitor) AdminHandler() http.Handler {
+	base := m.CommandURL()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var name string
 		switch p := r.URL.Path; {
@@ -163,7 +53,7 @@ func (s *Server) AdminHandler() http.Handler {
 			return
 		}
 		if name == "" {
-			s.writeCommandLinks(w, base)
+			writeCommandLinks(w, base)
 			return
 		}
 		args := make(map[string]string)
@@ -172,7 +62,7 @@ func (s *Server) AdminHandler() http.Handler {
 				args[k] = v[0]
 			}
 		}
-		body := s.runAdminCommand(name, args).encode()
+		body := m.runAdminCommand(name, args).encode()
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.Write(body)
@@ -182,7 +72,7 @@ func (s *Server) AdminHandler() http.Handler {
 // writeCommandLinks lists the commands as Apache does: one HTML link per
 // primary name, sorted, each followed by a <br/> line. Like Apache's, the
 // answer has no Content-Type.
-func (s *Server) writeCommandLinks(w http.ResponseWriter, base string) {
+func writeCommandLinks(w http.ResponseWriter, base string) {
 	var b strings.Builder
 	for _, name := range adminPrimaryNames() {
 		fmt.Fprintf(&b, "<a href=\"%s/%s\">%s</a>\n<br/>\n", base, name, name)
@@ -198,7 +88,7 @@ type adminCommand struct {
 	// serverRequired commands answer an error while the server is not
 	// serving (before Serve, after Close), as Apache's.
 	serverRequired bool
-	run            func(s *Server, resp *jsonObject, args map[string]string)
+	run            func(m *Monitor, resp *jsonObject, args map[string]string)
 }
 
 // adminCommands are Apache ZooKeeper 3.8's commands (Commands.java) with
@@ -206,48 +96,48 @@ type adminCommand struct {
 // observer_connection_stat_reset answer as a standalone Apache server
 // does.
 var adminCommands = []adminCommand{
-	{[]string{"connection_stat_reset", "crst"}, true, func(s *Server, _ *jsonObject, _ map[string]string) {
-		s.resetConnectionStats(io.Discard)
+	{[]string{"connection_stat_reset", "crst"}, true, func(m *Monitor, _ *jsonObject, _ map[string]string) {
+		m.resetConnectionStats(io.Discard)
 	}},
-	{[]string{"configuration", "conf", "config"}, true, (*Server).adminConf},
-	{[]string{"connections", "cons"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
-		resp.put("connections", s.connectionInfos(false))
+	{[]string{"configuration", "conf", "config"}, true, (*Monitor).adminConf},
+	{[]string{"connections", "cons"}, true, func(m *Monitor, resp *jsonObject, _ map[string]string) {
+		resp.put("connections", m.connectionInfos(false))
 		resp.put("secure_connections", []any{}) // no TLS client port
 	}},
-	{[]string{"dirs"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
-		resp.put("datadir_size", dirSize(s.snapDir()))
-		resp.put("logdir_size", dirSize(s.logDir()))
+	{[]string{"dirs"}, true, func(m *Monitor, resp *jsonObject, _ map[string]string) {
+		resp.put("datadir_size", dirSize(m.snapDir()))
+		resp.put("logdir_size", dirSize(m.logDir()))
 	}},
-	{[]string{"dump"}, true, (*Server).adminDump},
-	{[]string{"environment", "env", "envi"}, false, func(s *Server, resp *jsonObject, _ map[string]string) {
-		for _, kv := range s.environment() {
+	{[]string{"dump"}, true, (*Monitor).adminDump},
+	{[]string{"environment", "env", "envi"}, false, func(_ *Monitor, resp *jsonObject, _ map[string]string) {
+		for _, kv := range environment() {
 			resp.put(kv[0], kv[1])
 		}
 	}},
-	{[]string{"hash"}, true, func(_ *Server, resp *jsonObject, _ map[string]string) {
+	{[]string{"hash"}, true, func(_ *Monitor, resp *jsonObject, _ map[string]string) {
 		resp.put("digests", []any{}) // no digests are kept; see writeDigests
 	}},
-	{[]string{"get_trace_mask", "gtmk"}, false, func(_ *Server, resp *jsonObject, _ map[string]string) {
-		resp.put("tracemask", traceMask.Load())
+	{[]string{"get_trace_mask", "gtmk"}, false, func(m *Monitor, resp *jsonObject, _ map[string]string) {
+		resp.put("tracemask", m.traceMask.Load())
 	}},
-	{[]string{"initial_configuration", "icfg"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
-		resp.put("initial_configuration", s.initialConfiguration())
+	{[]string{"initial_configuration", "icfg"}, true, func(m *Monitor, resp *jsonObject, _ map[string]string) {
+		resp.put("initial_configuration", m.InitialConfiguration())
 	}},
-	{[]string{"is_read_only", "isro"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
-		resp.put("read_only", s.readOnlyActive())
+	{[]string{"is_read_only", "isro"}, true, func(m *Monitor, resp *jsonObject, _ map[string]string) {
+		resp.put("read_only", m.srv.ReadOnly())
 	}},
-	{[]string{"last_snapshot", "lsnp"}, true, (*Server).adminLastSnapshot},
-	{[]string{"leader", "lead"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
-		s.adminLeader(resp) // reconfig.go
+	{[]string{"last_snapshot", "lsnp"}, true, (*Monitor).adminLastSnapshot},
+	{[]string{"leader", "lead"}, true, func(m *Monitor, resp *jsonObject, _ map[string]string) {
+		m.adminLeader(resp)
 	}},
 	// Apache does not require a running server for monitor; its values
 	// come from the tree, so this one does.
-	{[]string{"monitor", "mntr"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
-		s.monitorValues(func(key string, v any) { resp.put(key, v) })
+	{[]string{"monitor", "mntr"}, true, func(m *Monitor, resp *jsonObject, _ map[string]string) {
+		m.values(func(key string, v any) { resp.put(key, v) })
 	}},
-	{[]string{"observer_connection_stat_reset", "orst"}, true, func(*Server, *jsonObject, map[string]string) {}},
-	{[]string{"ruok"}, true, func(*Server, *jsonObject, map[string]string) {}},
-	{[]string{"set_trace_mask", "stmk"}, false, func(_ *Server, resp *jsonObject, args map[string]string) {
+	{[]string{"observer_connection_stat_reset", "orst"}, true, func(*Monitor, *jsonObject, map[string]string) {}},
+	{[]string{"ruok"}, true, func(*Monitor, *jsonObject, map[string]string) {}},
+	{[]string{"set_trace_mask", "stmk"}, false, func(m *Monitor, resp *jsonObject, args map[string]string) {
 		arg, ok := args["traceMask"]
 		if !ok {
 			resp.put("error", "setTraceMask requires long traceMask argument")
@@ -258,51 +148,51 @@ var adminCommands = []adminCommand{
 			resp.put("error", "setTraceMask requires long traceMask argument, got "+arg)
 			return
 		}
-		traceMask.Store(mask)
+		m.traceMask.Store(mask)
 		resp.put("tracemask", mask)
 	}},
-	{[]string{"server_stats", "srvr"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
-		s.adminServerStats(resp)
+	{[]string{"server_stats", "srvr"}, true, func(m *Monitor, resp *jsonObject, _ map[string]string) {
+		m.adminServerStats(resp)
 	}},
-	{[]string{"stats", "stat"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
-		s.adminServerStats(resp)
-		resp.put("connections", s.connectionInfos(true))
+	{[]string{"stats", "stat"}, true, func(m *Monitor, resp *jsonObject, _ map[string]string) {
+		m.adminServerStats(resp)
+		resp.put("connections", m.connectionInfos(true))
 		resp.put("secure_connections", []any{})
 	}},
-	{[]string{"stat_reset", "srst"}, true, func(s *Server, _ *jsonObject, _ map[string]string) {
-		s.resetServerStats(io.Discard)
+	{[]string{"stat_reset", "srst"}, true, func(m *Monitor, _ *jsonObject, _ map[string]string) {
+		m.resetServerStats(io.Discard)
 	}},
-	{[]string{"observers", "obsr"}, true, func(_ *Server, resp *jsonObject, _ map[string]string) {
+	{[]string{"observers", "obsr"}, true, func(_ *Monitor, resp *jsonObject, _ map[string]string) {
 		resp.put("synced_observers", 0)
 		resp.put("observers", []any{})
 	}},
-	{[]string{"system_properties", "sysp"}, false, (*Server).adminSystemProperties},
-	{[]string{"voting_view"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
-		s.adminVotingView(resp) // reconfig.go
+	{[]string{"system_properties", "sysp"}, false, (*Monitor).adminSystemProperties},
+	{[]string{"voting_view"}, true, func(m *Monitor, resp *jsonObject, _ map[string]string) {
+		m.adminVotingView(resp)
 	}},
-	{[]string{"watches", "wchc"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
-		bySession := s.tree.WatchesBySession()
+	{[]string{"watches", "wchc"}, true, func(m *Monitor, resp *jsonObject, _ map[string]string) {
+		bySession := m.srv.Tree().WatchesBySession()
 		out := newJSONObject()
 		for _, id := range sortedKeys(bySession) {
 			out.put(strconv.FormatInt(id, 10), anySlice(bySession[id]))
 		}
 		resp.put("session_id_to_watched_paths", out)
 	}},
-	{[]string{"watches_by_path", "wchp"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
-		byPath := s.tree.WatchesByPath()
+	{[]string{"watches_by_path", "wchp"}, true, func(m *Monitor, resp *jsonObject, _ map[string]string) {
+		byPath := m.srv.Tree().WatchesByPath()
 		out := newJSONObject()
 		for _, p := range sortedKeys(byPath) {
 			out.put(p, anySlice(byPath[p]))
 		}
 		resp.put("path_to_session_ids", out)
 	}},
-	{[]string{"watch_summary", "wchs"}, true, func(s *Server, resp *jsonObject, _ map[string]string) {
-		st := s.tree.Stats()
+	{[]string{"watch_summary", "wchs"}, true, func(m *Monitor, resp *jsonObject, _ map[string]string) {
+		st := m.srv.Tree().Stats()
 		resp.put("num_connections", st.WatchingClients)
 		resp.put("num_paths", st.WatchedPaths)
 		resp.put("num_total_watches", st.WatchCount)
 	}},
-	{[]string{"zabstate"}, false, func(_ *Server, resp *jsonObject, _ map[string]string) {
+	{[]string{"zabstate"}, false, func(_ *Monitor, resp *jsonObject, _ map[string]string) {
 		resp.put("voting", false)
 		resp.put("zabstate", "")
 	}},
@@ -319,6 +209,16 @@ var adminByName = sync.OnceValue(func() map[string]*adminCommand {
 	return m
 })
 
+// AdminCommands lists the AdminServer's commands: the names of each, its
+// primary name first.
+func AdminCommands() [][]string {
+	out := make([][]string, len(adminCommands))
+	for i, c := range adminCommands {
+		out[i] = slices.Clone(c.names)
+	}
+	return out
+}
+
 func adminPrimaryNames() []string {
 	names := make([]string, 0, len(adminCommands))
 	for _, c := range adminCommands {
@@ -331,7 +231,7 @@ func adminPrimaryNames() []string {
 // runAdminCommand runs the command called name and returns Apache's
 // CommandResponse map: the command's keys, then "command" and "error"
 // unless the command set them.
-func (s *Server) runAdminCommand(name string, args map[string]string) *jsonObject {
+func (m *Monitor) runAdminCommand(name string, args map[string]string) *jsonObject {
 	resp := newJSONObject()
 	cmd, ok := adminByName()[name]
 	switch {
@@ -339,12 +239,12 @@ func (s *Server) runAdminCommand(name string, args map[string]string) *jsonObjec
 		resp.put("command", name)
 		resp.put("error", "Unknown command: "+name)
 		return resp
-	case cmd.serverRequired && (!s.running.Load() || !s.serving.Load() && !s.readOnlyActive()):
+	case cmd.serverRequired && (!m.srv.Running() || !m.srv.Serving() && !m.srv.ReadOnly()):
 		resp.put("command", name)
 		resp.put("error", "This ZooKeeper instance is not currently serving requests")
 		return resp
 	}
-	cmd.run(s, resp, args)
+	cmd.run(m, resp, args)
 	if !resp.has("command") {
 		resp.put("command", cmd.names[0])
 	}
@@ -355,22 +255,22 @@ func (s *Server) runAdminCommand(name string, args map[string]string) *jsonObjec
 }
 
 // adminConf is ZooKeeperServerConf.toMap.
-func (s *Server) adminConf(resp *jsonObject, _ map[string]string) {
-	resp.put("client_port", s.clientPort())
-	resp.put("data_dir", s.snapDir())
-	resp.put("data_log_dir", s.logDir())
-	resp.put("tick_time", s.cfg.TickTime)
-	resp.put("max_client_cnxns", s.cfg.MaxClientCnxns)
-	resp.put("min_session_timeout", s.minSessionTimeout())
-	resp.put("max_session_timeout", s.maxSessionTimeout())
-	resp.put("server_id", s.cfg.MyID)
-	resp.put("client_port_listen_backlog", s.cfg.ClientPortListenBacklog)
+func (m *Monitor) adminConf(resp *jsonObject, _ map[string]string) {
+	resp.put("client_port", m.srv.ClientPort())
+	resp.put("data_dir", m.snapDir())
+	resp.put("data_log_dir", m.logDir())
+	resp.put("tick_time", m.cfg.TickTime)
+	resp.put("max_client_cnxns", m.cfg.MaxClientCnxns)
+	resp.put("min_session_timeout", m.minSessionTimeout())
+	resp.put("max_session_timeout", m.maxSessionTimeout())
+	resp.put("server_id", m.cfg.MyID)
+	resp.put("client_port_listen_backlog", m.cfg.ClientPortListenBacklog)
 }
 
 // adminServerStats writes srvr's keys: the version, the ServerStats bean
 // and the node count. Response sizes are not tracked: -1, Apache's value
 // before any response (as mntr's).
-func (s *Server) adminServerStats(resp *jsonObject) {
+func (m *Monitor) adminServerStats(resp *jsonObject) {
 	clientResponse := func() *jsonObject {
 		o := newJSONObject()
 		o.put("last_buffer_size", -1)
@@ -378,58 +278,58 @@ func (s *Server) adminServerStats(resp *jsonObject) {
 		o.put("max_buffer_size", -1)
 		return o
 	}
-	lat := s.stats.snapshot()
+	lat := m.stats.latencies()
+	tree := m.srv.Tree()
 	st := newJSONObject()
-	st.put("packets_sent", s.stats.sent.Load())
-	st.put("packets_received", s.stats.received.Load())
+	st.put("packets_sent", m.stats.Sent.Load())
+	st.put("packets_received", m.stats.Received.Load())
 	st.put("fsync_threshold_exceed_count", 0)
 	st.put("client_response_stats", clientResponse())
-	st.put("data_dir_size", dirSize(s.snapDir()))
-	st.put("log_dir_size", dirSize(s.logDir()))
+	st.put("data_dir_size", dirSize(m.snapDir()))
+	st.put("log_dir_size", dirSize(m.logDir()))
 	st.put("provider_null", false)
-	st.put("server_state", s.mode())
-	st.put("last_processed_zxid", s.tree.LastZxid())
-	st.put("outstanding_requests", s.outstanding())
+	st.put("server_state", m.srv.Mode())
+	st.put("last_processed_zxid", tree.LastZxid())
+	st.put("outstanding_requests", m.srv.Outstanding())
 	st.put("avg_latency", roundHalfUp4(lat.avg()))
-	st.put("max_latency", lat.max)
-	st.put("min_latency", lat.min)
-	st.put("num_alive_client_connections", len(s.connections()))
-	st.put("uptime", time.Since(s.started).Milliseconds())
+	st.put("max_latency", lat.Max)
+	st.put("min_latency", lat.Min)
+	st.put("num_alive_client_connections", m.srv.NumConnections())
+	st.put("uptime", time.Since(m.srv.Started()).Milliseconds())
 	st.put("auth_failed_count", 0)
 	st.put("non_mtlsremote_conn_count", 0)
 	st.put("non_mtlslocal_conn_count", 0)
 
 	resp.put("version", Version)
-	resp.put("read_only", s.readOnlyActive())
+	resp.put("read_only", m.srv.ReadOnly())
 	resp.put("server_stats", st)
 	resp.put("client_response", clientResponse())
-	resp.put("node_count", s.tree.Stats().NodeCount)
+	resp.put("node_count", tree.Stats().NodeCount)
 }
 
 // connectionInfos lists the connections as ServerCnxn.getConnectionInfo,
 // oldest first; brief is stat's short form.
-func (s *Server) connectionInfos(brief bool) []any {
+func (m *Monitor) connectionInfos(brief bool) []any {
 	out := []any{}
-	for _, c := range s.connectionsByAge() {
-		ci := c.info()
+	for _, ci := range m.srv.Connections() {
 		o := newJSONObject()
-		o.put("remote_socket_address", jacksonSocketAddr(c.nc.RemoteAddr()))
-		o.put("interest_ops", ci.interestOps)
-		o.put("outstanding_requests", ci.queued)
-		o.put("packets_received", ci.received)
-		o.put("packets_sent", ci.sent)
+		o.put("remote_socket_address", jacksonSocketAddr(ci.Remote))
+		o.put("interest_ops", ci.InterestOps)
+		o.put("outstanding_requests", ci.Queued)
+		o.put("packets_received", ci.Received)
+		o.put("packets_sent", ci.Sent)
 		if !brief {
-			o.put("session_id", ci.session)
-			o.put("last_operation", ci.lastOp)
-			o.put("established", ci.created.UnixMilli())
-			o.put("session_timeout", ci.timeout)
-			o.put("last_cxid", ci.lastCxid)
-			o.put("last_zxid", ci.lastZxid)
-			o.put("last_response_time", ci.lastResp)
-			o.put("last_latency", ci.lastLatency)
-			o.put("min_latency", ci.minLatency)
-			o.put("avg_latency", ci.avgLatency)
-			o.put("max_latency", ci.maxLatency)
+			o.put("session_id", ci.Session)
+			o.put("last_operation", ci.LastOp)
+			o.put("established", ci.Created.UnixMilli())
+			o.put("session_timeout", ci.Timeout)
+			o.put("last_cxid", ci.LastCxid)
+			o.put("last_zxid", ci.LastZxid)
+			o.put("last_response_time", ci.LastResp)
+			o.put("last_latency", ci.LastLatency)
+			o.put("min_latency", ci.MinLatency)
+			o.put("avg_latency", ci.AvgLatency)
+			o.put("max_latency", ci.MaxLatency)
 		}
 		out = append(out, o)
 	}
@@ -439,15 +339,15 @@ func (s *Server) connectionInfos(brief bool) []any {
 // adminDump is dump's JSON form: the sessions by expiry time, Apache's
 // ExpiryQueue buckets (ms on the elapsed-time clock, rounded up to the
 // next tick), and the ephemeral nodes by session.
-func (s *Server) adminDump(resp *jsonObject, _ map[string]string) {
-	tick := int64(s.cfg.TickTime)
+func (m *Monitor) adminDump(resp *jsonObject, _ map[string]string) {
+	tick := int64(m.cfg.TickTime)
 	if tick <= 0 {
 		tick = 1
 	}
 	buckets := make(map[int64][]int64)
-	for _, e := range s.sessions.expiries() {
-		at := (elapsedMs(e.deadline)/tick + 1) * tick
-		buckets[at] = append(buckets[at], e.id)
+	for _, e := range m.srv.SessionExpiries() {
+		at := (m.ElapsedMs(e.Deadline)/tick + 1) * tick
+		buckets[at] = append(buckets[at], e.ID)
 	}
 	expiry := newJSONObject()
 	for _, at := range sortedKeys(buckets) {
@@ -455,7 +355,7 @@ func (s *Server) adminDump(resp *jsonObject, _ map[string]string) {
 		slices.Sort(ids)
 		expiry.put(strconv.FormatInt(at, 10), anySlice(ids))
 	}
-	eph := s.tree.EphemeralsBySession()
+	eph := m.srv.Tree().EphemeralsBySession()
 	ephemerals := newJSONObject()
 	for _, id := range sortedKeys(eph) {
 		ephemerals.put(strconv.FormatInt(id, 10), anySlice(eph[id]))
@@ -467,9 +367,9 @@ func (s *Server) adminDump(resp *jsonObject, _ map[string]string) {
 // adminLastSnapshot reports the newest snapshot on disk: its zxid in hex
 // and its modification time in seconds, or "ffffffffffffffff" and -1
 // without one, as Apache's SnapshotInfo.
-func (s *Server) adminLastSnapshot(resp *jsonObject, _ map[string]string) {
+func (m *Monitor) adminLastSnapshot(resp *jsonObject, _ map[string]string) {
 	zxid, stamp := int64(-1), int64(-1)
-	ents, _ := os.ReadDir(s.snapshotDir())
+	ents, _ := os.ReadDir(filepath.Join(m.cfg.DataDir, "version-2"))
 	for _, e := range ents {
 		hexZxid, ok := strings.CutPrefix(e.Name(), "snapshot.")
 		if !ok || !e.Type().IsRegular() {
@@ -487,26 +387,27 @@ func (s *Server) adminLastSnapshot(resp *jsonObject, _ map[string]string) {
 	resp.put("timestamp", stamp)
 }
 
-// initialConfiguration is the text of zoo.cfg as the server started with
-// it (nil without a file), as Apache's initial_configuration.
-func (s *Server) initialConfiguration() any {
-	s.web.initialOnce.Do(func() {
-		if s.cfg.File == "" {
+// InitialConfiguration is the text of zoo.cfg as the server started with
+// it (nil without a file), as Apache's initial_configuration: the file is
+// read at the first call, which the server makes when it starts.
+func (m *Monitor) InitialConfiguration() any {
+	m.initialOnce.Do(func() {
+		if m.cfg.File == "" {
 			return
 		}
-		if b, err := os.ReadFile(s.cfg.File); err == nil {
-			s.web.initialConfig = string(b)
+		if b, err := os.ReadFile(m.cfg.File); err == nil {
+			m.initialConfig = string(b)
 		}
 	})
-	return s.web.initialConfig
+	return m.initialConfig
 }
 
 // adminSystemProperties lists the system properties, sorted: the Java
 // properties that have a Go equivalent (as envi reports them), then every
 // -D flag and zookeeper.* property of the configuration, which win.
-func (s *Server) adminSystemProperties(resp *jsonObject, _ map[string]string) {
+func (m *Monitor) adminSystemProperties(resp *jsonObject, _ map[string]string) {
 	props := make(map[string]string)
-	for _, kv := range s.environment() {
+	for _, kv := range environment() {
 		key, value := kv[0], kv[1]
 		isProperty := strings.HasPrefix(key, "java.") || strings.HasPrefix(key, "user.") ||
 			strings.HasPrefix(key, "os.") && !strings.HasPrefix(key, "os.memory.")
@@ -518,7 +419,7 @@ func (s *Server) adminSystemProperties(resp *jsonObject, _ map[string]string) {
 	props["file.separator"] = string(filepath.Separator)
 	props["line.separator"] = "\n"
 	props["path.separator"] = string(filepath.ListSeparator)
-	for k, v := range s.cfg.Properties {
+	for k, v := range m.cfg.Properties {
 		props[k] = v
 	}
 	for _, k := range sortedKeys(props) {
@@ -647,7 +548,7 @@ func writeJackson(b *bytes.Buffer, v any, depth int) {
 		writeIndent(b, depth)
 		b.WriteByte('}')
 	default:
-		panic(fmt.Sprintf("server: admin response value of type %T", v))
+		panic(fmt.Sprintf("monitor: admin response value of type %T", v))
 	}
 }
 

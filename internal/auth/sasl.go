@@ -1,6 +1,11 @@
-package znode
+package auth
 
-import "strings"
+import (
+	"slices"
+	"strings"
+
+	"github.com/zkgo/zkgo/wire"
+)
 
 // The sasl ACL scheme (Apache's SASLAuthenticationProvider): a session
 // that authenticated with SASL has the identity sasl:<authorization id>,
@@ -26,4 +31,15 @@ func ValidSASLID(id string) bool {
 // matches every sasl ACL.
 func saslMatches(id, expr string) bool {
 	return id == "super" || id == expr
+}
+
+// SASLIdentities returns the identities of a session whose SASL login
+// authorized user: {"sasl", user}, then Super when user is one of
+// superUsers (zookeeper.superUser).
+func SASLIdentities(user string, superUsers []string) []wire.Id {
+	ids := []wire.Id{{Scheme: "sasl", ID: user}}
+	if slices.Contains(superUsers, user) {
+		ids = append(ids, Super)
+	}
+	return ids
 }

@@ -1,4 +1,4 @@
-package znode
+package auth
 
 import (
 	"crypto/x509/pkix"
@@ -91,36 +91,6 @@ func TestX509Identities(t *testing.T) {
 	eq(t, "other super", ids, []wire.Id{{Scheme: "x509", ID: "CN=client"}})
 	ids, _ = X509Identities(der, "CN=client")
 	eq(t, "super", ids, []wire.Id{{Scheme: "super", ID: "CN=client"}, {Scheme: "x509", ID: "CN=client"}})
-	if !CheckACL([]wire.ACL{{Perms: wire.PermRead, ID: wire.Id{Scheme: "digest", ID: "x:y"}}}, wire.PermRead, ids) {
-		t.Error("the x509 super user is refused")
-	}
-}
-
-func TestX509ACL(t *testing.T) {
-	acl := []wire.ACL{{Perms: wire.PermRead, ID: wire.Id{Scheme: "x509", ID: "CN=client,OU=test"}}}
-	for _, tc := range []struct {
-		id string
-		ok bool
-	}{
-		{"CN=client,OU=test", true},
-		{"CN=client,OU=test2", false},
-		{"CN=client, OU=test", false}, // exact match only, as Apache
-		{"cn=client,ou=test", false},
-	} {
-		if got := CheckACL(acl, wire.PermRead, []wire.Id{{Scheme: "x509", ID: tc.id}}); got != tc.ok {
-			t.Errorf("%q: CheckACL = %v, want %v", tc.id, got, tc.ok)
-		}
-	}
-	got, code := fixupACL(nil, acl)
-	eq(t, "fixup err", code, wire.ErrOK)
-	eq(t, "fixup", got, acl)
-	_, code = fixupACL(nil, []wire.ACL{{Perms: 1, ID: wire.Id{Scheme: "x509", ID: "nonsense"}}})
-	eq(t, "fixup bad", code, wire.ErrInvalidACL)
-	// "auth" expands to the x509 identity of the caller.
-	me := wire.Id{Scheme: "x509", ID: "CN=me"}
-	got, code = fixupACL([]wire.Id{{Scheme: "ip", ID: "127.0.0.1"}, me}, []wire.ACL{{Perms: 31, ID: wire.Id{Scheme: "auth"}}})
-	eq(t, "auth err", code, wire.ErrOK)
-	eq(t, "auth", got, []wire.ACL{{Perms: 31, ID: me}})
 }
 
 // The verdicts are Java 17's: new X500Principal(id) parses (true) or
