@@ -123,4 +123,3 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("no write once space returned: %v", err)
 	}
 }
-
