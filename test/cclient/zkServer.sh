@@ -66,7 +66,7 @@ fourLetter() {
 }
 
 # makeCerts runs the suite's gencerts.sh in /tmp/certs once per run of the
-# suite, and adds the PEM key store our server reads.
+# suite, and adds the PEM key and trust stores our server reads.
 makeCerts() {
   [ -e "$state/certs.done" ] && return 0
   mkdir -p "$certs"
@@ -75,6 +75,7 @@ makeCerts() {
     return 1
   }
   cat "$certs/serverkey.pem" "$certs/server.crt" >"$certs/server-keystore.pem"
+  cp "$certs/root.crt" "$certs/server-truststore.pem"
   touch "$state/certs.done"
 }
 
@@ -125,7 +126,7 @@ makeCerts || exit 1
     echo "ssl.trustStore.password=password"
   else
     echo "ssl.keyStore.location=$certs/server-keystore.pem"
-    echo "ssl.trustStore.location=$certs/root.crt"
+    echo "ssl.trustStore.location=$certs/server-truststore.pem"
   fi
   if [ -n "$readOnly" ]; then
     echo "server.1=localhost:22881:33881"
