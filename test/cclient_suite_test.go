@@ -192,6 +192,11 @@ exit $?`, "-", filepath.Join(run, "certs"), zktest)
 			name, strings.Join(problems, "\n"), tailString(out, cclientOutputLimit),
 			tailString(stderr.String(), cclientOutputLimit),
 			tailFile(filepath.Join(state, "zk.log")), tailFile(quorumLog))
+		// The ensembles' servers (ours) log into their data directories.
+		logs, _ := filepath.Glob(filepath.Join(run, "build", "test", "test-cppunit", "data*", "zookeeper.out"))
+		for _, l := range logs {
+			t.Logf("%s:\n%s", l, tailFile(l))
+		}
 	}
 }
 
