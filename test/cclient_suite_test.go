@@ -39,9 +39,6 @@ const (
 	// cclientSuiteTimeout bounds the whole run (about 5 minutes against
 	// Apache ZooKeeper here on two cores, less against zkserver).
 	cclientSuiteTimeout = 12 * time.Minute
-	// cclientTests is how many tests zktest-mt runs (cppunit's "OK (89)"
-	// against Apache ZooKeeper); a run that reports fewer stopped early.
-	cclientTests = 89
 	// cclientOutputLimit caps how much output a failure prints.
 	cclientOutputLimit = 64 << 10
 )
@@ -58,7 +55,15 @@ const debianZkServerSh = "/usr/share/zookeeper/bin/zkServer.sh"
 // cclientExpectedFailures are the suite's tests that fail against zkserver,
 // each with the reason. A listed test that passes is reported in the log
 // (it should then leave the list); any other failure fails the test.
-var cclientExpectedFailures = map[string]string{}
+var cclientExpectedFailures = map[string]string{
+	"TestReconfigServer::testNonIncremental": "the first config version of a static configuration is <epoch>00000001 " +
+		"(Apache's is the NEWLEADER zxid, <epoch>00000000; README.md, Status), and each later one is one zxid further on",
+	"TestReconfigServer::testRemoveFollower": "the config versions, as testNonIncremental",
+	"Zookeeper_simpleSystem::testCreateTtl": "known bug being fixed: znode.container.checkIntervalMs is ignored, " +
+		"so a TTL node outlives the test's second",
+	"Zookeeper_simpleSystem::testAuth": "known bug being fixed: addauth with the scheme ip fails " +
+		"(ZAUTHFAILED in a completion callback that asserts ZOK, which aborts zktest-mt)",
+}
 
 // cclientApacheFailures are the suite's tests that fail against Apache
 // ZooKeeper 3.8.0 too, each with the reason; the suite expects them to
@@ -131,66 +136,59 @@ exec %[1]q "$@" >>%[2]q 2>&1
 
 	ctx, cancel := context.WithTimeout(context.Background(), cclientSuiteTimeout)
 	defer cancel()
-	// bash is the namespace's init: it reaps the servers that the scripts
-	// start and leave behind, so that a killed one does not linger as a
-	// zombie that `kill -0` still finds.
-	cmd := exec.CommandContext(ctx, "unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
-		"bash", "-c", `set -e
-ip link set lo up
-mkdir -p /tmp/certs
-mount --bind "$1" /tmp/certs
-set +e
-stdbuf -oL -eL "$2"
-exit $?`, "-", filepath.Join(run, "certs"), zktest)
-	cmd.Dir = run
-	cmd.Env = append(os.Environ(), env...)
-	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	suite := &cclientRun{ctx: ctx, dir: run, env: env, zktest: zktest}
 	began := time.Now()
-	runErr := cmd.Run()
-	took := time.Since(began).Round(time.Second)
-	out := stdout.String()
-	if testing.Verbose() {
-		t.Logf("zktest-mt output:\n%s", tailString(out, cclientOutputLimit))
+	// The whole suite in one run, then each test that did not run alone:
+	// a failed assertion in a completion callback aborts zktest-mt, which
+	// then runs none of the tests after it.
+	suite.run(t, "")
+	for _, test := range cclientSuiteTests() {
+		if _, done := suite.results[test]; !done && ctx.Err() == nil {
+			suite.run(t, test)
+		}
 	}
-	res := parseCppunit(out)
-	t.Logf("C client suite against %s: %d passed, %d failed in %v", name, len(res.passed), len(res.failed), took)
+	took := time.Since(began).Round(time.Second)
 
 	expected := maps.Clone(cclientApacheFailures)
 	if impl == "ours" {
 		maps.Copy(expected, cclientExpectedFailures)
 	}
+	var passed, failed int
 	var problems, unexpected []string
-	for _, test := range res.failed {
-		if reason, ok := expected[test]; ok {
-			t.Logf("expected failure %s: %s", test, reason)
-		} else {
-			unexpected = append(unexpected, test)
-		}
-	}
-	for _, test := range res.passed {
-		if reason, ok := expected[test]; ok {
+	for _, test := range cclientSuiteTests() {
+		outcome, done := suite.results[test]
+		reason, listed := expected[test]
+		switch {
+		case !done:
+			problems = append(problems, test+" did not run")
+		case outcome == "OK" && listed:
+			passed++
 			t.Logf("%s passes now, though listed as an expected failure (%s)", test, reason)
+		case outcome == "OK":
+			passed++
+		case listed:
+			failed++
+			t.Logf("expected failure %s (%s): %s", test, outcome, reason)
+		default:
+			failed++
+			unexpected = append(unexpected, test+" ("+outcome+")")
 		}
 	}
-	switch {
-	case ctx.Err() != nil:
-		problems = append(problems, fmt.Sprintf("the run was killed after %v, during %s", cclientSuiteTimeout, res.running))
-	case res.running != "":
-		problems = append(problems, fmt.Sprintf("zktest-mt stopped (%v) during %s", runErr, res.running))
-	case len(res.passed)+len(res.failed) != cclientTests:
-		problems = append(problems, fmt.Sprintf("%d tests ran, not %d (%v)", len(res.passed)+len(res.failed), cclientTests, runErr))
-	case runErr != nil && len(res.failed) == 0:
-		problems = append(problems, fmt.Sprintf("zktest-mt: %v", runErr))
+	t.Logf("C client suite against %s: %d passed, %d failed in %v", name, passed, failed, took)
+	for test := range suite.results {
+		if !slices.Contains(cclientSuiteTests(), test) {
+			problems = append(problems, test+" ran but is not in cclientSuiteList")
+		}
+	}
+	if ctx.Err() != nil {
+		problems = append(problems, fmt.Sprintf("the run was killed after %v", cclientSuiteTimeout))
 	}
 	if len(unexpected) > 0 {
 		problems = append(problems, fmt.Sprintf("%d tests failed:\n  %s", len(unexpected), strings.Join(unexpected, "\n  ")))
 	}
 	if len(problems) > 0 {
-		t.Errorf("C client suite against %s: %s\nzktest-mt output:\n%s\nstderr:\n%s\nserver log:\n%s\nensemble zkServer.sh log:\n%s",
-			name, strings.Join(problems, "\n"), tailString(out, cclientOutputLimit),
-			tailString(stderr.String(), cclientOutputLimit),
+		t.Errorf("C client suite against %s: %s\nzktest-mt output:\n%s\nserver log:\n%s\nensemble zkServer.sh log:\n%s",
+			name, strings.Join(problems, "\n"), tailString(suite.output.String(), cclientOutputLimit),
 			tailFile(filepath.Join(state, "zk.log")), tailFile(quorumLog))
 		// The ensembles' servers (ours) log into their data directories.
 		logs, _ := filepath.Glob(filepath.Join(run, "build", "test", "test-cppunit", "data*", "zookeeper.out"))
@@ -198,6 +196,113 @@ exit $?`, "-", filepath.Join(run, "certs"), zktest)
 			t.Logf("%s:\n%s", l, tailFile(l))
 		}
 	}
+}
+
+// cclientRun runs zktest-mt, once or more, and gathers the outcomes.
+type cclientRun struct {
+	ctx    context.Context
+	dir    string   // the working directory, ZKROOT
+	env    []string // added to the environment
+	zktest string
+	// results maps each test that ran to "OK", "assertion", "error" or
+	// "aborted zktest-mt".
+	results map[string]string
+	// output collects zktest-mt's output of every run.
+	output bytes.Buffer
+}
+
+// run runs zktest-mt in namespaces of its own: all its tests if test is
+// "", else that one.
+func (r *cclientRun) run(t *testing.T, test string) {
+	t.Helper()
+	if r.results == nil {
+		r.results = map[string]string{}
+	}
+	// The script's pid file names a process of the namespace of the run
+	// before, which has ended; in this one the number is another's.
+	if err := os.Remove(filepath.Join(r.dir, "state", "zk.pid")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	args := []string{"--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
+		// bash is the namespace's init: it reaps the servers that the
+		// scripts start and leave behind, so that a killed one does not
+		// linger as a zombie that `kill -0` still finds.
+		"bash", "-c", `set -e
+ip link set lo up
+mkdir -p /tmp/certs
+mount --bind "$1" /tmp/certs
+shift
+set +e
+stdbuf -oL -eL "$@"
+exit $?`, "-", filepath.Join(r.dir, "certs"), r.zktest}
+	if test != "" {
+		args = append(args, test)
+	}
+	cmd := exec.CommandContext(r.ctx, "unshare", args...)
+	cmd.Dir = r.dir
+	cmd.Env = append(os.Environ(), r.env...)
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	fmt.Fprintf(&r.output, "=== zktest-mt %s: %v\n%s\n--- stderr:\n%s\n", test, runErr, stdout.String(), stderr.String())
+	if testing.Verbose() {
+		t.Logf("zktest-mt %s (%v):\n%s\nstderr:\n%s", test, runErr, stdout.String(), stderr.String())
+	}
+	for test, outcome := range parseCppunit(stdout.String(), cclientSuiteTests()) {
+		r.results[test] = outcome
+	}
+}
+
+// cclientSuiteList names the suite's tests, by class, in the order
+// zktest-mt runs them.
+const cclientSuiteList = `
+TestReconfigServer: testNonIncremental testRemoveConnectedFollower testRemoveFollower
+	testReconfigFailureWithoutAuth testReconfigFailureWithoutServerSuperuserPasswordConfigured
+Zookeeper_SASLAuth: testServerRequireClientSASL testClientSASL testClientSASLOverIPv6
+	testClientSASLReadOnly testClientSASLPacketOrder
+Zookeeper_clientretry: testRetry
+Zookeeper_close: testIOThreadStoppedOnExpire testCloseUnconnected testCloseUnconnected1
+	testCloseConnected1 testCloseFromWatcher1
+Zookeeper_init: testBasic testAddressResolution testMultipleAddressResolution
+	testNullAddressString testEmptyAddressString testOneSpaceAddressString
+	testTwoSpacesAddressString testInvalidAddressString1 testInvalidAddressString2
+	testNonexistentHost testOutOfMemory_init testOutOfMemory_getaddrs1
+	testOutOfMemory_getaddrs2 testPermuteAddrsList
+Zookeeper_logClientEnv: testLogClientEnv
+Zookeeper_multi: testCreate testCreateDelete testInvalidVersion testNestedCreate testSetData
+	testUpdateConflict testDeleteUpdateConflict testAsyncMulti testMultiFail testCheck
+	testWatch testSequentialNodeCreateInAsyncMulti testBigAsyncMulti
+Zookeeper_operations: testAsyncWatcher1 testAsyncGetOperation
+	testOperationsAndDisconnectConcurrently1 testOperationsAndDisconnectConcurrently2
+	testConcurrentOperations1
+Zookeeper_readOnly: testReadOnly testReadOnlyWithSSL
+Zookeeper_reconfig: testcycleNextServer testMigrateOrNot testMigrationCycle
+	testAddrVecContainsIPv4 testAddrVecContainsIPv6
+Zookeeper_simpleSystem: testLogCallbackSetLog testLogCallbackInitLog testLogCallbackClearLog
+	testAsyncWatcherAutoReset testDeserializeString testFirstServerDown testNonexistentHost
+	testNullData testIPV6 testSSL testCreate testCreateContainer testCreateTtl testPath
+	testPathValidation testPing testAcl testChroot testAuth testHangingClient
+	testWatcherAutoResetWithGlobal testWatcherAutoResetWithLocal testGetChildren2
+	testLastZxid testServersResolutionDelay testRemoveWatchers
+Zookeeper_watchers: testDefaultSessionWatcher1 testDefaultSessionWatcher2
+	testObjectSessionWatcher1 testObjectSessionWatcher2 testNodeWatcher1
+	testChildWatcher1 testChildWatcher2
+`
+
+// cclientSuiteTests returns the tests of cclientSuiteList as cppunit names
+// them ("Class::test"), in order.
+func cclientSuiteTests() []string {
+	var tests []string
+	class := ""
+	for _, f := range strings.Fields(cclientSuiteList) {
+		if c, ok := strings.CutSuffix(f, ":"); ok {
+			class = c
+			continue
+		}
+		tests = append(tests, class+"::"+f)
+	}
+	return tests
 }
 
 // cclientSuiteBinary returns the suite's test program, running
@@ -222,41 +327,47 @@ func cclientSuiteBinary(t *testing.T) string {
 	return bin
 }
 
-// cppunitResults is what zktest-mt's progress lines say.
-type cppunitResults struct {
-	passed, failed []string
-	// running is the test that started last and has not finished.
-	running string
-}
-
-// cppunitStart is where zktest-mt's listener starts a test's progress: the
-// test's name at the start of a line. It then prints " : assertion" or
-// " : error" if the test failed, " : elapsed <ms>", and " : OK" if it
-// passed; whatever the test or a server script prints may come between.
-var cppunitStart = regexp.MustCompile(`(?m)^\w+::\w+`)
-
-// parseCppunit reads zktest-mt's progress output.
-func parseCppunit(out string) cppunitResults {
-	var res cppunitResults
-	starts := cppunitStart.FindAllStringIndex(out, -1)
+// parseCppunit reads the progress output of zktest-mt's listener: a test's
+// name at the start of a line, then " : assertion" or " : error" if it
+// failed, " : elapsed <ms>", and " : OK" if it passed. Whatever the test or
+// a server script prints may come in between; a test whose progress stops
+// short aborted zktest-mt. It returns the outcome of each test of tests
+// that started: "OK", "assertion", "error" or "aborted zktest-mt".
+func parseCppunit(out string, tests []string) map[string]string {
+	// Longest first, so that no name stands for a longer one it begins.
+	names := slices.Clone(tests)
+	slices.SortFunc(names, func(a, b string) int { return len(b) - len(a) })
+	for i, n := range names {
+		names[i] = regexp.QuoteMeta(n)
+	}
+	start := regexp.MustCompile(`(?m)^(?:` + strings.Join(names, "|") + `)`)
+	outcomes := map[string]string{}
+	starts := start.FindAllStringIndex(out, -1)
 	for i, at := range starts {
-		test := out[at[0]:at[1]]
 		end := len(out)
 		if i+1 < len(starts) {
 			end = starts[i+1][0]
 		}
-		progress := out[at[1]:end]
-		switch {
-		case strings.Contains(progress, " : assertion"), strings.Contains(progress, " : error"):
-			res.failed = append(res.failed, test)
-		case strings.Contains(progress, " : OK"):
-			res.passed = append(res.passed, test)
-		default:
-			res.running = test
-		}
+		outcomes[out[at[0]:at[1]]] = cppunitOutcome(out[at[1]:end])
 	}
-	slices.Sort(res.failed)
-	return res
+	return outcomes
+}
+
+// cppunitOutcome reads a test's progress (see parseCppunit).
+func cppunitOutcome(progress string) string {
+	failure, rest, ok := strings.Cut(progress, " : elapsed ")
+	if !ok {
+		return "aborted zktest-mt"
+	}
+	rest = strings.TrimLeft(rest, "0123456789")
+	switch {
+	case strings.HasPrefix(rest, " : OK"):
+		return "OK"
+	case strings.Contains(failure, " : error"):
+		return "error"
+	default:
+		return "assertion"
+	}
 }
 
 // tailFile returns at most the last cclientOutputLimit bytes of a file.
@@ -268,4 +379,16 @@ func tailFile(path string) string {
 		return err.Error()
 	}
 	return tailString(string(b), cclientOutputLimit)
+}
+
+func TestParseCppunit(t *testing.T) {
+	tests := []string{"A::test", "A::test1", "A::test2", "B::test"}
+	out := "\nRunning \nA::test : elapsed 3 : OK\n" +
+		"A::test1Starting zookeeper ... STARTED\n : assertion : elapsed 1012\n" +
+		"A::test2 : elapsed 5 : OK\nB::test\nterminate called\n"
+	got := parseCppunit(out, tests)
+	want := map[string]string{"A::test": "OK", "A::test1": "assertion", "A::test2": "OK", "B::test": "aborted zktest-mt"}
+	if !maps.Equal(got, want) {
+		t.Errorf("parseCppunit = %v, want %v", got, want)
+	}
 }
