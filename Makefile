@@ -19,8 +19,12 @@ vet:
 	$(GO) vet ./...
 
 # Unit, integration and differential tests (Apache ZooKeeper 3.8 from Debian
-# must be installed: .ci/run does it).
+# must be installed: .ci/run does it). test/cclient/install.sh first installs
+# what the C client's cppunit suite and the ClickHouse test need (Debian
+# packages, as root) and builds the suite from the npm package
+# zookeeper@7.3.0; it does nothing that is already done.
 test: vet
+	bash test/cclient/install.sh
 	$(GO) test -count=1 -timeout 20m ./...
 
 # Benchmark against Apache ZooKeeper 3.8 (Debian: apt-get install zookeeper):
