@@ -12,12 +12,14 @@
 # /tmp/certs, where the tests read them), the properties
 # zookeeper.extendedTypesEnabled and znode.container.checkIntervalMs, SASL
 # required for startRequireSASLAuth, and for the read-only starts server 1
-# of a three-server ensemble whose other two never start. Unlike the
-# original, both ports listen on 127.0.0.1 only, the certificates are made
-# once per run rather than at every start, and a start returns once the
-# server serves (read-only, for the read-only starts) instead of sleeping.
-# As in the original, every command first kills (SIGKILL) the server the
-# previous one started.
+# of a three-server ensemble whose other two never start. As the original,
+# the ports listen on every address (testIPV6 connects to ::1): the test
+# runs the suite in a network namespace whose only interface is its own
+# loopback. Unlike the original, the certificates are made once per run
+# rather than at every start, and a start returns once the server serves
+# (read-only, for the read-only starts) instead of sleeping. As in the
+# original, every command first kills (SIGKILL) the server the previous one
+# started.
 #
 # Environment (set by test/cclient_suite_test.go):
 #   ZKCC_IMPL      ours or apache
