@@ -26,6 +26,9 @@ const (
 	clickHouseStartTimeout = 60 * time.Second
 	// clickHouseStopTimeout bounds the wait for its exit after SIGTERM.
 	clickHouseStopTimeout = 30 * time.Second
+	// clickHouseSessionTimeout is the servers' ZooKeeper session timeout
+	// (session_timeout_ms in clickHouseConfig).
+	clickHouseSessionTimeout = 10 * time.Second
 	// clickHouseQueryTimeout bounds one query (SYSTEM SYNC REPLICA waits
 	// for the replica to fetch what it lacks).
 	clickHouseQueryTimeout = 90 * time.Second
@@ -276,7 +279,14 @@ func TestClickHouseReplication(t *testing.T) {
 	r2.stop()
 	r1.query("INSERT INTO events VALUES ('2024-01-03', 4, 'd'), ('2024-01-03', 5, 'e')")
 	r1.query("INSERT INTO events VALUES ('2024-01-04', 6, 'f')")
-	r1.expect("SELECT count() FROM system.zookeeper WHERE path = '/clickhouse/tables/events/replicas/r2' AND name = 'is_active'", "0\n")
+	// r2's session ended with it (or expires): its ephemeral is_active goes.
+	const r2Active = "SELECT count() FROM system.zookeeper WHERE path = '/clickhouse/tables/events/replicas/r2' AND name = 'is_active'"
+	for deadline := time.Now().Add(clickHouseSessionTimeout + 20*time.Second); r1.query(r2Active) != "0\n"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("r2's is_active is still there %v after it stopped", clickHouseSessionTimeout+20*time.Second)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	r2.start()
 	r2.query("SYSTEM SYNC REPLICA events")
 	r2.expect("SELECT count(), sum(id) FROM events", "6\t21\n")
