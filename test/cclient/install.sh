@@ -4,8 +4,9 @@
 #
 #  - Debian packages: Apache ZooKeeper 3.8 (the reference server), the C
 #    client's build tools and libraries (cppunit, OpenSSL, Cyrus SASL with
-#    its DIGEST-MD5 plugin), ClickHouse 18.16, and npm if there is none. Installing them takes
-#    root; without it the script names what is missing and fails.
+#    its DIGEST-MD5 plugin), iproute2 (the suite runs in a network namespace
+#    of its own), ClickHouse 18.16, and npm if there is none. Installing
+#    them takes root; without it the script names what is missing and fails.
 #  - Apache's C client 3.8.2 with its cppunit suite, as the npm package
 #    zookeeper@7.3.0 ships it (deps/zookeeper-client-c.tar.gz): fetched with
 #    npm pack, unpacked, configured and built (make zktest-mt) in
@@ -18,7 +19,7 @@ dir=${ZKGO_CCLIENT_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/zkgo/cclient-3.8.2}
 
 packages=(zookeeper zookeeper-bin default-jre-headless openssl
   g++ make autoconf automake libtool pkg-config
-  libcppunit-dev libssl-dev libsasl2-dev libsasl2-modules
+  libcppunit-dev libssl-dev libsasl2-dev libsasl2-modules iproute2
   clickhouse-server clickhouse-client)
 
 missing=()
