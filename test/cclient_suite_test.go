@@ -87,6 +87,11 @@ func TestCClientSuite(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("the C client suite runs in namespaces of its own (unshare --net --mount --pid), which takes root")
 	}
+	for _, tool := range []string{"unshare", "ip", "stdbuf"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("the C client suite needs %s (%v): Debian packages util-linux, iproute2, coreutils", tool, err)
+		}
+	}
 	zktest := cclientSuiteBinary(t)
 	run := t.TempDir()
 	state := filepath.Join(run, "state")

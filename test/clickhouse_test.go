@@ -245,6 +245,10 @@ func (ch *clickHouse) expect(q, want string) {
 // twice (on either replica) is kept once, system.zookeeper lists the
 // replicas, and a replica stopped while the other takes inserts catches up
 // after its restart. With DIFF_SELF=1 it runs against Apache ZooKeeper.
+//
+// ClickHouse's own ZooKeeper client sends the ConnectRequest of old clients,
+// without the trailing readOnly flag, and accepts only the 36-byte answer
+// without it that Apache ZooKeeper gives such clients.
 func TestClickHouseReplication(t *testing.T) {
 	start := harness.StartOurs
 	if os.Getenv(envDiffSelf) == "1" {
