@@ -21,9 +21,13 @@ vet:
 # Unit, integration and differential tests, and real clients' and
 # applications' own suites against ours and Apache ZooKeeper 3.8 (README:
 # "Clients and applications tested"). test/install-deps.sh installs the
-# Debian packages they need when run as root, else names them.
+# Debian packages they need when run as root, else names them;
+# test/cclient/install.sh installs what the C client's cppunit suite and
+# the ClickHouse test need and builds the suite from the npm package
+# zookeeper@7.3.0. Both skip what is already done.
 test: vet
 	sh test/install-deps.sh
+	bash test/cclient/install.sh
 	$(GO) test -count=1 -timeout 20m ./...
 
 # Only the real clients' and applications' suites (part of make test; about

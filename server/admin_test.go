@@ -641,3 +641,30 @@ func absVersionDir(t *testing.T, dir string) string {
 	}
 	return filepath.Join(abs, "version-2")
 }
+// As Apache's QuorumPeer ("Problem starting AdminServer"), a server of an
+// ensemble whose admin port is taken starts without its AdminServer (the
+// C client's reconfig tests start three servers on one host, all on the
+// default admin port).
+func TestEnsembleServerStartsWhenAdminPortIsTaken(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	cfg := startConfig(t)
+	cfg.AdminServerPort = busy.Addr().(*net.TCPAddr).Port
+	for id := int64(1); id <= 3; id++ {
+		cfg.Servers = append(cfg.Servers, conf.Server{ID: id, Host: "127.0.0.1",
+			QuorumPort: freePort(t), ElectionPort: freePort(t)})
+	}
+	cfg.MyID = 1
+	cfg.FourLetterWords = []string{"ruok"}
+	s := New(cfg, zap.NewNop())
+	if err := s.Start(); err != nil {
+		t.Fatalf("Start with the admin port taken: %v", err)
+	}
+	defer s.Close()
+	if reply := fourLetter(t, s.ClientAddr(), "ruok"); reply != "imok" {
+		t.Errorf("ruok answered %q", reply)
+	}
+}

@@ -242,12 +242,18 @@ func (s *Server) listenHTTP() ([]httpEndpoint, error) {
 	if s.cfg.AdminEnableServer {
 		addr := net.JoinHostPort(s.cfg.AdminServerAddress, strconv.Itoa(s.cfg.AdminServerPort))
 		ln, err := net.Listen("tcp", addr)
-		if err != nil {
+		switch {
+		case err != nil && s.quorum != nil:
+			// As Apache's QuorumPeer ("Problem starting AdminServer"): a
+			// server of an ensemble runs on without it.
+			s.log.Warn("problem starting AdminServer: running without it", zap.String("address", addr), zap.Error(err))
+		case err != nil:
 			closeEndpoints(eps)
 			return nil, fmt.Errorf("server: unable to start AdminServer on %s (admin.serverAddress, admin.serverPort; admin.enableServer=false turns it off): %w", addr, err)
+		default:
+			idle := time.Duration(s.cfg.AdminIdleTimeout) * time.Millisecond
+			eps = append(eps, httpEndpoint{name: "AdminServer", ln: ln, handler: s.mon.AdminHandler(), idle: idle})
 		}
-		idle := time.Duration(s.cfg.AdminIdleTimeout) * time.Millisecond
-		eps = append(eps, httpEndpoint{name: "AdminServer", ln: ln, handler: s.mon.AdminHandler(), idle: idle})
 	}
 	return eps, nil
 }

@@ -124,7 +124,8 @@ func (s *Server) ClientAddr() string {
 // and starts serving in the background: the client port, the AdminServer
 // (admin.enableServer) and the Prometheus endpoint (metricsProvider.*).
 // As in Apache ZooKeeper's standalone server, failing to bind any of them
-// is an error and nothing is left listening.
+// is an error and nothing is left listening; a server of an ensemble, as
+// Apache's QuorumPeer, runs on without an AdminServer it cannot bind.
 func (s *Server) Start() error {
 	if s.cfg.ClientPort <= 0 && s.cfg.SecureClientPort <= 0 {
 		return errors.New("server: no clientPort or secureClientPort configured")

@@ -33,11 +33,12 @@ func loadConfig(args []string) (*conf.Config, []string, error) {
 	return cfg, args, err
 }
 
-func pidFile(cfg *conf.Config) string { return filepath.Join(cfg.DataDir, "zookeeper_server.pid") }
+func pidFile(dataDir string) string { return filepath.Join(dataDir, "zookeeper_server.pid") }
 
-// readPid returns the pid in the pid file if that process is alive.
-func readPid(cfg *conf.Config) (int, bool) {
-	b, err := os.ReadFile(pidFile(cfg))
+// readPid returns the pid in the pid file of dataDir if that process is
+// alive.
+func readPid(dataDir string) (int, bool) {
+	b, err := os.ReadFile(pidFile(dataDir))
 	if err != nil {
 		return 0, false
 	}
@@ -56,7 +57,7 @@ func startService(args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "Starting zookeeper ... ")
-	if pid, alive := readPid(cfg); alive {
+	if pid, alive := readPid(cfg.DataDir); alive {
 		return fmt.Errorf("already running as process %d", pid)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
@@ -77,7 +78,7 @@ func startService(args []string, out io.Writer) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	if err := os.WriteFile(pidFile(cfg), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(pidFile(cfg.DataDir), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
 		return err
 	}
 	exited := make(chan error, 1)
@@ -86,7 +87,7 @@ func startService(args []string, out io.Writer) error {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
-			os.Remove(pidFile(cfg))
+			os.Remove(pidFile(cfg.DataDir))
 			return fmt.Errorf("FAILED TO START (%v); see %s", err, logFile.Name())
 		case <-time.After(100 * time.Millisecond):
 		}
@@ -101,14 +102,14 @@ func startService(args []string, out io.Writer) error {
 // stopService sends SIGTERM to the server in the pid file and waits for it
 // to exit.
 func stopService(args []string, out io.Writer) error {
-	cfg, _, err := loadConfig(args)
+	dataDir, err := stopDataDir(args)
 	if err != nil {
 		return err
 	}
 	fmt.Fprint(out, "Stopping zookeeper ... ")
-	pid, alive := readPid(cfg)
+	pid, alive := readPid(dataDir)
 	if !alive {
-		fmt.Fprintf(out, "no zookeeper to stop (could not find file %s)\n", pidFile(cfg))
+		fmt.Fprintf(out, "no zookeeper to stop (could not find file %s)\n", pidFile(dataDir))
 		return nil
 	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
@@ -121,9 +122,33 @@ func stopService(args []string, out io.Writer) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	os.Remove(pidFile(cfg))
+	os.Remove(pidFile(dataDir))
 	fmt.Fprintln(out, "STOPPED")
 	return nil
+}
+
+// stopDataDir returns the dataDir of the configuration in args, where stop
+// finds the pid file. As zkServer.sh, which greps the dataDir line, stop
+// works when the configuration no longer loads as a whole: that of a server
+// a reconfig removed has it point at a dynamic file without its myid.
+func stopDataDir(args []string) (string, error) {
+	cfg, _, err := loadConfig(args)
+	if err == nil {
+		return cfg.DataDir, nil
+	}
+	if len(args) != 1 {
+		return "", err
+	}
+	b, readErr := os.ReadFile(args[0])
+	if readErr != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "dataDir" {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", err
 }
 
 // statusService prints what zkServer.sh status prints: the client port and
