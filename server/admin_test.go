@@ -641,6 +641,7 @@ func absVersionDir(t *testing.T, dir string) string {
 	}
 	return filepath.Join(abs, "version-2")
 }
+
 // As Apache's QuorumPeer ("Problem starting AdminServer"), a server of an
 // ensemble whose admin port is taken starts without its AdminServer (the
 // C client's reconfig tests start three servers on one host, all on the
