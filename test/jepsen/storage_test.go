@@ -45,6 +45,7 @@ type storageFaults struct {
 	t       *testing.T
 	servers []*harness.Server
 	rng     *rand.Rand
+	enabled bool // the nemesis damages storage
 	began   time.Time
 
 	cur      *damaged                 // the server damaged last, until repaired; nil if none
@@ -64,8 +65,11 @@ type damaged struct {
 	stops    int    // times it stopped on a bad read at run time
 }
 
-func newStorageFaults(t *testing.T, servers []*harness.Server, rng *rand.Rand) *storageFaults {
-	return &storageFaults{t: t, servers: servers, rng: rng, began: time.Now(),
+// newStorageFaults returns the storage faults of a run on servers, drawn
+// with rng; the nemesis damages storage only if enabled, but every server
+// is watched either way.
+func newStorageFaults(t *testing.T, servers []*harness.Server, rng *rand.Rand, enabled bool) *storageFaults {
+	return &storageFaults{t: t, servers: servers, rng: rng, enabled: enabled, began: time.Now(),
 		ever: map[*harness.Server]bool{}, launched: map[*harness.Server]int{}, counts: map[string]int{}}
 }
 
@@ -130,7 +134,7 @@ func (sf *storageFaults) check() {
 		switch {
 		case sf.under(s):
 			sf.damagedExit(last)
-		case sf.ever[s]:
+		case sf.ever[s] && storageError(last):
 			// Damage no start looked at (an sstable of purged entries)
 			// found by a read at run time: the server stops, and its next
 			// start finds it.
@@ -138,7 +142,7 @@ func (sf *storageFaults) check() {
 			sf.note("s%d, damaged earlier, stopped: %s; started again", s.ID(), last)
 			sf.relaunch(s)
 		default:
-			sf.t.Errorf("storage nemesis: server %d, never damaged, exited by itself: %s", s.ID(), last)
+			sf.t.Errorf("storage nemesis: server %d exited by itself (damaged before: %v): %s", s.ID(), sf.ever[s], last)
 			sf.relaunch(s)
 		}
 	}
@@ -150,7 +154,7 @@ func (sf *storageFaults) check() {
 	if !d.detected && strings.Contains(log, damagedLine) {
 		d.detected = true
 		sf.counts["detected"]++
-		sf.note("s%d found the damage: %s", d.s.ID(), lastError(log))
+		sf.note("s%d found the damage: %s", d.s.ID(), message(log, damagedLine))
 	}
 	mode := d.s.Mode()
 	serving := mode == "leader" || mode == "follower"
@@ -186,14 +190,14 @@ func (sf *storageFaults) damagedExit(last string) {
 	d := sf.cur
 	started := strings.Contains(d.s.Log()[sf.launched[d.s]:], loadedLine)
 	switch {
-	case started && d.stops < maxFailStops:
+	case started && storageError(last) && d.stops < maxFailStops:
 		d.stops++
 		sf.counts["stopped on a bad read"]++
 		sf.note("s%d stopped at run time on the damage: %s; started again", d.s.ID(), last)
 		sf.relaunch(d.s)
 		return
 	case started:
-		sf.t.Errorf("storage nemesis: server %d stopped %d times after %s: %s", d.s.ID(), d.stops+1, d.what, last)
+		sf.t.Errorf("storage nemesis: server %d, damaged by %s, stopped (%d times before): %s", d.s.ID(), d.what, d.stops, last)
 	case d.pebble:
 		sf.counts["refused (pebble)"]++
 	default:
@@ -229,6 +233,24 @@ func (sf *storageFaults) summary() string {
 		parts = append(parts, fmt.Sprintf("%s=%d", k, sf.counts[k]))
 	}
 	return fmt.Sprintf("outcomes: %s; events: %s", strings.Join(parts, " "), strings.Join(sf.events, "; "))
+}
+
+// message returns the first line of a server log that contains text,
+// without its time stamp, level and source position.
+func message(log, text string) string {
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, text) {
+			f := strings.SplitN(l, "\t", 4)
+			return f[len(f)-1]
+		}
+	}
+	return ""
+}
+
+// storageError reports whether a server's last error is about its storage:
+// a server stops on a bad read of its log or snapshots (fail-stop).
+func storageError(last string) bool {
+	return strings.Contains(last, "corrupt") || strings.Contains(last, "storage") || strings.Contains(last, "pebble")
 }
 
 // pollInterval paces the polls of settle.
