@@ -228,6 +228,12 @@ func (sf *storageFaults) settle() {
 
 // summary lists the outcomes and the events.
 func (sf *storageFaults) summary() string {
+	if !sf.enabled {
+		return "off"
+	}
+	if len(sf.events) == 0 {
+		return "none"
+	}
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(sf.counts)) {
 		parts = append(parts, fmt.Sprintf("%s=%d", k, sf.counts[k]))
