@@ -61,10 +61,8 @@ clean:
 
 # Jepsen-style linearizability suite (test/jepsen): 3- and 5-server ensembles
 # under a nemesis of kills, pauses, network partitions (symmetric, one-way,
-# 2+3 splits, delays; through per-link TCP proxies), slow fsyncs and damaged
-# storage (one killed server at a time: bytes of its transaction log or
-# snapshot files flipped, cut, zeroed or deleted; it must repair from the
-# leader), JEPSEN_DURATION each, seeded by
+# 2+3 splits, delays; through per-link TCP proxies) and slow fsyncs,
+# JEPSEN_DURATION each, seeded by
 # JEPSEN_SEED (default: the time; every run logs its seed). Failing histories
 # are saved as porcupine visualizations in JEPSEN_OUT (default: a temp dir).
 JEPSEN_DURATION ?= 60s
