@@ -237,6 +237,7 @@ func runJepsen(t *testing.T, n int) {
 	checkLinearizable(t, "sequential-create", seqModel, h.seq, userSeed, out)
 	checkSequential(t, h)
 	checkSeqNodes(t, h, present)
+	storage.checkDamaged(h.ackedNodes, rand.New(rand.NewSource(seed+2)))
 }
 
 func regKey(k int) string    { return fmt.Sprintf("/jepsen/r%d", k) }
