@@ -32,9 +32,9 @@ import (
 //	                 to see the checker fail and save a visualization
 //	JEPSEN_STORAGE   1 or 0: whether the nemesis damages storage (default 1
 //	                 when JEPSEN_DURATION is set, as by `make jepsen`; 0 in
-//	                 the short run of `make test`, while damage to an older
-//	                 write-ahead file or a deleted sstable still stops a
-//	                 member or goes unnoticed by it)
+//	                 the short run of `make test`, while a damaged older
+//	                 write-ahead file or a missing or cut sstable still
+//	                 stops a member or goes unnoticed by it)
 const (
 	envStorage     = "JEPSEN_STORAGE"
 	envInjectStale = "JEPSEN_INJECT_STALE_READ"
