@@ -30,7 +30,13 @@ import (
 //	                 a new directory under $TMPDIR)
 //	JEPSEN_INJECT_STALE_READ=1  appends a stale read to the register history,
 //	                 to see the checker fail and save a visualization
+//	JEPSEN_STORAGE   1 or 0: whether the nemesis damages storage (default 1
+//	                 when JEPSEN_DURATION is set, as by `make jepsen`; 0 in
+//	                 the short run of `make test`, while a damaged older
+//	                 write-ahead file or a missing or cut sstable still
+//	                 stops a member or goes unnoticed by it)
 const (
+	envStorage     = "JEPSEN_STORAGE"
 	envInjectStale = "JEPSEN_INJECT_STALE_READ"
 	envDuration    = "JEPSEN_DURATION"
 	envSeed        = "JEPSEN_SEED"
@@ -38,8 +44,10 @@ const (
 )
 
 // ensembleCfg makes failover quick: a leader is declared dead after
-// syncLimit*tickTime = 1.5s of silence.
-var ensembleCfg = map[string]string{"tickTime": "500", "initLimit": "10", "syncLimit": "3"}
+// syncLimit*tickTime = 1.5s of silence. Snapshots are taken every 2,500 to
+// 5,000 txns (a few seconds of the workload), so that runs hold snapshots
+// and purged logs for the storage faults to damage.
+var ensembleCfg = map[string]string{"tickTime": "500", "initLimit": "10", "syncLimit": "3", "snapCount": "5000"}
 
 const (
 	sessionTimeout  = 6 * time.Second
@@ -113,7 +121,11 @@ func runJepsen(t *testing.T, n int) {
 		seed = v
 	}
 	seed += int64(n) // distinct schedules per ensemble size, still reproducible
-	t.Logf("%d servers, duration %v, seed %d (%s=%d)", n, duration, seed, envSeed, seed-int64(n))
+	damage := os.Getenv(envDuration) != ""
+	if s := os.Getenv(envStorage); s != "" {
+		damage = s == "1"
+	}
+	t.Logf("%d servers, duration %v, seed %d (%s=%d), storage faults %v", n, duration, seed, envSeed, seed-int64(n), damage)
 
 	servers, nw := harness.StartFaultyEnsemble(t, n, ensembleCfg)
 	waitLeader(t, servers)
@@ -149,23 +161,22 @@ func runJepsen(t *testing.T, n int) {
 			runClient(h, c, conn, rng, deadline)
 		})
 	}
-	faults := nemesis(t, servers, nw, rand.New(rand.NewSource(seed)), deadline)
+	rng := rand.New(rand.NewSource(seed))
+	storage := newStorageFaults(t, servers, rng, damage)
+	faults := nemesis(t, servers, nw, storage, rng, deadline)
 	wg.Wait()
 
-	// Heal and let the ensemble settle, then read the final state through a
-	// fresh session, recording the final reads in the history.
+	// Heal and let the ensemble settle (a server that exited started
+	// again, the damaged one repaired), then read the final state through
+	// a fresh session, recording the final reads in the history.
 	nw.Heal()
 	for _, s := range servers {
 		if err := s.SetFsyncDelay(0); err != nil {
 			t.Errorf("heal the disk of server %d: %v", s.ID(), err)
 		}
 		_ = s.Resume()
-		if !s.Alive() {
-			if err := s.Restart(); err != nil {
-				t.Errorf("restart server %d after the run: %v", s.ID(), err)
-			}
-		}
 	}
+	storage.settle()
 	waitLeader(t, servers)
 	final := connect(t, servers, rand.New(rand.NewSource(seed+1)))
 	defer final.Close()
@@ -202,6 +213,7 @@ func runJepsen(t *testing.T, n int) {
 	sort.Strings(ops)
 	t.Logf("operations: %d register, %d sequential create acked (%s)", len(h.register), len(h.ackedNodes), strings.Join(ops, " "))
 	t.Logf("faults injected: %s", faults)
+	t.Logf("storage faults: %s", storage.summary())
 
 	out := os.Getenv(envOut)
 	seen := map[string]map[int]int32{}
@@ -225,6 +237,7 @@ func runJepsen(t *testing.T, n int) {
 	checkLinearizable(t, "sequential-create", seqModel, h.seq, userSeed, out)
 	checkSequential(t, h)
 	checkSeqNodes(t, h, present)
+	storage.checkDamaged(h.ackedNodes, rand.New(rand.NewSource(seed+2)))
 }
 
 func regKey(k int) string    { return fmt.Sprintf("/jepsen/r%d", k) }
@@ -370,17 +383,24 @@ func syncRead(conn *zk.Conn, key string) (regOutput, error) {
 //	slowdisk-*  every fsync of the server's log delayed 50-800ms
 //	split       a random minority (with the leader half of the time) cut off
 //	            from the majority, both ways
+//	damage-*    SIGKILL, one file of the data directory damaged (see
+//	            storageFaults), then started again without waiting for it
+//	            to serve; a plain kill when storageFaults forbids damage
+//	            (only with storage faults enabled: JEPSEN_STORAGE)
 //
 // where * is "leader" (the current leader) or "random". At most one network
-// fault per round. The timers here are the fault schedule (load), not
-// synchronisation.
-func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, rng *rand.Rand, deadline time.Time) string {
+// fault per round. Between rounds, storage checks on every server. The
+// timers here are the fault schedule (load), not synchronisation.
+func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, storage *storageFaults, rng *rand.Rand, deadline time.Time) string {
 	counts := map[string]int{}
 	var log []string
 	began := time.Now()
 	kinds := []string{"kill-random", "kill-leader", "pause-random", "pause-leader",
 		"isolate-random", "isolate-leader", "oneway-random", "oneway-leader",
 		"delay-random", "delay-leader", "split", "slowdisk-random", "slowdisk-leader"}
+	if storage.enabled {
+		kinds = append(kinds, "damage-random", "damage-random", "damage-leader")
+	}
 	network := func(kind string) bool {
 		return kind == "split" || strings.HasPrefix(kind, "isolate") || strings.HasPrefix(kind, "oneway") || strings.HasPrefix(kind, "delay")
 	}
@@ -390,6 +410,7 @@ func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, rng *
 			break
 		}
 		time.Sleep(wait)
+		storage.check()
 		type fault struct {
 			kind   string
 			victim *harness.Server
@@ -402,7 +423,7 @@ func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, rng *
 		leader := currentLeader(servers)
 		used := map[*harness.Server]bool{}
 		netFault := false
-		for range nFaults {
+		for i := range nFaults {
 			kind := kinds[rng.Intn(len(kinds))]
 			for netFault && network(kind) {
 				kind = kinds[rng.Intn(4)] // a process fault
@@ -420,6 +441,9 @@ func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, rng *
 					victim = servers[rng.Intn(len(servers))]
 				}
 			}
+			if strings.HasPrefix(kind, "damage") && !storage.mayDamage(victim, used, nFaults-1-i) {
+				kind = strings.Replace(kind, "damage", "kill", 1)
+			}
 			if victim != nil {
 				used[victim] = true
 			}
@@ -436,6 +460,8 @@ func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, rng *
 			switch kind, _, _ := strings.Cut(f.kind, "-"); kind {
 			case "kill":
 				f.victim.Kill()
+			case "damage":
+				d += "[" + storage.damage(f.victim) + "]"
 			case "pause":
 				if err := f.victim.Pause(); err != nil {
 					t.Errorf("nemesis: pause server %d: %v", f.victim.ID(), err)
@@ -485,9 +511,13 @@ func nemesis(t *testing.T, servers []*harness.Server, nw *harness.Network, rng *
 		for _, f := range faults {
 			switch kind, _, _ := strings.Cut(f.kind, "-"); kind {
 			case "kill":
-				if err := f.victim.Restart(); err != nil {
+				if storage.under(f.victim) {
+					storage.relaunch(f.victim) // it may not serve before it is repaired
+				} else if err := f.victim.Restart(); err != nil {
 					t.Errorf("nemesis: restart server %d: %v", f.victim.ID(), err)
 				}
+			case "damage":
+				storage.relaunch(f.victim)
 			case "pause":
 				if err := f.victim.Resume(); err != nil {
 					t.Errorf("nemesis: resume server %d: %v", f.victim.ID(), err)
