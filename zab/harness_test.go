@@ -264,8 +264,9 @@ func (c *cluster) damage(id int64) {
 
 // mayDamage reports whether a server's storage may be damaged without
 // taking away the ensemble's last quorum of whole logs: no server is under
-// repair, and every membership a server holds, active or logged, has at
-// least three voters (with two, the other voter alone is no quorum).
+// repair, every membership a server holds, active or logged, has at least
+// three voters (with two, the other voter alone is no quorum), and none is
+// logged without being active yet.
 func (c *cluster) mayDamage() bool {
 	if len(c.voters) < 3 {
 		return false
@@ -276,7 +277,9 @@ func (c *cluster) mayDamage() bool {
 			return false
 		}
 		for _, e := range append(slices.Clone(d.log), c.nodes[id].pending...) {
-			if m, ok := simMembers(e.Data); ok && len(m.Voters) < 3 {
+			// A membership logged but not active may need the damaged
+			// server's acknowledgements, which do not count.
+			if m, ok := simMembers(e.Data); ok && (len(m.Voters) < 3 || e.Zxid > d.members.Version) {
 				return false
 			}
 		}

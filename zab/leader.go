@@ -187,7 +187,12 @@ func (n *Node) leaderFollowerInfo(m Message) {
 			if m.Epoch >= ld.epoch {
 				ld.epoch = m.Epoch + 1
 			}
-			ld.infoFrom[m.From] = true
+			// A server under repair may have lost its promises (its
+			// stored epochs): it does not count toward the quorum that
+			// fixes the epoch, so no epoch is promised twice.
+			if !m.Repairing {
+				ld.infoFrom[m.From] = true
+			}
 		}
 		n.checkEpochQuorum()
 		return
@@ -231,15 +236,16 @@ func (n *Node) leaderAckEpoch(li *learnerInfo, m Message) {
 		return
 	}
 	li.lastZxid = m.Zxid
-	if ld.phase == leaderEpochAck && li.phase == lpEpoch && !li.observer {
+	if ld.phase == leaderEpochAck && li.phase == lpEpoch && !li.observer && !li.repairing {
 		// Only a voter's history can hold committed entries this server
 		// lacks: every commit needs a quorum of the active voters, and
 		// this server's election quorum of them had nothing newer. Other
 		// followers' extra entries (even a pending membership's voters')
 		// are dropped, and so are those of a follower whose log is under
 		// repair: it took no part in the election, which a quorum of
-		// whole logs decided, and its damaged history proves nothing.
-		if n.voters[li.id] && !li.repairing && (m.Epoch > n.hs.CurrentEpoch || (m.Epoch == n.hs.CurrentEpoch && m.Zxid > n.log.last)) {
+		// whole logs decided, and its damaged history proves nothing (nor
+		// does its acknowledgement count: it may have lost its promises).
+		if n.voters[li.id] && (m.Epoch > n.hs.CurrentEpoch || (m.Epoch == n.hs.CurrentEpoch && m.Zxid > n.log.last)) {
 			// A follower has a newer history: this server must not lead.
 			n.becomeLooking()
 			return
