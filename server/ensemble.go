@@ -115,9 +115,10 @@ type ensemble struct {
 	state atomic.Pointer[peerState]
 
 	// Driver only.
-	status zab.Status
-	gen    uint64 // bumped by every truncation: older appends report nothing
-	byZxid map[int64]*request
+	status    zab.Status
+	repairing bool   // the stored HardState.Repairing
+	gen       uint64 // bumped by every truncation: older appends report nothing
+	byZxid    map[int64]*request
 	// proposedAt is when the leader proposed each txn not yet applied
 	// (quorum_ack_latency, commit_count).
 	proposedAt map[int64]time.Time
@@ -348,11 +349,14 @@ func (q *ensemble) process() bool {
 					return false
 				}
 			}
-			if !hs.Repairing && s.txnLog.Lost() != nil {
-				if err := s.txnLog.Repaired(); err != nil {
-					s.failStorage(err)
-					return false
+			if q.repairing && !hs.Repairing {
+				if s.txnLog.Lost() != nil {
+					if err := s.txnLog.Repaired(); err != nil {
+						s.failStorage(err)
+						return false
+					}
 				}
+				q.repairing = false
 				q.log.Info("the transaction log is repaired: synced with the leader, this server votes again",
 					zap.String("lastZxid", hex(s.txnLog.LastZxid())))
 			}

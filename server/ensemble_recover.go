@@ -57,6 +57,26 @@ func (q *ensemble) recover() error {
 	if err != nil {
 		return err
 	}
+	if last := max(txnLog.LastZxid(), tree.LastZxid()); hs.CurrentEpoch < zab.EpochOf(last) || hs.AcceptedEpoch < hs.CurrentEpoch {
+		// The stored epochs are older than the history (a lost file took
+		// them): the promises this server made are unknown. It takes the
+		// history's epoch and repairs, and a repairing server's promises
+		// count for nothing (zab).
+		if dmg == nil {
+			dmg = &damage{truncateAfter: -1, err: fmt.Errorf("the stored epochs (accepted %d, current %d) are older than the history's (%d): they were lost",
+				hs.AcceptedEpoch, hs.CurrentEpoch, zab.EpochOf(last))}
+		}
+		hs.CurrentEpoch = max(hs.CurrentEpoch, zab.EpochOf(last))
+		hs.AcceptedEpoch = max(hs.AcceptedEpoch, hs.CurrentEpoch)
+		for _, m := range []struct {
+			key string
+			v   int64
+		}{{zab.MetaAcceptedEpoch, hs.AcceptedEpoch}, {zab.MetaCurrentEpoch, hs.CurrentEpoch}} {
+			if err := txnLog.SetMeta(m.key, m.v); err != nil {
+				return err
+			}
+		}
+	}
 	if dmg != nil {
 		// Recorded before anything is dropped: until a leader has synced
 		// this server it must not vote with what is left.
@@ -77,6 +97,7 @@ func (q *ensemble) recover() error {
 		s.log.Warn("the transaction log is still under repair: this server neither votes nor leads until a leader has synced it")
 	}
 	hs.Repairing = repairing == 1
+	q.repairing = hs.Repairing
 	st := zab.DurableState{HardState: hs, SnapshotZxid: tree.LastZxid(), LastZxid: txnLog.LastZxid()}
 
 	// Tick about every targetTick: limits are in tickTime units.
@@ -164,8 +185,18 @@ func (q *ensemble) loadDamaged(txnLog *storage.Log) (tree *znode.Tree, path stri
 			Reason: fmt.Sprintf("the log was purged up to 0x%x, after the newest valid snapshot 0x%x", purged, snapZxid)}, snapZxid)
 		return tree, path, dmg, nil
 	}
+	// Every txn after the snapshot must follow the one before it: a
+	// missing range (a write-ahead or table file gone) leaves a gap that
+	// the log's own checks do not see.
 	good := snapZxid
-	verr := txnLog.Iterate(snapZxid+1, func(z int64, _ []byte) error { good = z; return nil })
+	verr := txnLog.Iterate(snapZxid+1, func(z int64, _ []byte) error {
+		if !follows(good, z) {
+			return &storage.CorruptionError{Path: txnLog.Dir(), Zxid: z,
+				Reason: fmt.Sprintf("gap in the log: txn 0x%x follows 0x%x", z, good)}
+		}
+		good = z
+		return nil
+	})
 	var ce *storage.CorruptionError
 	switch {
 	case verr == nil:
@@ -175,6 +206,16 @@ func (q *ensemble) loadDamaged(txnLog *storage.Log) (tree *znode.Tree, path stri
 		return nil, "", nil, verr
 	}
 	return tree, path, dmg, nil
+}
+
+// follows reports whether txn z can come right after txn prev: the next
+// counter of the same epoch, or the first of a later one (a leader numbers
+// its epoch's txns from 1, one after another).
+func follows(prev, z int64) bool {
+	if zab.EpochOf(z) == zab.EpochOf(prev) {
+		return z == prev+1
+	}
+	return zab.EpochOf(z) > zab.EpochOf(prev) && zab.CounterOf(z) == 1
 }
 
 func boolInt(b bool) int64 {

@@ -254,3 +254,36 @@ func TestCleanLogNotDamaged(t *testing.T) {
 		t.Fatalf("a clean reopened log reported damaged at %s:%d", f, off)
 	}
 }
+
+// TestUnopenableLogMovedAside: a log pebble cannot open at all (here a
+// table file deleted) is refused; with AcceptLoss it is moved aside and an
+// empty log, reporting the loss, takes its place.
+func TestUnopenableLogMovedAside(t *testing.T) {
+	dir := t.TempDir()
+	writeGroups(t, dir, 300)
+	l := openTestLog(t, dir, Options{ForceSync: true})
+	if err := l.db.Flush(); err != nil { // the entries go to a table file
+		t.Fatal(err)
+	}
+	l.Close()
+	tables, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if err != nil || len(tables) == 0 {
+		t.Fatalf("no table file after a flush: %v", err)
+	}
+	os.Remove(tables[0])
+	if _, err := OpenLog(dir, Options{ForceSync: true}); err == nil {
+		t.Fatal("a log missing a table file opened")
+	}
+	l = openTestLog(t, dir, Options{ForceSync: true, AcceptLoss: true})
+	defer l.Close()
+	if l.Lost() == nil || l.LastZxid() != 0 {
+		t.Fatalf("Lost %v, LastZxid %d; want a loss and an empty log", l.Lost(), l.LastZxid())
+	}
+	aside, _ := filepath.Glob(dir + ".damaged-*")
+	if len(aside) != 1 {
+		t.Fatalf("moved-aside directories: %v", aside)
+	}
+	if err := l.Append(smallEntries(1, 5)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble"
@@ -160,7 +162,10 @@ func OpenLog(dir string, opts Options) (*Log, error) {
 		}
 	}
 	if err := l.openDB(fs, false); err != nil {
-		return nil, err
+		if !opts.AcceptLoss || !dataDamage(err) {
+			return nil, err
+		}
+		return openAside(dir, opts, err)
 	}
 	lost, err := l.checkHighWater(hwErr, mark, walFile, walOffset, walBad)
 	if err == nil && lost != nil && !opts.AcceptLoss {
@@ -197,6 +202,37 @@ func OpenLog(dir string, opts Options) (*Log, error) {
 	l.logger.Info("opened transaction log",
 		zap.String("firstZxid", zxidHex(l.first)), zap.String("lastZxid", zxidHex(l.last)),
 		zap.String("highWater", zxidHex(l.hw.mark())), zap.Bool("forceSync", opts.ForceSync))
+	return l, nil
+}
+
+// dataDamage reports whether pebble's failure to open a log is about its
+// files' contents (damaged, cut or missing files) rather than the disk or
+// the process (a lock held, no permission, no space, an I/O error).
+func dataDamage(err error) bool {
+	for _, e := range []error{fs.ErrPermission, syscall.EAGAIN, syscall.ENOSPC, syscall.EIO, syscall.EROFS} {
+		if errors.Is(err, e) {
+			return false
+		}
+	}
+	return true
+}
+
+// openAside handles a log that pebble cannot open at all, for a caller
+// that repairs it from elsewhere (Options.AcceptLoss): the directory is
+// kept for inspection under a new name and an empty log is opened in its
+// place, reporting the loss through Lost.
+func openAside(dir string, opts Options, cause error) (*Log, error) {
+	aside := fmt.Sprintf("%s.damaged-%d", dir, time.Now().UnixNano())
+	if err := os.Rename(dir, aside); err != nil {
+		return nil, fmt.Errorf("storage: moving the unreadable transaction log aside: %w (it could not be opened: %v)", err, cause)
+	}
+	l, err := OpenLog(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	l.lost = &CorruptionError{Path: dir,
+		Reason: fmt.Sprintf("it cannot be opened (%v); moved to %s and started empty", cause, aside)}
+	l.logger.Error("the transaction log cannot be opened; moved aside, to be repaired", zap.Error(l.lost), zap.String("movedTo", aside))
 	return l, nil
 }
 
