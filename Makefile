@@ -81,8 +81,10 @@ clean:
 
 # Jepsen-style linearizability suite (test/jepsen): 3- and 5-server ensembles
 # under a nemesis of kills, pauses, network partitions (symmetric, one-way,
-# 2+3 splits, delays; through per-link TCP proxies) and slow fsyncs,
-# JEPSEN_DURATION each, seeded by
+# 2+3 splits, delays; through per-link TCP proxies), slow fsyncs and
+# damaged storage (a killed server's log, snapshot or pebble files flipped,
+# cut, zeroed or deleted, then restarted: it must repair itself;
+# JEPSEN_STORAGE=0 turns this off), JEPSEN_DURATION each, seeded by
 # JEPSEN_SEED (default: the time; every run logs its seed). Failing histories
 # are saved as porcupine visualizations in JEPSEN_OUT (default: a temp dir).
 JEPSEN_DURATION ?= 60s
