@@ -51,6 +51,12 @@ var goZKZDivisionOurs = map[string]string{
 	// ours 27 to 111; the test failed against ours in 3 of 8 runs,
 	// against Apache in 1 of 8.
 	"TestBasicCluster": "reads another follower's fresh write without sync; ours's other follower more often has not applied it yet",
+	// The same test as upstream's TestIntegration_DNSHostProviderReconnect
+	// (gozkFlaky): it kills the server its client is connected to, starts
+	// it again and sends a create at once, which can go out on the dead
+	// connection before the client has read its end ("Create returned
+	// error: zk: connection closed", once in CI).
+	"TestDNSHostProviderReconnect": "create sent on the killed server's connection before the client saw it end, once",
 }
 
 // goZKZDivisionApache are the fork's tests that fail, always or now and

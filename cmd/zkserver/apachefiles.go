@@ -103,10 +103,24 @@ var snappyMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
 
 const snappyHeaderLen = 8 + 4 + 4
 
-// snapshotComplete is SnapStream.isValidSnapshot: a quick check that a
-// snapshot was written to the end (a checked stream ends with the seal's
-// "/"; compressed ones only have their magic checked).
+// snapshotComplete is SnapStream.isValidSnapshot: a check that a
+// snapshot was written to the end, its stream ending with the seal's "/".
+// Apache checks only the magic of a compressed one; a gzip or snappy
+// stream cut short by a crash (it ends before its last block) is
+// incomplete here too, so that an older snapshot is used, as Apache's
+// restore falls back when the newest fails to load.
 func snapshotComplete(path string) (bool, error) {
+	mode := snapshotMode(path)
+	if mode == "gz" || mode == "snappy" {
+		b, err := readSnapshotStream(path)
+		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errSnappyTruncated):
+			return false, nil
+		case err != nil:
+			return true, nil // whole but damaged: reading it reports that
+		}
+		return sealed(b), nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return false, err
@@ -116,16 +130,6 @@ func snapshotComplete(path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	switch snapshotMode(path) {
-	case "gz":
-		var m [2]byte
-		_, err := io.ReadFull(f, m[:])
-		return err == nil && m[0] == 0x1f && m[1] == 0x8b, nil
-	case "snappy":
-		var m [8]byte
-		_, err := io.ReadFull(f, m[:])
-		return err == nil && bytes.Equal(m[:], snappyMagic), nil
-	}
 	if st.Size() < 10 {
 		return false, nil
 	}
@@ -133,7 +137,13 @@ func snapshotComplete(path string) (bool, error) {
 	if _, err := f.ReadAt(tail[:], st.Size()-5); err != nil {
 		return false, err
 	}
-	return binary.BigEndian.Uint32(tail[:]) == 1 && tail[4] == '/', nil
+	return sealed(tail[:]), nil
+}
+
+// sealed reports whether a snapshot stream ends with a seal's "/" (the
+// ustring length 1, then '/').
+func sealed(b []byte) bool {
+	return len(b) >= 5 && binary.BigEndian.Uint32(b[len(b)-5:]) == 1 && b[len(b)-1] == '/'
 }
 
 // readSnapshotStream returns the decompressed content of a snapshot file.
@@ -155,6 +165,10 @@ func readSnapshotStream(path string) ([]byte, error) {
 	return b, nil
 }
 
+// errSnappyTruncated: a snappy stream ends inside a header or chunk, as
+// when a crash cuts its file short.
+var errSnappyTruncated = errors.New("snappy: truncated")
+
 // unsnappy decodes a SnappyOutputStream: a header, then chunks of int
 // length and a snappy block; a concatenated stream repeats the header.
 func unsnappy(b []byte) ([]byte, error) {
@@ -162,17 +176,17 @@ func unsnappy(b []byte) ([]byte, error) {
 	for len(b) > 0 {
 		if bytes.HasPrefix(b, snappyMagic) {
 			if len(b) < snappyHeaderLen {
-				return nil, errors.New("snappy: truncated header")
+				return nil, fmt.Errorf("%w header", errSnappyTruncated)
 			}
 			b = b[snappyHeaderLen:]
 			continue
 		}
 		if len(b) < 4 {
-			return nil, errors.New("snappy: truncated chunk length")
+			return nil, fmt.Errorf("%w chunk length", errSnappyTruncated)
 		}
 		n := int(binary.BigEndian.Uint32(b))
 		if n < 0 || n > len(b)-4 {
-			return nil, fmt.Errorf("snappy: chunk of %d bytes past the end", n)
+			return nil, fmt.Errorf("%w chunk: %d bytes past the end", errSnappyTruncated, n)
 		}
 		dec, err := snappy.Decode(nil, b[4:4+n])
 		if err != nil {

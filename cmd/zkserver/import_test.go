@@ -309,6 +309,22 @@ func TestImportCorruptApacheFiles(t *testing.T) {
 			t.Error("tree differs")
 		}
 	})
+	for _, suffix := range []string{".gz", ".snappy"} {
+		// Seen when Apache was stopped while writing its snapshot: the
+		// compressed stream ends early.
+		t.Run("truncated compressed snapshot "+suffix+", older one complete", func(t *testing.T) {
+			f := newFixture(t, suffix)
+			mutate(t, f.snap, func(b []byte) []byte { return b[:len(b)*2/3] })
+			res, warnings, err := runFixture(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eq(t, "snapshot used", res.snapshot.path, f.snap0)
+			if len(warnings) != 1 || !strings.Contains(warnings[0], filepath.Base(f.snap)) {
+				t.Errorf("warnings %q, want one naming %s", warnings, f.snap)
+			}
+		})
+	}
 	t.Run("truncated only snapshot", func(t *testing.T) {
 		f := newFixture(t, "")
 		os.Remove(f.snap0)
