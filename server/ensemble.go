@@ -86,9 +86,9 @@ type durableEvent struct {
 }
 
 type pendingSync struct {
-	gen  uint64
-	zxid int64
-	wait func() error
+	gen     uint64
+	zxid    int64
+	pending storage.Pending
 }
 
 type snapshotData struct {
@@ -364,12 +364,12 @@ func (q *ensemble) process() bool {
 		// 4. Log append; durability is reported by the syncer (group
 		// commit: appends made meanwhile share its syncs).
 		if len(rd.Entries) > 0 {
-			wait, err := s.txnLog.AppendAsync(rd.Entries)
+			p, err := s.txnLog.AppendAsync(rd.Entries)
 			if err != nil {
 				s.failStorage(err)
 				return false
 			}
-			q.queueSync(pendingSync{gen: q.gen, zxid: rd.Entries[len(rd.Entries)-1].Zxid, wait: wait})
+			q.queueSync(pendingSync{gen: q.gen, zxid: rd.Entries[len(rd.Entries)-1].Zxid, pending: p})
 		}
 		// 5. Messages and 6. committed txns, in zxid order. A leader
 		// applies first: its COMMIT lets followers apply and answer, and
@@ -685,22 +685,34 @@ func (q *ensemble) syncLoop() {
 				continue
 			}
 		}
-		var last durableEvent
+		// Every append of the batch is synced first, then the log's
+		// high-water mark moves once for all of them (for each run of
+		// one generation), then durability is reported.
+		var last pendingSync
 		failed := false
+		durable := func() {
+			if failed || last.zxid == 0 {
+				return
+			}
+			if err := q.s.txnLog.MarkDurable(last.pending); err != nil {
+				failed = true
+				q.s.failStorage(err)
+				return
+			}
+			q.report(durableEvent{gen: last.gen, zxid: last.zxid})
+		}
 		for _, p := range batch {
-			if err := p.wait(); err != nil && !failed {
+			if err := p.pending.Synced(); err != nil && !failed {
 				failed = true
 				q.s.failStorage(err)
 			}
-			if p.gen != last.gen && last.zxid != 0 {
-				q.report(last)
+			if p.gen != last.gen {
+				durable()
 			}
-			last = durableEvent{gen: p.gen, zxid: p.zxid}
+			last = p
 		}
+		durable()
 		clear(batch)
-		if !failed {
-			q.report(last)
-		}
 	}
 }
 

@@ -41,11 +41,11 @@ func BenchmarkAppend(b *testing.B) {
 					b.RunParallel(func(pb *testing.PB) {
 						for pb.Next() {
 							mu.Lock()
-							wait, err := l.AppendAsync([]zab.Entry{{Zxid: next, Data: data}})
+							p, err := l.AppendAsync([]zab.Entry{{Zxid: next, Data: data}})
 							next++
 							mu.Unlock()
 							if err == nil {
-								err = wait()
+								err = p.Wait()
 							}
 							if err != nil {
 								b.Error(err)

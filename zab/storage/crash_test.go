@@ -39,10 +39,10 @@ func crashChild(dir string) {
 				mu.Lock()
 				from, n := next, 1+rand.Int64N(3)
 				next += n
-				wait, err := l.AppendAsync(entries(from, from+n-1))
+				p, err := l.AppendAsync(entries(from, from+n-1))
 				mu.Unlock()
 				if err == nil {
-					err = wait()
+					err = p.Wait()
 				}
 				if err != nil {
 					fmt.Println("error", err)

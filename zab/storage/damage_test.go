@@ -287,3 +287,31 @@ func TestUnopenableLogMovedAside(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTruncateMakesPendingWaitsStale: an append's wait that finishes after
+// a truncation dropped its entries must not raise the high-water mark over
+// them (the log would then look short of its mark at the next open).
+func TestTruncateMakesPendingWaitsStale(t *testing.T) {
+	dir := t.TempDir()
+	l := openTestLog(t, dir, Options{ForceSync: true})
+	if err := l.Append(smallEntries(1, 5)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := l.AppendAsync(smallEntries(6, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.TruncateAfter(7); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.HighWater(); got > 7 {
+		t.Fatalf("HighWater = %d after truncating after 7", got)
+	}
+	l.Close()
+	l = openTestLog(t, dir, Options{ForceSync: true})
+	defer l.Close()
+	checkSmall(t, l, 7)
+}

@@ -53,8 +53,9 @@ type highWater struct {
 
 	mu      sync.Mutex
 	cond    sync.Cond
-	want    int64 // highest zxid asked to be made durable
-	durable int64 // mark on disk
+	want    int64  // highest zxid asked to be made durable
+	durable int64  // mark on disk
+	gen     uint64 // bumped by set: advances asked for before it are stale
 	seq     uint64
 	writing bool
 	err     error
@@ -150,7 +151,7 @@ func (h *highWater) write(zxid int64) error {
 		if h.raw {
 			err = rawSyncData(h.f.Fd())
 		} else {
-			err = h.f.Sync()
+			err = syncData(h.f)
 		}
 		if err != nil {
 			return fmt.Errorf("storage: syncing %s: %w", h.path, err)
@@ -161,10 +162,14 @@ func (h *highWater) write(zxid int64) error {
 }
 
 // advance returns once the mark is at least zxid, writing it if need be;
-// callers that arrive while a write is in flight share the next one.
-func (h *highWater) advance(zxid int64) error {
+// callers that arrive while a write is in flight share the next one. It
+// does nothing if the mark was set (a truncation) since gen.
+func (h *highWater) advance(zxid int64, gen uint64) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if gen != h.gen {
+		return h.err
+	}
 	h.want = max(h.want, zxid)
 	for h.durable < zxid && h.err == nil {
 		if h.writing {
@@ -203,7 +208,15 @@ func (h *highWater) set(zxid int64) error {
 		return err
 	}
 	h.want, h.durable = zxid, zxid
+	h.gen++
 	return nil
+}
+
+// generation is the number of sets so far (see advance).
+func (h *highWater) generation() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.gen
 }
 
 // mark returns the durable mark.

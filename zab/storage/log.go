@@ -379,26 +379,73 @@ var errStop = errors.New("stop")
 // since zxid order is checked when entries are queued, goroutines appending
 // concurrently order their calls with AppendAsync under their own lock.
 func (l *Log) Append(entries []zab.Entry) error {
-	wait, err := l.AppendAsync(entries)
+	p, err := l.AppendAsync(entries)
 	if err != nil {
 		return err
 	}
-	return wait()
+	return p.Wait()
+}
+
+// Pending is an append in flight (see AppendAsync). Exactly one of Wait
+// and Synced must be called.
+type Pending struct {
+	l    *Log
+	b    *pebble.Batch // nil: nothing to wait for
+	last int64         // the last zxid appended
+	gen  uint64        // the high-water mark's truncation generation then
+}
+
+// Wait blocks until the entries are durable: synced, and covered by the
+// high-water mark.
+func (p Pending) Wait() error {
+	if err := p.Synced(); err != nil {
+		return err
+	}
+	return p.l.MarkDurable(p)
+}
+
+// Synced blocks until the entries are synced to the write-ahead log, and
+// no longer: they count as acknowledged only once MarkDurable has run for
+// them or a later Pending. A caller with many appends in flight waits for
+// each with Synced, then calls MarkDurable once for the last, so that they
+// share one write of the high-water mark as they share the syncs.
+func (p Pending) Synced() error {
+	if p.b == nil {
+		return nil
+	}
+	return p.l.syncWait(p.b)
+}
+
+// MarkDurable moves the high-water mark up to p's entries, which Synced
+// has reported synced (and every entry appended before them). A log
+// truncated since p was appended keeps its mark: p's entries may be gone.
+// A failure to write the mark fails the log.
+func (l *Log) MarkDurable(p Pending) error {
+	if p.b == nil {
+		return nil
+	}
+	err := l.hw.advance(p.last, p.gen)
+	if err != nil {
+		l.mu.Lock()
+		err = l.fail(err)
+		l.mu.Unlock()
+	}
+	return err
 }
 
 // AppendAsync is Append split in two: it writes the entries to the log
 // (checking their order against earlier calls) and returns at once; the
-// returned wait blocks until they are durable and must be called exactly once.
-// A caller that orders entries under its own lock uses it to release the lock
-// before waiting, so that many appends share one fsync. Entries appended
-// before it become durable no later than these.
-func (l *Log) AppendAsync(entries []zab.Entry) (wait func() error, err error) {
+// returned Pending's Wait blocks until they are durable. A caller that
+// orders entries under its own lock uses it to release the lock before
+// waiting, so that many appends share one fsync. Entries appended before
+// it become durable no later than these.
+func (l *Log) AppendAsync(entries []zab.Entry) (Pending, error) {
 	if len(entries) == 0 {
-		return noWait, nil
+		return Pending{l: l}, nil
 	}
 	for i, e := range entries {
 		if i > 0 && e.Zxid <= entries[i-1].Zxid {
-			return nil, fmt.Errorf("%w: entry 0x%x follows 0x%x", ErrOutOfOrder, e.Zxid, entries[i-1].Zxid)
+			return Pending{}, fmt.Errorf("%w: entry 0x%x follows 0x%x", ErrOutOfOrder, e.Zxid, entries[i-1].Zxid)
 		}
 	}
 	b := l.db.NewBatchWithSize(groupKeyLen + crcLen + groupSize(entries) + 16)
@@ -408,52 +455,33 @@ func (l *Log) AppendAsync(entries []zab.Entry) (wait func() error, err error) {
 	if err := l.writable(); err != nil {
 		l.mu.Unlock()
 		b.Close()
-		return nil, err
+		return Pending{}, err
 	}
 	if first := entries[0].Zxid; first <= l.last || first <= 0 {
 		l.mu.Unlock()
 		b.Close()
-		return nil, fmt.Errorf("%w: entry 0x%x does not follow last zxid 0x%x", ErrOutOfOrder, first, l.last)
+		return Pending{}, fmt.Errorf("%w: entry 0x%x does not follow last zxid 0x%x", ErrOutOfOrder, first, l.last)
 	}
 	if err := l.apply(b, l.opts.ForceSync); err != nil {
 		err = l.fail(err)
 		l.mu.Unlock()
-		return nil, err
+		return Pending{}, err
 	}
 	if l.first == 0 {
 		l.first = entries[0].Zxid
 	}
 	l.last = entries[len(entries)-1].Zxid
+	p := Pending{l: l, b: b, last: l.last, gen: l.hw.generation()}
 	l.mu.Unlock()
 
 	if !l.opts.ForceSync {
 		// Without syncs nothing is durable, and the high-water mark
 		// stays where it is.
 		b.Close()
-		return noWait, nil
+		return Pending{l: l}, nil
 	}
-	last := entries[len(entries)-1].Zxid
-	return func() error {
-		if err := l.syncWait(b); err != nil {
-			return err
-		}
-		return l.advanceHighWater(last)
-	}, nil
+	return p, nil
 }
-
-// advanceHighWater moves the high-water mark up to zxid, now durable; a
-// failure to write it fails the log.
-func (l *Log) advanceHighWater(zxid int64) error {
-	err := l.hw.advance(zxid)
-	if err != nil {
-		l.mu.Lock()
-		err = l.fail(err)
-		l.mu.Unlock()
-	}
-	return err
-}
-
-func noWait() error { return nil }
 
 // writable returns why the log cannot be written, if it cannot. l.mu is held.
 func (l *Log) writable() error {
@@ -654,11 +682,10 @@ func (l *Log) TruncateAfter(zxid int64) error {
 		return nil
 	}
 	// The mark goes down first: a crash between the two leaves it below
-	// the log's end, which is no loss.
-	if zxid < l.hw.mark() {
-		if err := l.hw.set(max(zxid, 0)); err != nil {
-			return l.fail(err)
-		}
+	// the log's end, which is no loss. Setting it also makes the waits of
+	// appends made before stale (MarkDurable): their entries may be gone.
+	if err := l.hw.set(min(l.hw.mark(), max(zxid, 0))); err != nil {
+		return l.fail(err)
 	}
 	// The group holding zxid+1 may hold txns up to zxid too: they are
 	// kept, as a group of their own.

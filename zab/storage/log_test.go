@@ -379,11 +379,11 @@ func TestSyncFailureFailsLog(t *testing.T) {
 	for i := range errs {
 		wg.Go(func() {
 			mu.Lock()
-			wait, err := l.AppendAsync(entries(next, next))
+			p, err := l.AppendAsync(entries(next, next))
 			next++
 			mu.Unlock()
 			if err == nil {
-				err = wait()
+				err = p.Wait()
 			}
 			errs[i] = err
 		})
