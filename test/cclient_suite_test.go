@@ -60,10 +60,6 @@ var cclientExpectedFailures = map[string]string{
 	"TestReconfigServer::testNonIncremental": "the first config version of a static configuration is <epoch>00000001 " +
 		"(Apache's is the NEWLEADER zxid, <epoch>00000000; README.md, Status), and each later one is one zxid further on",
 	"TestReconfigServer::testRemoveFollower": "the config versions, as testNonIncremental",
-	"Zookeeper_simpleSystem::testCreateTtl": "known bug being fixed: znode.container.checkIntervalMs is ignored, " +
-		"so a TTL node outlives the test's second",
-	"Zookeeper_simpleSystem::testAuth": "known bug being fixed: addauth with the scheme ip fails " +
-		"(ZAUTHFAILED in a completion callback that asserts ZOK, which aborts zktest-mt)",
 }
 
 // TestCClientSuite runs Apache's C client cppunit suite against zkserver
