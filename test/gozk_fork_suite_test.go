@@ -57,6 +57,11 @@ var goZKZDivisionOurs = map[string]string{
 	// connection before the client has read its end ("Create returned
 	// error: zk: connection closed", once in CI).
 	"TestDNSHostProviderReconnect": "create sent on the killed server's connection before the client saw it end, once",
+	// Fails against Apache ZooKeeper now and then as well
+	// (goZKZDivisionApache), the same way: the server the test adds after
+	// removing one started, but its client could not connect to it within
+	// the suite's wait (once in CI against ours).
+	"TestIncrementalReconfig": "adding a server after removing one: could not connect to a server, once",
 }
 
 // goZKZDivisionApache are the fork's tests that fail, always or now and
