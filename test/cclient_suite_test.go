@@ -53,13 +53,20 @@ const cclientNettyJars = "/usr/share/java/netty-codec.jar:/usr/share/java/netty-
 const debianZkServerSh = "/usr/share/zookeeper/bin/zkServer.sh"
 
 // cclientExpectedFailures are the suite's tests that fail against zkserver,
-// each with the reason; every test passes against Apache ZooKeeper 3.8.0.
+// always or now and then, each with the reason; every test passed against
+// Apache ZooKeeper 3.8.0 here.
 // A listed test that passes is reported in the log (it should then leave
 // the list); any other failure fails the test.
 var cclientExpectedFailures = map[string]string{
 	"TestReconfigServer::testNonIncremental": "the first config version of a static configuration is <epoch>00000001 " +
 		"(Apache's is the NEWLEADER zxid, <epoch>00000000; README.md, Status), and each later one is one zxid further on",
 	"TestReconfigServer::testRemoveFollower": "the config versions, as testNonIncremental",
+	// A test of the client alone: its hosts are 127.0.0.1:2001-2010, where
+	// no server listens, and whether shrinking the list to 2001-2004 must
+	// move the client depends on the host its I/O thread happens to be
+	// trying at that moment (failed once in CI in 2 ms; it passes against
+	// either server otherwise).
+	"Zookeeper_reconfig::testcycleNextServer": "client-only and timing-dependent: no server is contacted",
 }
 
 // TestCClientSuite runs Apache's C client cppunit suite against zkserver
