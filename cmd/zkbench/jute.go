@@ -205,12 +205,7 @@ func runJute(conns []*juteSession, outstanding int, d time.Duration, f jop) samp
 			defer wg.Done()
 			s := c.drive(ci, outstanding, deadline, f)
 			mu.Lock()
-			all.ops += s.ops
-			all.errors += s.errors
-			if all.firstErr == nil {
-				all.firstErr = s.firstErr
-			}
-			all.latencies = append(all.latencies, s.latencies...)
+			all.add(s)
 			mu.Unlock()
 		}()
 	}

@@ -97,6 +97,16 @@ type sample struct {
 	serverCPU time.Duration // CPU time the servers used meanwhile, if measured
 }
 
+// add adds the counts and latencies of one connection's sample to s.
+func (s *sample) add(c sample) {
+	s.ops += c.ops
+	s.errors += c.errors
+	if s.firstErr == nil {
+		s.firstErr = c.firstErr
+	}
+	s.latencies = append(s.latencies, c.latencies...)
+}
+
 // runLoad runs f from outstanding goroutines on each of conns for d and
 // returns every latency. go-zookeeper pipelines the concurrent calls of one
 // Conn, so each connection has up to `outstanding` requests in flight.
@@ -136,12 +146,7 @@ func runLoad(conns []*zk.Conn, outstanding int, d time.Duration, f op) sample {
 					s.latencies = append(s.latencies, time.Since(t0))
 				}
 				mu.Lock()
-				all.ops += s.ops
-				all.errors += s.errors
-				if all.firstErr == nil {
-					all.firstErr = s.firstErr
-				}
-				all.latencies = append(all.latencies, s.latencies...)
+				all.add(s)
 				mu.Unlock()
 			}()
 		}
