@@ -90,6 +90,14 @@ type Config struct {
 	// MaxSessionTimeout is the greatest session timeout granted, in ms
 	// (maxSessionTimeout, default 20*TickTime).
 	MaxSessionTimeout int
+	// LeaderLossHoldMs is how long a follower or observer that lost its
+	// leader keeps its client connections, holding their requests, while
+	// it finds and syncs with the next leader (leaderLossHoldMs, ours
+	// only; default MinSessionTimeout/2; 0 closes them at once, as Apache
+	// ZooKeeper does). Past it the server closes them, so that clients of
+	// a server cut off from the quorum move to another one while their
+	// sessions live.
+	LeaderLossHoldMs int
 	// GlobalOutstandingLimit caps the requests queued in the server
 	// (property zookeeper.globalOutstandingLimit, default 1000): past it
 	// the server stops reading from connections that have requests of
@@ -442,6 +450,7 @@ func newConfig() *Config {
 		ClientPortListenBacklog:                -1,
 		MinSessionTimeout:                      -1,
 		MaxSessionTimeout:                      -1,
+		LeaderLossHoldMs:                       -1,
 		GlobalOutstandingLimit:                 1000,
 		RequestThrottleStallTime:               100,
 		RequestThrottleDropStale:               true,
@@ -487,6 +496,7 @@ func Default() *Config {
 	c.ClientPort = DefaultClientPort
 	c.MinSessionTimeout = 2 * c.TickTime
 	c.MaxSessionTimeout = 20 * c.TickTime
+	c.LeaderLossHoldMs = c.MinSessionTimeout / 2
 	return c
 }
 

@@ -52,6 +52,7 @@ func TestDefault(t *testing.T) {
 		{"MaxClientCnxns", c.MaxClientCnxns, 60},
 		{"MinSessionTimeout", c.MinSessionTimeout, 6000},
 		{"MaxSessionTimeout", c.MaxSessionTimeout, 60000},
+		{"LeaderLossHoldMs", c.LeaderLossHoldMs, 3000},
 		{"SnapCount", c.SnapCount, 100000},
 		{"AutopurgeSnapRetainCount", c.AutopurgeSnapRetainCount, 3},
 		{"AutopurgePurgeInterval", c.AutopurgePurgeInterval, 0},
@@ -183,6 +184,7 @@ func TestLoad(t *testing.T) {
 				want.DataDir = dir + "/data"
 				want.DataLogDir = want.DataDir
 				want.MinSessionTimeout, want.MaxSessionTimeout = 6000, 60000
+				want.LeaderLossHoldMs = 3000
 				if !reflect.DeepEqual(c, want) {
 					t.Errorf("got  %+v\nwant %+v", c, want)
 				}
@@ -232,6 +234,7 @@ connectToLearnerMasterLimit=20
 			check: func(t *testing.T, dir string, c *Config) {
 				eq(t, "MinSessionTimeout", c.MinSessionTimeout, 500)
 				eq(t, "MaxSessionTimeout", c.MaxSessionTimeout, 90000)
+				eq(t, "LeaderLossHoldMs", c.LeaderLossHoldMs, 250)
 			},
 		},
 		{
@@ -240,6 +243,13 @@ connectToLearnerMasterLimit=20
 			check: func(t *testing.T, dir string, c *Config) {
 				eq(t, "MinSessionTimeout", c.MinSessionTimeout, 3000)
 				eq(t, "MaxSessionTimeout", c.MaxSessionTimeout, 20000)
+			},
+		},
+		{
+			name: "leader loss hold",
+			cfg:  "dataDir=d\ntickTime=1000\nleaderLossHoldMs=0\n",
+			check: func(t *testing.T, dir string, c *Config) {
+				eq(t, "LeaderLossHoldMs", c.LeaderLossHoldMs, 0)
 			},
 		},
 		{
@@ -881,6 +891,8 @@ func TestErrors(t *testing.T) {
 			want: `{cfg}:2: clientPortAddress: is set but clientPort is not`, line: 2, key: "clientPortAddress"},
 		{name: "secureClientPortAddress without secureClientPort", cfg: "dataDir=d\nsecureClientPortAddress=::1\n",
 			want: `{cfg}:2: secureClientPortAddress: is set but secureClientPort is not`, line: 2, key: "secureClientPortAddress"},
+		{name: "negative leader loss hold", cfg: "dataDir=d\nleaderLossHoldMs=-5\n",
+			want: `{cfg}:2: leaderLossHoldMs: -5: must not be negative`, line: 2, key: "leaderLossHoldMs"},
 		{name: "min over max session timeout", cfg: "dataDir=d\nminSessionTimeout=10000\nmaxSessionTimeout=5000\n",
 			want: `{cfg}:2: minSessionTimeout: minSessionTimeout (10000 ms) must not be larger than maxSessionTimeout (5000 ms)`, line: 2, key: "minSessionTimeout"},
 		{name: "max under the default min", cfg: "dataDir=d\nmaxSessionTimeout=1000\n",

@@ -213,6 +213,13 @@ func (l *loader) setKey(p property, hasDynamic bool) error {
 	case "maxSessionTimeout":
 		l.maxSessionSet = true
 		return intVal(&c.MaxSessionTimeout)
+	case "leaderLossHoldMs":
+		if err := intVal(&c.LeaderLossHoldMs); err != nil {
+			return err
+		}
+		if c.LeaderLossHoldMs < 0 {
+			return l.errAt(key, "%d: must not be negative", c.LeaderLossHoldMs)
+		}
 	case "initLimit":
 		return intVal(&c.InitLimit)
 	case "syncLimit":
@@ -421,6 +428,9 @@ func (l *loader) finish() error {
 		}
 		return l.errAt(key, "minSessionTimeout (%d ms) must not be larger than maxSessionTimeout (%d ms)",
 			c.MinSessionTimeout, c.MaxSessionTimeout)
+	}
+	if c.LeaderLossHoldMs < 0 {
+		c.LeaderLossHoldMs = c.MinSessionTimeout / 2
 	}
 	if err := l.applyProperties(); err != nil {
 		return err

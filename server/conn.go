@@ -789,10 +789,20 @@ func containsID(ids []wire.Id, id wire.Id) bool {
 // nothing of the session is pending; otherwise it waits in the queue behind
 // the writes before it. It runs on the reader, which flushes the replies.
 // r is in process (admit) until it is answered, here or by complete.
+//
+// While an ensemble server holds its clients for the next leader
+// (failover.go), a ping is answered at once, ahead of anything pending, and
+// every other read waits in the queue until releaseHeld.
 func (c *conn) enqueue(r *request) {
 	write := !r.done && c.s.isWrite(r.op)
+	if r.op == wire.OpPing && !r.done && c.s.holding() {
+		c.s.execRead(c, r)
+		c.reply(r, false)
+		c.s.release(1)
+		return
+	}
 	c.mu.Lock()
-	if !write && len(c.queue) == 0 {
+	if !write && len(c.queue) == 0 && (r.done || !c.s.holding()) {
 		c.mu.Unlock()
 		if !r.done {
 			c.s.execRead(c, r)
@@ -815,6 +825,19 @@ func (c *conn) complete(r *request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r.done = true
+	c.answerHead()
+	if r.op == wire.OpCloseSession {
+		c.outMu.Lock()
+		c.closeAfter = true
+		c.outMu.Unlock()
+		c.signal()
+	}
+}
+
+// answerHead answers every request at the head of the queue that can be
+// answered: those done and the reads, up to the first pending write. c.mu
+// is held.
+func (c *conn) answerHead() {
 	n := 0
 	for _, h := range c.queue {
 		if !h.done {
@@ -830,12 +853,6 @@ func (c *conn) complete(r *request) {
 	c.s.release(n)
 	if len(c.queue) == 0 {
 		c.wakeReader()
-	}
-	if r.op == wire.OpCloseSession {
-		c.outMu.Lock()
-		c.closeAfter = true
-		c.outMu.Unlock()
-		c.signal()
 	}
 }
 

@@ -123,6 +123,8 @@ type ensemble struct {
 	// (quorum_ack_latency, commit_count).
 	proposedAt map[int64]time.Time
 	byCxid     map[sessionCxid]*request
+	fwdSeq     uint64 // numbers the writes forwarded, in order (request.fwdSeq)
+	hold       leaderLossHold
 	// revalSeq numbers the revalidations asked of the leader; revalPending
 	// holds those not yet answered.
 	revalSeq     uint64
@@ -146,6 +148,11 @@ type ensemble struct {
 	rc reconfigState // reconfig.go; driver only
 
 	ro readOnlyMode // readonly.go
+
+	// holding is set while the driver holds the clients (failover.go);
+	// holdEnd is when that hold ends (unix ns; 0 when not holding).
+	holding atomic.Bool
+	holdEnd atomic.Int64
 }
 
 func newEnsemble(s *Server) *ensemble {
@@ -236,6 +243,7 @@ func (q *ensemble) drive() {
 		case <-ticker.C:
 			q.node.Tick()
 			q.onTick()
+			q.holdTick()
 			q.readOnlyTick()
 		case m := <-q.tr.Recv():
 			q.node.Step(m)
@@ -402,6 +410,9 @@ func (q *ensemble) process() bool {
 			q.afterLeading()
 		}
 		if becameServing && q.status.Serving {
+			if q.hold.active {
+				q.resume()
+			}
 			s.serving.Store(true)
 		}
 		// 7. A snapshot to sync a learner with.
@@ -469,7 +480,8 @@ func (q *ensemble) setStatus(st zab.Status) bool {
 	q.s.noteElection(old.Role, st)
 	q.log.Info("peer state changed", zap.Stringer("state", st.Role), zap.Int64("leader", st.Leader),
 		zap.Int64("epoch", st.Epoch), zap.Bool("serving", st.Serving))
-	if old.Serving && (!st.Serving || st.Leader != old.Leader || st.Epoch != old.Epoch || st.Role != old.Role) {
+	if old.Serving && (!st.Serving || st.Leader != old.Leader || st.Epoch != old.Epoch || st.Role != old.Role) &&
+		!q.startHold(old) {
 		q.stopServing()
 	}
 	if st.Serving && !q.s.serving.Load() {
@@ -492,7 +504,8 @@ func (q *ensemble) setStatus(st zab.Status) bool {
 // flight: their clients see a connection loss.
 func (q *ensemble) stopServing() {
 	s := q.s
-	wasServing := s.serving.Swap(false)
+	wasServing := s.serving.Swap(false) || q.hold.active
+	q.endHold()
 	ps := *q.state.Load()
 	ps.serving = false
 	q.state.Store(&ps)
@@ -518,7 +531,7 @@ func (q *ensemble) stopServing() {
 const holdWhileLooking = time.Second
 
 // awaitServing reports whether the server serves clients; in an ensemble it
-// waits up to holdWhileLooking for that.
+// waits up to holdWhileLooking for that, or while it holds its clients.
 func (s *Server) awaitServing() bool {
 	if s.serving.Load() {
 		return true
@@ -526,7 +539,7 @@ func (s *Server) awaitServing() bool {
 	if s.quorum == nil {
 		return false
 	}
-	deadline := time.Now().Add(holdWhileLooking)
+	deadline := s.awaitServingDeadline()
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.done:
@@ -542,6 +555,9 @@ func (s *Server) awaitServing() bool {
 
 // onTick sends the sessions this learner's clients used to the leader.
 func (q *ensemble) onTick() {
+	if q.hold.active {
+		return // kept for the next leader
+	}
 	ids := q.s.sessions.takeTouched()
 	if len(ids) == 0 || q.status.Role == zab.Leading || !q.status.Serving {
 		return
@@ -580,7 +596,10 @@ func (q *ensemble) apply(e zab.Entry) error {
 		if r = q.byZxid[txn.Zxid]; r != nil {
 			delete(q.byZxid, txn.Zxid)
 		}
-	} else {
+	}
+	if r == nil && len(q.byCxid) > 0 {
+		// A learner's forwarded write; or, on a leader, one it forwarded
+		// as a follower before the leader it followed was lost.
 		k := sessionCxid{txn.Session, txn.Cxid}
 		if r = q.byCxid[k]; r != nil {
 			if r.op != txn.Type {
@@ -647,6 +666,9 @@ func (q *ensemble) installSnapshot(snap *zab.Snapshot) error {
 	}
 	s.tree.Restore(tree)
 	s.sessions.reset(s.tree.Sessions())
+	if q.hold.active {
+		q.hold.snapshot = true
+	}
 	q.log.Info("installed a snapshot from the leader", zap.String("file", path), zap.String("zxid", hex(snap.Zxid)))
 	return nil
 }

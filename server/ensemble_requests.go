@@ -64,8 +64,17 @@ func (q *ensemble) submit(r *request) {
 	if q.s.screenWrite(r, q.submit) {
 		return
 	}
+	q.sendWrite(r)
+}
+
+// sendWrite proposes (leader) or forwards (learner) a screened write; while
+// the server holds its clients (failover.go) it keeps the write for the
+// next leader.
+func (q *ensemble) sendWrite(r *request) {
 	if !q.status.Serving {
-		q.reject(r)
+		if !q.holdWrite(r) {
+			q.reject(r)
+		}
 		return
 	}
 	txn := znode.Txn{Session: r.session, Cxid: r.xid, Type: r.op, Auth: r.auth, Body: r.body}
@@ -84,6 +93,8 @@ func (q *ensemble) submit(r *request) {
 		q.reject(r)
 		return
 	}
+	q.fwdSeq++
+	r.fwdSeq = q.fwdSeq
 	q.byCxid[sessionCxid{r.session, r.xid}] = r
 }
 

@@ -26,6 +26,10 @@ type request struct {
 
 	// onApplied, if set, runs in the applier after the txn is applied.
 	onApplied func(r *request, res znode.Result)
+
+	// fwdSeq orders the writes an ensemble learner forwarded (see
+	// ensemble.resume).
+	fwdSeq uint64
 }
 
 // defaultMaxBatch bounds how many writes the applier takes at once, and so

@@ -53,7 +53,7 @@ func (s *Server) readOnlyActive() bool {
 // readOnlyTick starts read-only mode once the peer has been LOOKING for
 // the grace period. The driver calls it every tick.
 func (q *ensemble) readOnlyTick() {
-	if !q.s.cfg.ReadOnlyModeEnabled || q.status.Role != zab.Looking || q.ro.active.Load() {
+	if !q.s.cfg.ReadOnlyModeEnabled || q.status.Role != zab.Looking || q.ro.active.Load() || q.hold.active {
 		return
 	}
 	now := time.Now()

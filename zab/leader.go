@@ -145,7 +145,7 @@ func (n *Node) leaderStep(m Message) {
 		}
 	case MsgRequest:
 		if li.phase >= lpSynced {
-			n.requests = append(n.requests, Request{From: li.id, Data: m.Data})
+			n.requests = append(n.requests, Request{From: li.id, Data: m.Data, session: li.session})
 		}
 	}
 }

@@ -295,7 +295,7 @@ func (n *Node) Ready() Ready {
 	rd.Messages, n.msgs = n.msgs, nil
 	clear(n.lastMsgTo)
 	rd.NeedSnapshot, n.needSnapshot = n.needSnapshot, false
-	rd.Requests, n.requests = n.requests, nil
+	rd.Requests, n.requests = n.liveRequests(), nil
 	if n.fatal == nil {
 		if upto := min(n.committed, n.log.last); n.applied < upto {
 			es, err := n.log.entries(n.applied, upto, n.cfg.MaxCommittedPerReady)
@@ -314,6 +314,29 @@ func (n *Node) Ready() Ready {
 	rd.Memberships, n.activated = n.activated, nil
 	rd.Syncs, n.syncs = n.syncs, nil
 	return rd
+}
+
+// liveRequests returns the forwarded requests whose learner session is
+// still current. A learner that lost its leader forgets what it forwarded
+// and may send it again in its next session (the server resubmits the
+// writes its new leader's history lacks), so a request of an older session
+// must never be handed out once the leader has seen that learner's next
+// FOLLOWERINFO, or left the epoch: the history the learner is synced with
+// then holds every request of the old session that will ever be proposed.
+func (n *Node) liveRequests() []Request {
+	if n.lead == nil {
+		return nil
+	}
+	out := n.requests[:0]
+	for _, r := range n.requests {
+		if li := n.lead.learners[r.From]; li != nil && li.session == r.session {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // fail stops the node for good.

@@ -122,6 +122,9 @@ type Snapshot struct {
 type Request struct {
 	From int64
 	Data []byte
+	// session is the learner session the request came in: it is handed
+	// out only while that session is the learner's current one.
+	session uint64
 }
 
 // Errors returned by Propose, Forward and Reply.

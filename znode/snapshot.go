@@ -9,6 +9,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -418,14 +419,28 @@ func (t *Tree) index(path, parentPath, name string, owner int64) {
 
 // Restore replaces the tree's state (nodes, ACLs, sessions, last zxid) by
 // src's, as when a server installs a snapshot from its leader; src must not
-// be used afterwards. Registered watches are kept (the server closes its
-// client connections before it installs a snapshot, which removes them).
-// A snapshot being written keeps the state it froze.
+// be used afterwards. A snapshot being written keeps the state it froze.
+//
+// Registered watches are kept, and the changes the snapshot brings fire
+// them as setWatches would for a client that saw the tree's old last zxid:
+// a one-shot data watch on a node now gone or changed since, an exists
+// watch on a node now there, a child watch on a node gone or whose
+// children changed since (catchUpWatches). Persistent watches stay and
+// fire nothing, as with setWatches.
 func (t *Tree) Restore(src *Tree) {
 	src.mu.Lock()
 	defer src.mu.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	rel := t.lastZxid.Load()
+	// Whether each watched path existed tells a data watch from an
+	// exists watch.
+	existed := make(map[string]bool, len(t.dataWatches.byPath))
+	for p := range t.dataWatches.byPath {
+		existed[p] = t.lookup(p).ok()
+	}
 	t.root, t.acls = src.root, src.acls
 	t.nodeCount, t.dataSize = src.nodeCount, src.dataSize
 	t.ephemerals, t.containers, t.ttls = src.ephemerals, src.containers, src.ttls
@@ -434,4 +449,80 @@ func (t *Tree) Restore(src *Tree) {
 	// src's nodes belong to no generation of t: move to a new one so that
 	// the next snapshot never shares a node it might see changing.
 	t.gen = max(t.gen, src.gen) + 1
+	t.catchUpWatches(existed, rel)
+}
+
+// catchUp is one event a Restore fires; zxid orders them.
+type catchUp struct {
+	path string
+	typ  wire.EventType
+	zxid int64
+	m    *watchManager
+}
+
+// catchUpWatches fires, after a Restore, the one-shot watches whose events
+// the restored state implies relative to rel (the old last zxid), in the
+// order of the zxids that caused them where the tree knows them (a
+// deletion's is not known: those come last). t.mu and t.wmu are held.
+func (t *Tree) catchUpWatches(existed map[string]bool, rel int64) {
+	var events []catchUp
+	for p, set := range t.dataWatches.byPath {
+		if !hasStandard(set) {
+			continue
+		}
+		n := t.lookup(p)
+		switch {
+		case existed[p] && !n.ok():
+			events = append(events, catchUp{p, wire.EventNodeDeleted, math.MaxInt64, &t.dataWatches})
+		case existed[p] && n.stat().mzxid > rel:
+			events = append(events, catchUp{p, wire.EventNodeDataChanged, n.stat().mzxid, &t.dataWatches})
+		case !existed[p] && n.ok():
+			events = append(events, catchUp{p, wire.EventNodeCreated, n.stat().czxid, &t.dataWatches})
+		}
+	}
+	for p, set := range t.childWatches.byPath {
+		if !hasStandard(set) {
+			continue
+		}
+		n := t.lookup(p)
+		switch {
+		case !n.ok():
+			events = append(events, catchUp{p, wire.EventNodeDeleted, math.MaxInt64, &t.childWatches})
+		case n.pzxid() > rel:
+			events = append(events, catchUp{p, wire.EventNodeChildrenChanged, n.pzxid(), &t.childWatches})
+		}
+	}
+	slices.SortFunc(events, func(a, b catchUp) int {
+		if c := cmp.Compare(a.zxid, b.zxid); c != 0 {
+			return c
+		}
+		return strings.Compare(a.path, b.path)
+	})
+	for _, e := range events {
+		set := e.m.byPath[e.path]
+		if set == nil {
+			continue
+		}
+		var ws []Watcher
+		set.each(func(w Watcher, mode watchMode) {
+			if mode&modeStandard != 0 {
+				ws = append(ws, w)
+			}
+		})
+		for _, w := range ws {
+			e.m.remove(e.path, w, modeStandard)
+			deliver(w, wire.WatcherEvent{Type: e.typ, State: wire.StateSyncConnected, Path: e.path}, nil, -1)
+		}
+	}
+}
+
+// hasStandard reports whether a one-shot watch is in set.
+func hasStandard(set *watchSet) bool {
+	found := false
+	set.each(func(_ Watcher, mode watchMode) {
+		if mode&modeStandard != 0 {
+			found = true
+		}
+	})
+	return found
 }

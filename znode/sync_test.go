@@ -61,3 +61,52 @@ func TestRestore(t *testing.T) {
 	dst.mustCreate("/a/c", "3")
 	eq(t, "children", dst.children("/a"), []string{"b", "c"})
 }
+
+// Restore fires the one-shot watches the restored state implies, as
+// setWatches would relative to the old last zxid, in zxid order; watches
+// on what did not change stay armed, persistent ones fire nothing.
+func TestRestoreCatchesUpWatches(t *testing.T) {
+	// Both trees share the history up to /same's creation.
+	base := func() *harness {
+		h := newHarness(t, Options{})
+		h.mustCreate("/same", "s")
+		h.mustCreate("/gone", "g")
+		h.mustCreate("/changed", "c")
+		h.mustCreate("/dir", "")
+		return h
+	}
+	src := base()
+	src.mustCreate("/born", "b")                           // exists watch fires NodeCreated
+	src.setData("/changed", "c2", -1)                      // data watch fires NodeDataChanged
+	src.mustCreate("/dir/kid", "k")                        // child watch fires NodeChildrenChanged
+	if err := src.delete("/gone", -1); err != wire.ErrOK { // data watch fires NodeDeleted
+		t.Fatal(err)
+	}
+	dst := base()
+	w := &recorder{}
+	for _, c := range []struct {
+		op   wire.OpCode
+		path string
+	}{
+		{wire.OpGetData, "/same"}, {wire.OpGetData, "/gone"}, {wire.OpGetData, "/changed"},
+		{wire.OpExists, "/born"}, {wire.OpGetChildren, "/dir"}, {wire.OpGetChildren, "/same"},
+	} {
+		dst.watch(c.op, c.path, w)
+	}
+	p := &recorder{}
+	dst.addWatch("/changed", 0, p) // persistent
+	dst.tree.Restore(src.tree)
+	eq(t, "events", w.take(), []wire.WatcherEvent{ // in the order src made the changes
+		ev(wire.EventNodeCreated, "/born"),
+		ev(wire.EventNodeDataChanged, "/changed"),
+		ev(wire.EventNodeChildrenChanged, "/dir"),
+		ev(wire.EventNodeDeleted, "/gone"),
+	})
+	eq(t, "persistent events", p.take(), []wire.WatcherEvent(nil))
+	// The watches on /same are still armed; the fired ones are gone.
+	dst.zxid = dst.tree.LastZxid()
+	dst.setData("/same", "s2", -1)
+	dst.setData("/changed", "c3", -1)
+	eq(t, "after", w.take(), []wire.WatcherEvent{ev(wire.EventNodeDataChanged, "/same")})
+	eq(t, "persistent after", p.take(), []wire.WatcherEvent{ev(wire.EventNodeDataChanged, "/changed")})
+}
