@@ -95,6 +95,14 @@ func TestCuratorRecipes(t *testing.T) {
 // directory and returns the classpath that runs it.
 func compileCuratorChecks(t *testing.T) string {
 	t.Helper()
+	return compileCurator(t, curatorSource)
+}
+
+// compileCurator compiles the Java program source (relative to the
+// package directory) against Curator's jars into a temporary directory and
+// returns the classpath that runs it.
+func compileCurator(t *testing.T, source string) string {
+	t.Helper()
 	javac, err := exec.LookPath("javac")
 	if err != nil {
 		t.Fatalf("the Curator checks need javac (%v): install a JDK (Debian: default-jdk-headless)", err)
@@ -105,7 +113,7 @@ func compileCuratorChecks(t *testing.T) string {
 				"libcurator-recipes-java libcurator-framework-java libcurator-client-java libslf4j-java zookeeper", jar, err)
 		}
 	}
-	src, err := filepath.Abs(curatorSource)
+	src, err := filepath.Abs(source)
 	if err != nil {
 		t.Fatal(err)
 	}
