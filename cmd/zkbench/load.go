@@ -38,7 +38,14 @@ func (quietLogger) Printf(string, ...any) {}
 
 // dial opens a session to servers and waits until it is established.
 func dial(servers []string) (*zk.Conn, error) {
-	c, events, err := zk.Connect(servers, sessionTimeout, zk.WithLogger(quietLogger{}), zk.WithDialer(dialFast))
+	return dialWatched(servers, func(zk.Event) {})
+}
+
+// dialWatched is dial with onEvent called for every event of the
+// connection (go-zookeeper's WithEventCallback).
+func dialWatched(servers []string, onEvent func(zk.Event)) (*zk.Conn, error) {
+	c, events, err := zk.Connect(servers, sessionTimeout, zk.WithLogger(quietLogger{}), zk.WithDialer(dialFast),
+		zk.WithEventCallback(onEvent))
 	if err != nil {
 		return nil, err
 	}
@@ -567,24 +574,63 @@ func fill(conns []*zk.Conn, outstanding, k int, value []byte, progress func(done
 // failover measurement still counts as writes succeeding steadily.
 const steadyGap = 100 * time.Millisecond
 
-// failover runs setData from workers sessions (each given every server),
-// kills -9 the leader after warmup and keeps writing until writes have
-// succeeded steadily for settle after the outage (or maxWait passes). It
-// returns the longest window, from the kill on, without a successful
-// write, and the time to the first successful write after the kill.
-func failover(e *ensemble, workers int, warmup, settle, maxWait time.Duration, value []byte) (longest, first time.Duration, err error) {
-	conns := make([]*zk.Conn, 0, workers)
+// failoverOneAddr is how many sessions of the failover are each given the
+// address of one follower only (as behind a load balancer or a DNS name),
+// spread over the followers.
+const failoverOneAddr = 4
+
+// failoverResult is what the failover measured.
+type failoverResult struct {
+	// longest is the longest window, from the kill on, without a
+	// successful write of the sessions given every server; first the
+	// time from the kill to their first successful write.
+	longest, first time.Duration
+	// oneAddrDisconnected counts the one-address sessions that saw a
+	// disconnect; oneAddrLongest is the longest window, from the kill on,
+	// without a successful write of one such session.
+	oneAddrDisconnected int
+	oneAddrLongest      time.Duration
+}
+
+// failover runs setData from workers sessions (each given every server)
+// and from failoverOneAddr sessions given one follower each, kills -9 the
+// leader after warmup and keeps writing until writes have succeeded
+// steadily for settle after the outage, and every one-address session
+// wrote again (or maxWait passes).
+func failover(e *ensemble, workers int, warmup, settle, maxWait time.Duration, value []byte) (failoverResult, error) {
+	var res failoverResult
+	conns := make([]*zk.Conn, 0, workers+failoverOneAddr)
 	defer func() { closeAll(conns) }()
 	for i := 0; i < workers; i++ {
 		c, err := dial(e.addrs())
 		if err != nil {
-			return 0, 0, err
+			return res, err
 		}
 		conns = append(conns, c)
 	}
 	leader, err := e.leader(30 * time.Second)
 	if err != nil {
-		return 0, 0, err
+		return res, err
+	}
+	var followers []string
+	for _, s := range e.servers {
+		if s != leader && s.alive() {
+			followers = append(followers, s.addr())
+		}
+	}
+	oneAddr := make([]*writeTimes, failoverOneAddr)
+	disconnected := make([]atomic.Bool, failoverOneAddr)
+	for i := range oneAddr {
+		oneAddr[i] = &writeTimes{}
+		c, err := dialWatched([]string{followers[i%len(followers)]}, func(ev zk.Event) {
+			if ev.Type == zk.EventSession && ev.State == zk.StateDisconnected {
+				disconnected[i].Store(true)
+			}
+		})
+		if err != nil {
+			return res, err
+		}
+		conns = append(conns, c)
 	}
 	var (
 		writes writeTimes
@@ -592,6 +638,10 @@ func failover(e *ensemble, workers int, warmup, settle, maxWait time.Duration, v
 		wg     sync.WaitGroup
 	)
 	for i, c := range conns {
+		wt := &writes
+		if i >= workers {
+			wt = oneAddr[i-workers]
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -601,7 +651,7 @@ func failover(e *ensemble, workers int, warmup, settle, maxWait time.Duration, v
 					time.Sleep(time.Millisecond)
 					continue
 				}
-				writes.add(time.Now())
+				wt.add(time.Now())
 			}
 		}()
 	}
@@ -611,17 +661,43 @@ func failover(e *ensemble, workers int, warmup, settle, maxWait time.Duration, v
 	deadline := killed.Add(maxWait)
 	for time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-		if writes.steady(killed, time.Now(), settle) {
+		if writes.steady(killed, time.Now(), settle) && allWroteSince(oneAddr, killed) {
 			break
 		}
 	}
 	stop.Store(true)
 	wg.Wait()
+	stopped := time.Now()
+	for i, w := range oneAddr {
+		if disconnected[i].Load() {
+			res.oneAddrDisconnected++
+		}
+		longest, _, ok := w.outage(killed)
+		if !ok {
+			longest = stopped.Sub(killed)
+		}
+		res.oneAddrLongest = max(res.oneAddrLongest, longest)
+	}
 	longest, first, ok := writes.outage(killed)
 	if !ok {
-		return maxWait, maxWait, fmt.Errorf("no successful write within %v of the kill", maxWait)
+		res.longest, res.first = maxWait, maxWait
+		return res, fmt.Errorf("no successful write within %v of the kill", maxWait)
 	}
-	return longest, first, nil
+	res.longest, res.first = longest, first
+	return res, nil
+}
+
+// allWroteSince reports whether every one of ws has a success after t.
+func allWroteSince(ws []*writeTimes, t time.Time) bool {
+	for _, w := range ws {
+		w.mu.Lock()
+		last := w.last
+		w.mu.Unlock()
+		if !last.After(t) {
+			return false
+		}
+	}
+	return true
 }
 
 // writeTimes records when writes succeeded, from several goroutines.

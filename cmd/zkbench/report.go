@@ -64,7 +64,14 @@ type Failover struct {
 	LongestGapMs float64 `json:"longest_gap_ms"`
 	// FirstWriteMs is the time from the kill to the first successful write.
 	FirstWriteMs float64 `json:"first_write_ms"`
-	Error        string  `json:"error,omitempty"`
+	// OneAddrClients sessions were each given one follower's address;
+	// OneAddrDisconnected of them saw a disconnect, and
+	// OneAddrLongestGapMs is the longest window, from the kill, without a
+	// successful write of one of them.
+	OneAddrClients      int     `json:"one_address_clients"`
+	OneAddrDisconnected int     `json:"one_address_disconnected"`
+	OneAddrLongestGapMs float64 `json:"one_address_longest_gap_ms"`
+	Error               string  `json:"error,omitempty"`
 }
 
 // ScalePoint is one workload on Conns synchronous jute sessions, with
@@ -266,6 +273,8 @@ func (r *Report) WriteTable(w io.Writer) {
 		of, af := orZero(ours.Failover), orZero(apache.Failover)
 		fmt.Fprintf(w, "leader failover (kill -9 under setData load), longest window without a successful write: ours %.0f ms, apache %.0f ms, ratio %s (first write after kill: %.0f / %.0f ms)\n",
 			of.LongestGapMs, af.LongestGapMs, ratio(of.LongestGapMs, af.LongestGapMs), of.FirstWriteMs, af.FirstWriteMs)
+		fmt.Fprintf(w, "leader failover, clients given one follower's address: disconnected ours %d of %d, apache %d of %d; longest window without a successful write of one of them: ours %.0f ms, apache %.0f ms\n",
+			of.OneAddrDisconnected, of.OneAddrClients, af.OneAddrDisconnected, af.OneAddrClients, of.OneAddrLongestGapMs, af.OneAddrLongestGapMs)
 	}
 	r.writeErrors(w)
 }

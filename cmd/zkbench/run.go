@@ -204,9 +204,12 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 	if !cfg.noFailover {
 		p.start(im.name+" leader failover", failoverWarmup+failoverSettle+5*time.Second)
 		f := &Failover{}
-		longest, first, err := failover(e, cfg.conns, failoverWarmup, failoverSettle, failoverMaxWait, value)
-		f.LongestGapMs = float64(longest) / float64(time.Millisecond)
-		f.FirstWriteMs = float64(first) / float64(time.Millisecond)
+		r, err := failover(e, cfg.conns, failoverWarmup, failoverSettle, failoverMaxWait, value)
+		f.LongestGapMs = float64(r.longest) / float64(time.Millisecond)
+		f.FirstWriteMs = float64(r.first) / float64(time.Millisecond)
+		f.OneAddrClients = failoverOneAddr
+		f.OneAddrDisconnected = r.oneAddrDisconnected
+		f.OneAddrLongestGapMs = float64(r.oneAddrLongest) / float64(time.Millisecond)
 		if err != nil {
 			f.Error = err.Error()
 		}

@@ -136,8 +136,12 @@ func TestShortRunOurs(t *testing.T) {
 	if r := rep.Restart; r == nil || r.Error != "" || r.Seconds <= 0 {
 		t.Errorf("restart: %+v", r)
 	}
-	if f := rep.Failover; f == nil || f.Error != "" || f.FirstWriteMs <= 0 {
+	if f := rep.Failover; f == nil || f.Error != "" || f.FirstWriteMs <= 0 || f.OneAddrClients != failoverOneAddr {
 		t.Errorf("failover: %+v", f)
+	} else if f.OneAddrDisconnected != 0 {
+		// Our followers hold their clients while they find the next
+		// leader (leaderLossHoldMs).
+		t.Errorf("failover: %d of %d clients given one follower's address were disconnected", f.OneAddrDisconnected, f.OneAddrClients)
 	}
 }
 
