@@ -92,7 +92,10 @@ type observation struct {
 	Key     string
 	Version int32
 	Value   int
-	What    string
+	// Mzxid is the zxid of the write that made Version (the Stat's
+	// mzxid): where in the history this state of Key lies.
+	Mzxid int64
+	What  string
 }
 
 func (h *history) now() int64 { return int64(time.Since(h.start)) }
@@ -183,12 +186,12 @@ func runJepsen(t *testing.T, n int) {
 	for k := range registerKeys {
 		key := regKey(k)
 		call := h.now()
-		out, err := syncRead(final, key)
+		out, mzxid, err := syncRead(final, key)
 		if err != nil {
 			t.Fatalf("final read of %s: %v", key, err)
 		}
 		h.register = append(h.register, porcupine.Operation{ClientId: nClients, Input: regInput{Key: key, Kind: opRead}, Call: call, Output: out, Return: h.now()})
-		h.observations = append(h.observations, observation{Client: nClients, Session: final.SessionID(), Key: key, Version: out.Version, Value: out.Value, What: "final read"})
+		h.observations = append(h.observations, observation{Client: nClients, Session: final.SessionID(), Key: key, Version: out.Version, Value: out.Value, Mzxid: mzxid, What: "final read"})
 	}
 	present := map[string]bool{}
 	for p := range seqParents {
@@ -236,6 +239,13 @@ func runJepsen(t *testing.T, n int) {
 	checkLinearizable(t, "register", registerModel, regOps, userSeed, out)
 	checkLinearizable(t, "sequential-create", seqModel, h.seq, userSeed, out)
 	checkSequential(t, h)
+	for i, v := range monotonicReadViolations(h.observations) {
+		if i == 20 {
+			t.Errorf("... and %d more", len(monotonicReadViolations(h.observations))-20)
+			break
+		}
+		t.Error(v)
+	}
 	checkSeqNodes(t, h, present)
 	storage.checkDamaged(h.ackedNodes, rand.New(rand.NewSource(seed+2)))
 }
@@ -248,9 +258,9 @@ func seqParent(p int) string { return fmt.Sprintf("/jepsen/seq/p%d", p) }
 func runClient(h *history, c int, conn *zk.Conn, rng *rand.Rand, deadline time.Time) {
 	lastVersion := map[string]int32{}
 	index := 0
-	observe := func(sess int64, key string, version int32, value int, what string) {
+	observe := func(sess int64, key string, version int32, value int, mzxid int64, what string) {
 		h.mu.Lock()
-		h.observations = append(h.observations, observation{Client: c, Session: sess, Index: index, Key: key, Version: version, Value: value, What: what})
+		h.observations = append(h.observations, observation{Client: c, Session: sess, Index: index, Key: key, Version: version, Value: value, Mzxid: mzxid, What: what})
 		h.mu.Unlock()
 		index++
 	}
@@ -285,7 +295,7 @@ func runClient(h *history, c int, conn *zk.Conn, rng *rand.Rand, deadline time.T
 		switch {
 		case r < 20: // linearizable read: sync + getData
 			call := h.now()
-			out, err := syncRead(conn, key)
+			out, mzxid, err := syncRead(conn, key)
 			ret := h.now()
 			if err != nil {
 				h.count("read:error")
@@ -297,7 +307,7 @@ func runClient(h *history, c int, conn *zk.Conn, rng *rand.Rand, deadline time.T
 			h.mu.Unlock()
 			lastVersion[key] = out.Version
 			if conn.SessionID() == sess {
-				observe(sess, key, out.Version, out.Value, "sync read")
+				observe(sess, key, out.Version, out.Value, mzxid, "sync read")
 			}
 		case r < 35: // plain read: only sequentially consistent
 			data, stat, err := conn.Get(key)
@@ -309,7 +319,7 @@ func runClient(h *history, c int, conn *zk.Conn, rng *rand.Rand, deadline time.T
 			v, _ := strconv.Atoi(string(data))
 			lastVersion[key] = stat.Version
 			if conn.SessionID() == sess {
-				observe(sess, key, stat.Version, v, "plain read")
+				observe(sess, key, stat.Version, v, stat.Mzxid, "plain read")
 			}
 		default: // write or cas
 			in := regInput{Key: key, Kind: opWrite, Value: value, Version: -1}
@@ -342,7 +352,7 @@ func runClient(h *history, c int, conn *zk.Conn, rng *rand.Rand, deadline time.T
 			h.register = append(h.register, porcupine.Operation{ClientId: c, Input: in, Call: call, Output: out, Return: ret, Metadata: errString(err)})
 			h.mu.Unlock()
 			if err == nil && conn.SessionID() == sess {
-				observe(sess, key, stat.Version, value, kind)
+				observe(sess, key, stat.Version, value, stat.Mzxid, kind)
 			}
 		}
 	}
@@ -356,19 +366,20 @@ func errString(err error) string {
 }
 
 // syncRead is a linearizable read: sync, then getData on the same session.
-func syncRead(conn *zk.Conn, key string) (regOutput, error) {
+// It also returns the mzxid of what it read.
+func syncRead(conn *zk.Conn, key string) (regOutput, int64, error) {
 	if _, err := conn.Sync(key); err != nil {
-		return regOutput{}, err
+		return regOutput{}, 0, err
 	}
 	data, stat, err := conn.Get(key)
 	if err != nil {
-		return regOutput{}, err
+		return regOutput{}, 0, err
 	}
 	v, err := strconv.Atoi(string(data))
 	if err != nil {
-		return regOutput{}, fmt.Errorf("data %q: %v", data, err)
+		return regOutput{}, 0, fmt.Errorf("data %q: %v", data, err)
 	}
-	return regOutput{Value: v, Version: stat.Version}, nil
+	return regOutput{Value: v, Version: stat.Version}, stat.Mzxid, nil
 }
 
 // nemesis injects faults until the deadline and returns a summary. Each

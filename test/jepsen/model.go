@@ -32,6 +32,7 @@ package jepsen
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/anishathalye/porcupine"
 )
@@ -260,4 +261,52 @@ var seqModel = porcupine.Model{
 		return fmt.Sprintf("create(%s/s-) -> %010d", in.Parent, out.Seq)
 	},
 	DescribeState: func(state any) string { return fmt.Sprintf("next >= %d", state.(int64)) },
+}
+
+// monotonicReadViolations checks that no session reads older data than it
+// read (or wrote) before, across keys: once a session has seen the state
+// of the history at zxid h (the newest mzxid among its earlier
+// observations), a key it reads must not be in a state that a write at or
+// below h had already replaced. The writes known are those some
+// observation shows (any client's): an observation of key k at mzxid m
+// violates this if a write of k at w with m < w <= h is known. A server
+// that answered a session from an older tree after a change of leader (a
+// truncation below what it served) shows up here. The per-key case is also
+// checkSequential's; this one catches a session reading key B from before
+// a state of key A it had already seen. Observations are in each client's
+// program order.
+func monotonicReadViolations(obs []observation) []string {
+	writes := map[string][]int64{} // key -> the mzxids seen, sorted
+	for _, o := range obs {
+		writes[o.Key] = append(writes[o.Key], o.Mzxid)
+	}
+	for k, ws := range writes {
+		slices.Sort(ws)
+		writes[k] = slices.Compact(ws)
+	}
+	type session struct {
+		client int
+		id     int64
+	}
+	type horizon struct {
+		zxid int64
+		at   observation
+	}
+	seen := map[session]horizon{}
+	var out []string
+	for _, o := range obs {
+		s := session{o.Client, o.Session}
+		h := seen[s]
+		ws := writes[o.Key]
+		// The first known write of o.Key after o.Mzxid.
+		i, _ := slices.BinarySearch(ws, o.Mzxid+1)
+		if i < len(ws) && ws[i] <= h.zxid {
+			out = append(out, fmt.Sprintf("client %d session %#x read %s at mzxid %#x (%s, version %d) after seeing zxid %#x (%s of %s); %s had been written at %#x",
+				o.Client, o.Session, o.Key, o.Mzxid, o.What, o.Version, h.zxid, h.at.What, h.at.Key, o.Key, ws[i]))
+		}
+		if o.Mzxid > h.zxid {
+			seen[s] = horizon{zxid: o.Mzxid, at: o}
+		}
+	}
+	return out
 }

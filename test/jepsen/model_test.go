@@ -118,3 +118,30 @@ func TestResolveUnknown(t *testing.T) {
 		t.Error("resolved history rejected")
 	}
 }
+
+// monotonicReadViolations flags a session that reads a key in a state
+// older than a state of the history it had seen, and nothing else.
+func TestMonotonicReadsAcrossKeys(t *testing.T) {
+	o := func(client int, key string, mzxid int64) observation {
+		return observation{Client: client, Session: 1, Key: key, Mzxid: mzxid, What: "plain read"}
+	}
+	cases := []struct {
+		name string
+		obs  []observation
+		want int
+	}{
+		{"fresh reads", []observation{o(0, "a", 5), o(0, "b", 3), o(1, "b", 7), o(0, "b", 7)}, 0},
+		// b was rewritten at 7; client 0 saw a at 9, then b from before 7.
+		{"stale across keys", []observation{o(1, "b", 3), o(1, "b", 7), o(0, "a", 9), o(0, "b", 3)}, 1},
+		// A write of b after what the session had seen does not count.
+		{"newer write unseen", []observation{o(1, "b", 3), o(1, "b", 12), o(0, "a", 9), o(0, "b", 3)}, 0},
+		// Another session of the same client starts afresh.
+		{"new session", []observation{o(1, "b", 3), o(1, "b", 7), o(0, "a", 9),
+			{Client: 0, Session: 2, Key: "b", Mzxid: 3}}, 0},
+	}
+	for _, c := range cases {
+		if got := monotonicReadViolations(c.obs); len(got) != c.want {
+			t.Errorf("%s: %d violations %q, want %d", c.name, len(got), got, c.want)
+		}
+	}
+}
