@@ -82,3 +82,40 @@ func TestReplyAfterCommitted(t *testing.T) {
 		t.Errorf("Reply on a follower: %v, want ErrNotLeader", err)
 	}
 }
+
+// TestRequestsOfAnOldLearnerSessionDropped: a request a learner forwarded
+// in a session the leader has since replaced (the learner lost its leader
+// and opened a new session, FOLLOWERINFO) is never handed out, even if it
+// arrived before the new session and no Ready was taken in between: the
+// learner resubmits what the history it syncs lacks, so a late proposal
+// of it would apply the write twice.
+func TestRequestsOfAnOldLearnerSessionDropped(t *testing.T) {
+	c := newCluster(3, 3, 0, testCfg)
+	if !c.until(100, func() bool { return c.leader() != nil }) {
+		t.Fatal("no leader")
+	}
+	l := c.leader()
+	var f int64
+	for _, id := range c.ids {
+		if id != l.id {
+			f = id
+			break
+		}
+	}
+	ld := l.node.lead
+	li := ld.learners[f]
+	if li == nil || li.phase < lpSynced {
+		t.Fatalf("n%d is not a synced learner of the leader", f)
+	}
+	req := Message{Type: MsgRequest, From: f, To: l.id, Session: li.session, Epoch: ld.epoch, Data: []byte("w")}
+	l.node.Step(req)
+	if rd := l.node.Ready(); len(rd.Requests) != 1 {
+		t.Fatalf("a request of the current session: %d handed out, want 1", len(rd.Requests))
+	}
+	l.node.Step(req)
+	l.node.Step(Message{Type: MsgFollowerInfo, From: f, To: l.id, Session: li.session + 1, Epoch: l.node.hs.AcceptedEpoch,
+		Zxid: l.node.LastZxid()})
+	if rd := l.node.Ready(); len(rd.Requests) != 0 {
+		t.Errorf("a request of a replaced session was handed out: %v", rd.Requests)
+	}
+}
