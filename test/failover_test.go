@@ -409,3 +409,47 @@ func (p *clientProc) finish(t *testing.T) []string {
 		}
 	}
 }
+
+// TestFailoverHoldIsBounded: a follower left without a quorum (the leader
+// and the other follower killed) holds its clients for leaderLossHoldMs
+// only, then closes their connections as Apache's followers do at once, so
+// that they can move to servers that still serve. A write sent during
+// the hold is not acknowledged.
+func TestFailoverHoldIsBounded(t *testing.T) {
+	servers := harness.StartEnsemble(t, 3, map[string]string{"leaderLossHoldMs": "1500"})
+	leader := leaderOf(t, servers)
+	var follower *harness.Server
+	for _, s := range servers {
+		if s != leader && follower == nil {
+			follower = s
+		}
+	}
+	disconnected := make(chan struct{})
+	var once sync.Once
+	c := dialOne(t, follower.Addr(), func(ev zk.Event) {
+		if ev.Type == zk.EventSession && ev.State == zk.StateDisconnected {
+			once.Do(func() { close(disconnected) })
+		}
+	})
+	if _, err := c.Create("/held", []byte("1"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range servers {
+		if s != follower {
+			s.Kill()
+		}
+	}
+	// The write waits in the hold; the connection then closes under it.
+	_, err := c.Set("/held", []byte("2"), -1)
+	if err == nil {
+		t.Fatal("a write was acknowledged by a server without a quorum")
+	}
+	select {
+	case <-disconnected:
+	case <-time.After(modeTimeout):
+		t.Fatal("the follower without a quorum never closed its client's connection")
+	}
+	if !strings.Contains(follower.Log(), "not serving again within leaderLossHoldMs") {
+		t.Errorf("the follower's log does not say it ended the hold:\n%s", tailString(follower.Log(), 4<<10))
+	}
+}
