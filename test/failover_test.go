@@ -453,3 +453,81 @@ func TestFailoverHoldIsBounded(t *testing.T) {
 		t.Errorf("the follower's log does not say it ended the hold:\n%s", tailString(follower.Log(), 4<<10))
 	}
 }
+
+// TestFailoverObserverHoldsClients: an observer holds its clients across
+// the leader's SIGKILL as a follower does: a go-zookeeper writer given the
+// observer's address only sees no disconnect, and each of its sequential
+// creates is stored exactly once.
+func TestFailoverObserverHoldsClients(t *testing.T) {
+	members := append(harness.NewMembers(t, 3), harness.NewMember(t, 4, true))
+	servers := harness.StartMembers(t, members, members, nil)
+	leader := leaderOf(t, servers[:3])
+	observer := servers[3]
+	var disconnects []zk.State
+	var mu sync.Mutex
+	c := dialOne(t, observer.Addr(), func(ev zk.Event) {
+		if ev.Type == zk.EventSession && (ev.State == zk.StateDisconnected || ev.State == zk.StateExpired) {
+			mu.Lock()
+			disconnects = append(disconnects, ev.State)
+			mu.Unlock()
+		}
+	})
+	if _, err := c.Create("/o", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	write := func(seq int) {
+		t.Helper()
+		if _, err := c.Create("/o/v-", []byte(strconv.Itoa(seq)), zk.FlagSequence, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatalf("write %d: %v", seq, err)
+		}
+	}
+	const n = 400
+	killAt := n / 4
+	var survivors []*harness.Server
+	for _, s := range servers {
+		if s != leader {
+			survivors = append(survivors, s)
+		}
+	}
+	began := time.Now()
+	var killed time.Time
+	last, gap := began, time.Duration(0)
+	for seq := 1; seq <= n; seq++ {
+		if seq == killAt {
+			leader.Kill()
+			killed = time.Now()
+		}
+		write(seq)
+		now := time.Now()
+		gap, last = max(gap, now.Sub(last)), now
+	}
+	t.Logf("FAILOVER: observer's writer: %d writes, longest gap %v; the kill was %v into the run",
+		n, gap.Round(time.Millisecond), killed.Sub(began).Round(time.Millisecond))
+	leaderOf(t, survivors[:2])
+	kids, _, err := c.Children("/o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(kids)
+	if len(kids) != n {
+		t.Errorf("%d nodes stored, %d writes acknowledged", len(kids), n)
+	}
+	for i, k := range kids {
+		b, _, err := c.Get("/o/" + k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != strconv.Itoa(i+1) {
+			t.Errorf("node %s holds %s, want %d: writes lost or duplicated", k, b, i+1)
+			break
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(disconnects) > 0 {
+		t.Errorf("the observer's client saw %v", disconnects)
+	}
+	if !strings.Contains(observer.Log(), "serving the held clients again") {
+		t.Errorf("the observer did not hold its clients across the failover:\n%s", tailString(observer.Log(), 4<<10))
+	}
+}
