@@ -239,13 +239,15 @@ func runJepsen(t *testing.T, n int) {
 	checkLinearizable(t, "register", registerModel, regOps, userSeed, out)
 	checkLinearizable(t, "sequential-create", seqModel, h.seq, userSeed, out)
 	checkSequential(t, h)
-	for i, v := range monotonicReadViolations(h.observations) {
+	stale := monotonicReadViolations(h.observations)
+	for i, v := range stale {
 		if i == 20 {
-			t.Errorf("... and %d more", len(monotonicReadViolations(h.observations))-20)
+			t.Errorf("... and %d more", len(stale)-20)
 			break
 		}
 		t.Error(v)
 	}
+	t.Logf("monotonic reads per session, across keys: %d observations, %d stale reads", len(h.observations), len(stale))
 	checkSeqNodes(t, h, present)
 	storage.checkDamaged(h.ackedNodes, rand.New(rand.NewSource(seed+2)))
 }
