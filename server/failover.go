@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -160,7 +161,7 @@ func (q *ensemble) resume() {
 		delete(q.byCxid, k)
 		again = append(again, r)
 	}
-	slices.SortFunc(again, func(a, b *request) int { return cmpUint(a.fwdSeq, b.fwdSeq) })
+	slices.SortFunc(again, func(a, b *request) int { return cmp.Compare(a.fwdSeq, b.fwdSeq) })
 	if h.snapshot {
 		for _, r := range again {
 			q.lostInFlight(r)
@@ -179,16 +180,6 @@ func (q *ensemble) resume() {
 	q.log.Info("serving the held clients again", zap.Int("inFlightInHistory", len(inLog)),
 		zap.Int("inFlightResubmitted", len(again)), zap.Bool("snapshotSynced", h.snapshot),
 		zap.Int("heldWrites", len(h.writes)))
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // lostInFlight gives up on a write in flight whose fate a snapshot hid:
