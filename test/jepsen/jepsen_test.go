@@ -83,21 +83,6 @@ type history struct {
 	counts       map[string]int  // op kind/outcome -> count
 }
 
-// observation is a (version, value) of a key that one client saw, in the
-// client's program order, within one session.
-type observation struct {
-	Client  int
-	Session int64
-	Index   int // program order within the client
-	Key     string
-	Version int32
-	Value   int
-	// Mzxid is the zxid of the write that made Version (the Stat's
-	// mzxid): where in the history this state of Key lies.
-	Mzxid int64
-	What  string
-}
-
 func (h *history) now() int64 { return int64(time.Since(h.start)) }
 
 func (h *history) count(what string) {

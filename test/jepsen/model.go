@@ -263,6 +263,21 @@ var seqModel = porcupine.Model{
 	DescribeState: func(state any) string { return fmt.Sprintf("next >= %d", state.(int64)) },
 }
 
+// observation is a (version, value) of a key that one client saw, in the
+// client's program order, within one session.
+type observation struct {
+	Client  int
+	Session int64
+	Index   int // program order within the client
+	Key     string
+	Version int32
+	Value   int
+	// Mzxid is the zxid of the write that made Version (the Stat's
+	// mzxid): where in the history this state of Key lies.
+	Mzxid int64
+	What  string
+}
+
 // monotonicReadViolations checks that no session reads older data than it
 // read (or wrote) before, across keys: once a session has seen the state
 // of the history at zxid h (the newest mzxid among its earlier
