@@ -611,9 +611,9 @@ func (c *conn) handshake(pkt []byte) bool {
 		return false
 	}
 	var valid bool
-	if s.quorum != nil && !readOnly {
+	if (s.quorum != nil || s.apache != nil) && !readOnly {
 		// As Apache: the leader decides whether the session lives.
-		res := s.quorum.revalidate(req.SessionID, timeout, req.Passwd, c.quit)
+		res := s.revalidate(req.SessionID, timeout, req.Passwd, c.quit)
 		if res == revalLost {
 			s.log.Info("closing a reconnection: the leader did not re-validate its session",
 				zap.String("sessionId", hex(req.SessionID)), zap.String("client", c.nc.RemoteAddr().String()))
@@ -651,6 +651,9 @@ func (c *conn) createSession(timeout int32) bool {
 		return false
 	}
 	id := s.sessions.newID()
+	if s.apache != nil {
+		passwd = znode.ApacheSessionPasswd(id) // Apache's servers derive it from the id
+	}
 	s.sessions.add(id, timeout)
 	applied := make(chan wire.ErrCode, 1)
 	s.submitWrite(&request{

@@ -93,6 +93,9 @@ type monitorView struct{ s *Server }
 // Mode implements monitor.Server.
 func (v monitorView) Mode() string {
 	s := v.s
+	if s.apache != nil {
+		return "observer"
+	}
 	if s.quorum == nil {
 		return "standalone"
 	}

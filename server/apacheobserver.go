@@ -1,0 +1,477 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/wire"
+	"github.com/zkgo/zkgo/zab/apache"
+	"github.com/zkgo/zkgo/znode"
+)
+
+// The Apache observer mode (quorumProtocol=apache): this server joins a
+// running Apache ZooKeeper ensemble as one of its observers, speaking
+// Apache's own protocol (zab/apache). It learns the leader through
+// Apache's election port, syncs from it (DIFF, TRUNC or SNAP) and then
+// applies the txns the leader INFORMs it of, with Tree.ApplyApache, as
+// Apache's observers do. It serves reads and watches from its tree and
+// forwards writes, sync, createSession and closeSession to the Apache
+// leader as REQUEST packets; a client re-attaching a session is
+// re-validated by the leader (REVALIDATE), and PING answers carry the
+// sessions its clients used. Sessions are global: Apache's own.
+//
+// The Apache leader expires sessions and deletes containers; this server
+// does neither.
+
+// apacheObserver is the server's link to the Apache ensemble.
+type apacheObserver struct {
+	s      *Server
+	log    *zap.Logger
+	me     conf.Server
+	voters []apache.Voter
+	addrs  map[int64]string // quorum address of each voter
+
+	// Only the run goroutine touches these: the epochs this server
+	// accepted and holds (Apache's acceptedEpoch and currentEpoch).
+	acceptedEpoch, currentEpoch int64
+
+	mu      sync.Mutex
+	l       *apache.Learner // the connection to the leader while synced
+	pending map[sessionCxid]*request
+	syncs   []*request // forwarded syncs, answered in order
+	revals  map[int64][]chan revalResult
+}
+
+func newApacheObserver(s *Server) *apacheObserver {
+	a := &apacheObserver{
+		s:       s,
+		log:     s.log.With(zap.String("quorumProtocol", conf.QuorumProtocolApache)),
+		addrs:   make(map[int64]string),
+		pending: make(map[sessionCxid]*request),
+		revals:  make(map[int64][]chan revalResult),
+	}
+	for _, sv := range s.cfg.Servers {
+		if sv.ID == s.cfg.MyID {
+			a.me = sv
+			continue
+		}
+		if sv.Observer {
+			continue
+		}
+		a.voters = append(a.voters, apache.Voter{ID: sv.ID, ElectionAddr: net.JoinHostPort(sv.Host, strconv.Itoa(sv.ElectionPort))})
+		a.addrs[sv.ID] = net.JoinHostPort(sv.Host, strconv.Itoa(sv.QuorumPort))
+	}
+	return a
+}
+
+// recover starts from an empty tree: the leader syncs this server.
+func (a *apacheObserver) recover() error {
+	if _, ok := a.s.cfg.Server(a.s.cfg.MyID); !ok {
+		return fmt.Errorf("server: myid %d is not one of the server.N lines of %s", a.s.cfg.MyID, a.s.cfg.File)
+	}
+	a.s.tree = znode.NewTree(a.s.treeOptions())
+	a.s.sessions.collectTouches()
+	return nil
+}
+
+// run starts the connection loop and the write forwarder.
+func (a *apacheObserver) run() {
+	a.s.wg.Add(2)
+	go func() { defer a.s.wg.Done(); a.connectLoop() }()
+	go func() { defer a.s.wg.Done(); a.forwardWrites() }()
+}
+
+// retryDelay is how long the observer waits before it looks for the
+// leader again after losing it.
+const retryDelay = 500 * time.Millisecond
+
+// connectLoop finds the leader, syncs with it and follows it, again and
+// again until the server closes.
+func (a *apacheObserver) connectLoop() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-a.s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for ctx.Err() == nil {
+		err := a.observe(ctx)
+		a.stopServing()
+		if ctx.Err() != nil {
+			return
+		}
+		a.log.Info("not observing the Apache ensemble; retrying", zap.Error(err))
+		select {
+		case <-ctx.Done():
+		case <-time.After(retryDelay):
+		}
+	}
+}
+
+// observe runs one connection to the leader: election, handshake, sync,
+// then the txns it informs of, until the connection fails.
+func (a *apacheObserver) observe(ctx context.Context) error {
+	tick := time.Duration(a.s.cfg.TickTime) * time.Millisecond
+	fctx, cancel := context.WithTimeout(ctx, tick*time.Duration(max(a.s.cfg.InitLimit, 1)))
+	myAddr := net.JoinHostPort(a.me.Host, strconv.Itoa(a.me.ElectionPort))
+	vote, err := apache.FindLeader(fctx, a.s.cfg.MyID, myAddr, a.s.tree.LastZxid(), a.voters)
+	cancel()
+	if err != nil {
+		return err
+	}
+	addr, ok := a.addrs[vote.Leader]
+	if !ok {
+		return fmt.Errorf("the voters elected server %d, which is no participant of %s", vote.Leader, a.s.cfg.File)
+	}
+	hello := apache.Hello{
+		SID:           a.s.cfg.MyID,
+		ConfigVersion: a.s.cfg.ConfigVersion,
+		AcceptedEpoch: a.acceptedEpoch,
+		CurrentEpoch:  a.currentEpoch,
+		LastZxid:      a.s.tree.LastZxid(),
+		Timeout:       tick * time.Duration(max(a.s.cfg.InitLimit, 1)),
+	}
+	dctx, cancel := context.WithTimeout(ctx, hello.Timeout)
+	l, err := apache.Dial(dctx, addr, hello)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("registering with leader %d at %s: %w", vote.Leader, addr, err)
+	}
+	defer l.Close()
+	stop := context.AfterFunc(ctx, func() { l.Close() })
+	defer stop()
+	a.acceptedEpoch = max(a.acceptedEpoch, l.Epoch())
+	a.log.Info("registered with the Apache leader", zap.Int64("leader", vote.Leader), zap.String("address", addr),
+		zap.Int64("epoch", l.Epoch()), zap.String("lastZxid", hex(hello.LastZxid)))
+	if _, err := l.Sync(a); err != nil {
+		return fmt.Errorf("syncing with leader %d: %w", vote.Leader, err)
+	}
+	a.currentEpoch = l.Epoch()
+	a.s.flushQueued()
+	a.mu.Lock()
+	a.l = l
+	a.mu.Unlock()
+	a.s.serving.Store(true)
+	a.log.Info("serving clients as an observer of the Apache ensemble", zap.Int64("leader", vote.Leader),
+		zap.String("zxid", hex(a.s.tree.LastZxid())))
+	return fmt.Errorf("following leader %d: %w", vote.Leader, l.Follow(a))
+}
+
+// stopServing closes the clients' connections and forgets the requests in
+// flight, as an ensemble server does when it loses its leader: the
+// clients reconnect and retry elsewhere.
+func (a *apacheObserver) stopServing() {
+	s := a.s
+	if s.serving.Swap(false) {
+		a.log.Info("not serving clients any more: closing their connections")
+	}
+	a.mu.Lock()
+	a.l = nil
+	clear(a.pending)
+	a.syncs = nil
+	for id, chs := range a.revals {
+		for _, ch := range chs {
+			ch <- revalLost
+		}
+		delete(a.revals, id)
+	}
+	a.mu.Unlock()
+	for _, c := range s.connections() {
+		if !c.fourLetter.Load() {
+			c.close()
+		}
+	}
+}
+
+// Begin implements apache.SyncHandler.
+func (a *apacheObserver) Begin(kind apache.PacketType, zxid int64, snapshot []byte) error {
+	s := a.s
+	switch kind {
+	case apache.Snap:
+		tree, err := znode.ReadApacheSnapshotStream(snapshot, zxid, s.treeOptions())
+		if err != nil {
+			return fmt.Errorf("the leader's snapshot at 0x%x: %w", zxid, err)
+		}
+		s.tree.Restore(tree)
+		s.sessions.reset(tree.Sessions())
+		a.log.Info("synced by snapshot", zap.String("zxid", hex(zxid)), zap.Int("bytes", len(snapshot)))
+	case apache.Trunc:
+		if zxid < s.tree.LastZxid() {
+			// The tree cannot drop applied txns: start again from
+			// nothing, and the leader sends everything.
+			s.tree.Restore(znode.NewTree(s.treeOptions()))
+			s.sessions.reset(nil)
+			return fmt.Errorf("the leader truncates to 0x%x, behind our 0x%x: starting again empty", zxid, s.tree.LastZxid())
+		}
+	case apache.Diff:
+		a.log.Info("synced by diff", zap.String("from", hex(s.tree.LastZxid())), zap.String("to", hex(zxid)))
+	}
+	return nil
+}
+
+// Txn implements apache.SyncHandler and apache.FollowHandler: it applies
+// one committed txn and answers the request of ours it carries out.
+func (a *apacheObserver) Txn(zxid int64, b []byte) error {
+	s := a.s
+	txn, err := znode.DecodeApacheTxn(b)
+	if err != nil {
+		return err
+	}
+	if txn.Zxid <= s.tree.LastZxid() {
+		return nil // in the snapshot already
+	}
+	code, err := s.tree.ApplyApache(txn)
+	if err != nil {
+		return err
+	}
+	switch txn.Type {
+	case wire.OpCreateSession:
+		s.sessions.addIfAbsent(txn.Session, txn.Timeout)
+	case wire.OpCloseSession:
+		s.sessions.remove(txn.Session)
+	}
+	defer s.flushQueued() // the replies and notifications
+	a.mu.Lock()
+	k := sessionCxid{txn.Session, txn.Cxid}
+	r := a.pending[k]
+	delete(a.pending, k)
+	a.mu.Unlock()
+	if r == nil {
+		if txn.Type == wire.OpCloseSession {
+			if c := s.connOf(txn.Session); c != nil {
+				c.close() // expired by the leader
+			}
+		}
+		return nil
+	}
+	errCode, resp := a.reply(r, txn, code)
+	if r.onApplied != nil {
+		r.onApplied(r, znode.Result{Err: errCode, Body: resp})
+	}
+	if r.conn != nil {
+		r.hdr = wire.ReplyHeader{Xid: r.xid, Zxid: txn.Zxid, Err: errCode}
+		r.resp = resp
+		r.conn.complete(r)
+	}
+	return nil
+}
+
+// reply is the answer to request r, which txn carried out: the error of
+// an error txn, else the response its op gives, read from the tree just
+// after the txn.
+func (a *apacheObserver) reply(r *request, txn *znode.ApacheTxn, code wire.ErrCode) (wire.ErrCode, wire.Record) {
+	if txn.Type == wire.OpError {
+		return txn.Err, nil
+	}
+	if code != wire.ErrOK {
+		return code, nil
+	}
+	if txn.Type == wire.OpMulti {
+		res := &wire.MultiResponse{Results: make([]wire.OpResult, len(txn.Ops))}
+		for i := range txn.Ops {
+			op := &txn.Ops[i]
+			if op.Type == wire.OpError {
+				res.Results[i] = wire.OpResult{Type: wire.OpError, Err: op.Err}
+				continue
+			}
+			_, body := a.opReply(op.Type, op)
+			res.Results[i] = wire.OpResult{Type: op.Type, Body: body}
+		}
+		return wire.ErrOK, res
+	}
+	return a.opReply(r.op, &txn.ApacheOp)
+}
+
+// opReply is the response of a successful op of type typ.
+func (a *apacheObserver) opReply(typ wire.OpCode, op *znode.ApacheOp) (wire.ErrCode, wire.Record) {
+	stat := func() wire.Stat {
+		resp, _ := a.s.tree.Read(wire.OpExists, &wire.PathWatchRequest{Path: op.Path}, znode.Caller{})
+		if sr, ok := resp.(*wire.StatResponse); ok {
+			return sr.Stat
+		}
+		return wire.Stat{}
+	}
+	switch typ {
+	case wire.OpCreate:
+		return wire.ErrOK, &wire.PathRequest{Path: op.Path}
+	case wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL:
+		return wire.ErrOK, &wire.Create2Response{Path: op.Path, Stat: stat()}
+	case wire.OpSetData, wire.OpSetACL:
+		return wire.ErrOK, &wire.StatResponse{Stat: stat()}
+	}
+	return wire.ErrOK, nil
+}
+
+// Touches implements apache.FollowHandler: the sessions our clients used
+// since the last PING, with their timeouts.
+func (a *apacheObserver) Touches() []apache.Touch {
+	ids := a.s.sessions.takeTouched()
+	ts := make([]apache.Touch, 0, len(ids))
+	for _, id := range ids {
+		if timeout, ok := a.s.sessions.timeoutOf(id); ok {
+			ts = append(ts, apache.Touch{Session: id, Timeout: timeout})
+		}
+	}
+	return ts
+}
+
+// Synced implements apache.FollowHandler: the oldest forwarded sync is
+// answered once every txn before the leader's SYNC is applied, which it
+// is, as this goroutine applies them in order.
+func (a *apacheObserver) Synced() {
+	a.mu.Lock()
+	if len(a.syncs) == 0 {
+		a.mu.Unlock()
+		a.log.Warn("the Apache leader answered a sync this server did not forward")
+		return
+	}
+	r := a.syncs[0]
+	a.syncs = a.syncs[1:]
+	a.mu.Unlock()
+	r.hdr = wire.ReplyHeader{Xid: r.xid, Zxid: a.s.tree.LastZxid(), Err: wire.ErrOK}
+	r.resp = &wire.PathRequest{Path: r.body.(*wire.PathRequest).Path}
+	if r.conn != nil {
+		r.conn.complete(r)
+	}
+	a.s.flushQueued()
+}
+
+// Revalidated implements apache.FollowHandler.
+func (a *apacheObserver) Revalidated(session int64, valid bool) {
+	res := revalInvalid
+	if valid {
+		res = revalValid
+	}
+	a.mu.Lock()
+	chs := a.revals[session]
+	delete(a.revals, session)
+	a.mu.Unlock()
+	for _, ch := range chs {
+		ch <- res
+	}
+}
+
+// revalidate asks the Apache leader whether a session a client re-attaches
+// here lives. Apache's servers keep no session passwords: a session's
+// password is derived from its id (znode.ApacheSessionPasswd).
+func (a *apacheObserver) revalidate(session int64, timeout int32, passwd []byte, quit <-chan struct{}) revalResult {
+	if string(passwd) != string(znode.ApacheSessionPasswd(session)) {
+		return revalInvalid
+	}
+	ch := make(chan revalResult, 1)
+	a.mu.Lock()
+	l := a.l
+	if l != nil {
+		a.revals[session] = append(a.revals[session], ch)
+	}
+	a.mu.Unlock()
+	if l == nil {
+		return revalLost
+	}
+	if err := l.RevalidateSession(session, timeout); err != nil {
+		return revalLost
+	}
+	timer := time.NewTimer(time.Duration(timeout) * time.Millisecond)
+	defer timer.Stop()
+	select {
+	case res := <-ch:
+		if res == revalValid {
+			a.s.sessions.ensure(session, timeout)
+		}
+		return res
+	case <-timer.C:
+	case <-quit:
+	case <-a.s.done:
+	}
+	return revalLost
+}
+
+// forwardWrites sends every write of our clients to the Apache leader.
+func (a *apacheObserver) forwardWrites() {
+	for {
+		select {
+		case <-a.s.done:
+			return
+		case r := <-a.s.writes:
+			if err := a.forward(r); err != nil {
+				a.log.Info("closing a client connection: its write could not be forwarded to the Apache leader",
+					zap.String("sessionId", hex(r.session)), zap.Error(err))
+				if r.conn != nil {
+					r.conn.close()
+				}
+				if r.onApplied != nil {
+					r.onApplied(r, znode.Result{Err: wire.ErrConnectionLoss})
+				}
+			}
+		}
+	}
+}
+
+// errNotObserving is the error of a write that arrives while the server
+// is not synced with the Apache leader.
+var errNotObserving = errors.New("not synced with the Apache leader")
+
+// forward sends one write as a REQUEST; the txn or SYNC that carries it
+// out answers it.
+func (a *apacheObserver) forward(r *request) error {
+	fr := &apache.ForwardedRequest{Session: r.session, Cxid: r.xid, Type: r.op}
+	switch body := r.body.(type) {
+	case *znode.CreateSession:
+		// Learner.createSession: the body is the timeout; the password
+		// is the one Apache derives from the id.
+		fr.Cxid = 0
+		e := wire.NewEncoder(nil)
+		e.Int(body.Timeout)
+		fr.Body = e.Bytes()
+	case nil:
+	default:
+		fr.Body = wire.Encode(body)
+	}
+	if r.op == wire.OpCloseSession {
+		fr.Body = nil
+	}
+	a.mu.Lock()
+	l := a.l
+	if l == nil {
+		a.mu.Unlock()
+		return errNotObserving
+	}
+	if r.op == wire.OpSync {
+		a.syncs = append(a.syncs, r)
+	} else {
+		a.pending[sessionCxid{fr.Session, fr.Cxid}] = r
+	}
+	a.mu.Unlock()
+	return l.Forward(fr, r.auth)
+}
+
+// timeoutOf returns a tracked session's timeout in ms.
+func (t *sessionTracker) timeoutOf(id int64) (int32, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.sessions[id]
+	if !ok {
+		return 0, false
+	}
+	return int32(s.timeout / time.Millisecond), true
+}
+
+// revalidate asks the leader whether a session a client re-attaches lives
+// (an ensemble or an Apache observer).
+func (s *Server) revalidate(session int64, timeout int32, passwd []byte, quit <-chan struct{}) revalResult {
+	if s.apache != nil {
+		return s.apache.revalidate(session, timeout, passwd, quit)
+	}
+	return s.quorum.revalidate(session, timeout, passwd, quit)
+}
