@@ -24,8 +24,8 @@ type inOrder struct {
 }
 
 func (h *inOrder) Init([]string) error { return nil }
-func (h *inOrder) Len() int                    { return len(h.servers) }
-func (h *inOrder) Connected()                  {}
+func (h *inOrder) Len() int            { return len(h.servers) }
+func (h *inOrder) Connected()          {}
 func (h *inOrder) Next() (string, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
