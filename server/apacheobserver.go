@@ -13,7 +13,9 @@ import (
 
 	"github.com/zkgo/zkgo/conf"
 	"github.com/zkgo/zkgo/wire"
+	"github.com/zkgo/zkgo/zab"
 	"github.com/zkgo/zkgo/zab/apache"
+	"github.com/zkgo/zkgo/zab/storage"
 	"github.com/zkgo/zkgo/znode"
 )
 
@@ -21,8 +23,12 @@ import (
 // running Apache ZooKeeper ensemble as one of its observers, speaking
 // Apache's own protocol (zab/apache). It learns the leader through
 // Apache's election port, syncs from it (DIFF, TRUNC or SNAP) and then
-// applies the txns the leader INFORMs it of, with Tree.ApplyApache, as
-// Apache's observers do. It serves reads and watches from its tree and
+// follows the txns the leader INFORMs it of, as Apache's observers do.
+// Each txn is logged in our own log as a znode.OpApacheTxn txn (Apache's
+// txn verbatim, with its zxid) and applied as Apache applies it; a SNAP
+// becomes our snapshot, and the epochs are stored as our zab stores
+// them. So our data directory is at every moment a valid one of ours at
+// an Apache zxid, from which the server restarts (and syncs by DIFF). It serves reads and watches from its tree and
 // forwards writes, sync, createSession and closeSession to the Apache
 // leader as REQUEST packets; a client re-attaching a session is
 // re-validated by the leader (REVALIDATE), and PING answers carry the
@@ -72,13 +78,39 @@ func newApacheObserver(s *Server) *apacheObserver {
 	return a
 }
 
-// recover starts from an empty tree: the leader syncs this server.
+// recover loads the tree from our own data directory, as a standalone
+// server does (snapshot and log, whose txns are the Apache txns this
+// server logged, znode.OpApacheTxn), and the epochs it stored.
 func (a *apacheObserver) recover() error {
-	if _, ok := a.s.cfg.Server(a.s.cfg.MyID); !ok {
-		return fmt.Errorf("server: myid %d is not one of the server.N lines of %s", a.s.cfg.MyID, a.s.cfg.File)
+	s := a.s
+	if _, ok := s.cfg.Server(s.cfg.MyID); !ok {
+		return fmt.Errorf("server: myid %d is not one of the server.N lines of %s", s.cfg.MyID, s.cfg.File)
 	}
-	a.s.tree = znode.NewTree(a.s.treeOptions())
-	a.s.sessions.collectTouches()
+	if err := s.recover(); err != nil {
+		return err
+	}
+	var err error
+	if a.acceptedEpoch, _, err = s.txnLog.Meta(zab.MetaAcceptedEpoch); err != nil {
+		return err
+	}
+	if a.currentEpoch, _, err = s.txnLog.Meta(zab.MetaCurrentEpoch); err != nil {
+		return err
+	}
+	s.sessions.collectTouches()
+	return nil
+}
+
+// setEpoch stores an epoch (zab.MetaAcceptedEpoch or MetaCurrentEpoch)
+// as this server's zab would: after Apache's epochs, so that the ensemble
+// of ours that takes over starts above them.
+func (a *apacheObserver) setEpoch(key string, v *int64, epoch int64) error {
+	if epoch <= *v {
+		return nil
+	}
+	if err := a.s.txnLog.SetMeta(key, epoch); err != nil {
+		return err
+	}
+	*v = epoch
 	return nil
 }
 
@@ -151,13 +183,17 @@ func (a *apacheObserver) observe(ctx context.Context) error {
 	defer l.Close()
 	stop := context.AfterFunc(ctx, func() { l.Close() })
 	defer stop()
-	a.acceptedEpoch = max(a.acceptedEpoch, l.Epoch())
+	if err := a.setEpoch(zab.MetaAcceptedEpoch, &a.acceptedEpoch, l.Epoch()); err != nil {
+		return err
+	}
 	a.log.Info("registered with the Apache leader", zap.Int64("leader", vote.Leader), zap.String("address", addr),
 		zap.Int64("epoch", l.Epoch()), zap.String("lastZxid", hex(hello.LastZxid)))
 	if _, err := l.Sync(a); err != nil {
 		return fmt.Errorf("syncing with leader %d: %w", vote.Leader, err)
 	}
-	a.currentEpoch = l.Epoch()
+	if err := a.setEpoch(zab.MetaCurrentEpoch, &a.currentEpoch, l.Epoch()); err != nil {
+		return err
+	}
 	a.s.flushQueued()
 	a.mu.Lock()
 	a.l = l
@@ -194,7 +230,10 @@ func (a *apacheObserver) stopServing() {
 	}
 }
 
-// Begin implements apache.SyncHandler.
+// Begin implements apache.SyncHandler. A snapshot replaces the tree and
+// becomes our snapshot; a truncation drops our logged txns after its
+// zxid and reloads the tree. Each leaves the data directory valid at
+// every step: the log is cut before a snapshot is written.
 func (a *apacheObserver) Begin(kind apache.PacketType, zxid int64, snapshot []byte) error {
 	s := a.s
 	switch kind {
@@ -203,64 +242,91 @@ func (a *apacheObserver) Begin(kind apache.PacketType, zxid int64, snapshot []by
 		if err != nil {
 			return fmt.Errorf("the leader's snapshot at 0x%x: %w", zxid, err)
 		}
+		if err := s.txnLog.TruncateAfter(zxid); err != nil {
+			return err
+		}
+		path, err := storage.WriteSnapshot(s.snapshotDir(), zxid, tree.WriteSnapshot)
+		if err != nil {
+			return err
+		}
+		if err := s.txnLog.PurgeBefore(zxid + 1); err != nil {
+			return err
+		}
 		s.tree.Restore(tree)
 		s.sessions.reset(tree.Sessions())
-		a.log.Info("synced by snapshot", zap.String("zxid", hex(zxid)), zap.Int("bytes", len(snapshot)))
+		a.log.Info("synced by snapshot", zap.String("zxid", hex(zxid)), zap.Int("bytes", len(snapshot)), zap.String("file", path))
 	case apache.Trunc:
-		if zxid < s.tree.LastZxid() {
-			// The tree cannot drop applied txns: start again from
-			// nothing, and the leader sends everything.
-			s.tree.Restore(znode.NewTree(s.treeOptions()))
-			s.sessions.reset(nil)
-			return fmt.Errorf("the leader truncates to 0x%x, behind our 0x%x: starting again empty", zxid, s.tree.LastZxid())
+		if zxid >= s.tree.LastZxid() {
+			return nil
 		}
+		if err := s.txnLog.TruncateAfter(zxid); err != nil {
+			return err
+		}
+		tree, _, _, err := LoadTree(s.snapshotDir(), s.txnLog, s.treeOptions(), s.log)
+		if err != nil {
+			return err
+		}
+		if tree.LastZxid() != zxid {
+			return fmt.Errorf("the leader truncates to 0x%x, but our snapshots go on to 0x%x: remove this server's data directory to sync it afresh",
+				zxid, tree.LastZxid())
+		}
+		s.tree.Restore(tree)
+		s.sessions.reset(tree.Sessions())
+		a.log.Info("synced by truncation", zap.String("zxid", hex(zxid)))
 	case apache.Diff:
 		a.log.Info("synced by diff", zap.String("from", hex(s.tree.LastZxid())), zap.String("to", hex(zxid)))
 	}
 	return nil
 }
 
-// Txn implements apache.SyncHandler and apache.FollowHandler: it applies
-// one committed txn and answers the request of ours it carries out.
+// Txn implements apache.SyncHandler and apache.FollowHandler: it logs one
+// committed txn (znode.OpApacheTxn), applies it and answers the request
+// of ours it carries out.
 func (a *apacheObserver) Txn(zxid int64, b []byte) error {
 	s := a.s
-	txn, err := znode.DecodeApacheTxn(b)
+	at, err := znode.DecodeApacheTxn(b)
 	if err != nil {
 		return err
 	}
-	if txn.Zxid <= s.tree.LastZxid() {
+	if at.Zxid <= s.tree.LastZxid() {
 		return nil // in the snapshot already
 	}
-	code, err := s.tree.ApplyApache(txn)
-	if err != nil {
+	txn := znode.Txn{Zxid: at.Zxid, Time: at.Time, Session: at.Session, Cxid: at.Cxid,
+		Type: znode.OpApacheTxn, Body: &znode.ApacheTxnBody{Raw: b}}
+	if err := s.txnLog.Append([]zab.Entry{{Zxid: at.Zxid, Data: wire.Encode(&txn)}}); err != nil {
 		return err
 	}
-	switch txn.Type {
+	res := s.tree.Apply(&txn)
+	if res.Err == wire.ErrMarshallingError {
+		return fmt.Errorf("txn 0x%x of the leader does not apply", at.Zxid)
+	}
+	s.maybeSnapshot(1)
+	switch at.Type {
 	case wire.OpCreateSession:
-		s.sessions.addIfAbsent(txn.Session, txn.Timeout)
+		s.sessions.addIfAbsent(at.Session, at.Timeout)
 	case wire.OpCloseSession:
-		s.sessions.remove(txn.Session)
+		s.sessions.remove(at.Session)
 	}
 	defer s.flushQueued() // the replies and notifications
 	a.mu.Lock()
-	k := sessionCxid{txn.Session, txn.Cxid}
+	k := sessionCxid{at.Session, at.Cxid}
 	r := a.pending[k]
 	delete(a.pending, k)
 	a.mu.Unlock()
 	if r == nil {
-		if txn.Type == wire.OpCloseSession {
-			if c := s.connOf(txn.Session); c != nil {
+		if at.Type == wire.OpCloseSession {
+			if c := s.connOf(at.Session); c != nil {
 				c.close() // expired by the leader
 			}
 		}
 		return nil
 	}
-	errCode, resp := a.reply(r, txn, code)
+	errCode, resp := a.reply(r, at, res.Err)
 	if r.onApplied != nil {
 		r.onApplied(r, znode.Result{Err: errCode, Body: resp})
 	}
 	if r.conn != nil {
-		r.hdr = wire.ReplyHeader{Xid: r.xid, Zxid: txn.Zxid, Err: errCode}
+		r.hdr = wire.ReplyHeader{Xid: r.xid, Zxid: at.Zxid, Err: errCode}
 		r.resp = resp
 		r.conn.complete(r)
 	}

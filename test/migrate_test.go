@@ -117,7 +117,7 @@ func TestApacheObserver(t *testing.T) {
 	if out, err := ours.FourLetter("srvr"); err != nil || !strings.Contains(out, "Mode: observer") {
 		t.Errorf("srvr of ours:\n%s (%v)", out, err)
 	}
-	oc, _ := connectInOrder(t, ours.Addr())
+	oc, ocEvents := connectInOrder(t, ours.Addr())
 	sameTree(t, "apache", ac, "ours", oc)
 
 	// A watch set on ours fires for a write made through Apache.
@@ -187,6 +187,25 @@ func TestApacheObserver(t *testing.T) {
 	if _, err := mc.Create("/moved", nil, 0, acl); err != nil {
 		t.Errorf("a write of the moved client through ours: %v", err)
 	}
+	sameTree(t, "apache", ac, "ours", oc)
+
+	// Ours restarts from its own data directory: the leader syncs it by
+	// DIFF with what was written meanwhile.
+	ours.Stop()
+	for i := range 5 {
+		if _, err := ac.Create(fmt.Sprintf("/while-down-%d", i), nil, 0, acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ours.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if log := ours.Log(); !strings.Contains(log, "synced by diff") {
+		t.Errorf("ours did not sync by DIFF after its restart")
+	}
+	// ours' client re-attaches its session (the Apache leader
+	// re-validates it).
+	awaitState(t, ocEvents, zk.StateHasSession)
 	sameTree(t, "apache", ac, "ours", oc)
 
 	// Ours' client closes its session: its ephemeral goes everywhere.
