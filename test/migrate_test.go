@@ -208,6 +208,24 @@ func TestApacheObserver(t *testing.T) {
 	awaitState(t, ocEvents, zk.StateHasSession)
 	sameTree(t, "apache", ac, "ours", oc)
 
+	// The Apache leader stops: ours finds the new one through the
+	// election port, syncs and serves again, its clients keep their
+	// sessions.
+	leader := leaderOf(t, apaches)
+	leader.Stop()
+	var rest []*harness.Server
+	for _, a := range apaches {
+		if a != leader {
+			rest = append(rest, a)
+		}
+	}
+	newLeader := leaderOf(t, rest)
+	t.Logf("the Apache leader %d stopped; %d leads now", leader.ID(), newLeader.ID())
+	nc, _ := connectInOrder(t, rest[0].Addr())
+	createRetrying(t, oc, "/after-failover")
+	sameTree(t, "apache", nc, "ours", oc)
+	ac = nc
+
 	// Ours' client closes its session: its ephemeral goes everywhere.
 	oc.Close()
 	deadline := time.Now().Add(modeTimeout)
@@ -221,6 +239,24 @@ func TestApacheObserver(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s outlived the session that closed through ours", ephOurs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// createRetrying creates path (a persistent node) through c, retrying
+// while c's connection is lost (its server lost its leader and closed
+// it): the create either failed or made the node.
+func createRetrying(t *testing.T, c *zk.Conn, path string) {
+	t.Helper()
+	deadline := time.Now().Add(modeTimeout)
+	for {
+		_, err := c.Create(path, nil, 0, zk.WorldACL(zk.PermAll))
+		switch {
+		case err == nil, errors.Is(err, zk.ErrNodeExists):
+			return
+		case !errors.Is(err, zk.ErrConnectionClosed) || time.Now().After(deadline):
+			t.Fatalf("create %s: %v", path, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
