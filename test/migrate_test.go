@@ -3,6 +3,8 @@ package test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -276,4 +278,100 @@ func awaitState(t *testing.T, events <-chan zk.Event, s zk.State) {
 			t.Fatalf("no %v event", s)
 		}
 	}
+}
+
+// TestApacheCutover is the migration with a short outage that the
+// observers' data directories allow: three of ours observe an Apache
+// ensemble and serve clients; the clients move to ours; ours and then
+// the Apache servers stop; ours restart with a zoo.cfg that lists only
+// them, as participants, and form an ensemble of ours from their own
+// logs (Apache's txns, logged as they came). Every znode and Stat, the
+// sequence counters and the sessions (with their ephemerals) carry over.
+func TestApacheCutover(t *testing.T) {
+	members := harness.NewMembers(t, 3)
+	for id := 4; id <= 6; id++ {
+		members = append(members, harness.NewMember(t, id, true))
+	}
+	apaches := harness.StartApacheMembers(t, members[:3], members, nil)
+	ours := harness.StartMembers(t, members[3:], members, map[string]string{"quorumProtocol": "apache"})
+	acl := zk.WorldACL(zk.PermAll)
+	ac, _ := connectInOrder(t, apaches[0].Addr())
+	for i := range 20 {
+		if _, err := ac.Create(fmt.Sprintf("/app-%02d", i), []byte("through apache"), 0, acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A client of ours with an ephemeral node; it lives through the
+	// cut-over, reconnecting to ours.
+	var addrs []string
+	for _, s := range ours {
+		addrs = append(addrs, s.Addr())
+	}
+	oc, ocEvents := connectInOrder(t, addrs...)
+	if _, err := oc.Create("/queue", nil, 0, acl); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := oc.Create("/queue/item-", nil, zk.FlagSequence, acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eph, err := oc.Create("/lock-", nil, zk.FlagEphemeral|zk.FlagSequence, acl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, "apache", ac, "ours", oc)
+	before := treeDump(t, oc)
+
+	ac.Close()
+	for _, s := range ours {
+		s.Stop()
+	}
+	for _, s := range apaches {
+		s.Stop()
+	}
+	for _, s := range ours {
+		path := filepath.Join(s.Dir(), "zoo.cfg")
+		if err := os.WriteFile(path, []byte(cutoverConfig(s.ConfigFile())), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range ours {
+		if err := s.Relaunch(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leaderOf(t, ours)
+	awaitState(t, ocEvents, zk.StateHasSession)
+	if after := treeDump(t, oc); after != before {
+		t.Fatalf("the tree changed in the cut-over:\n%s", harness.UnifiedDiff("before", before, "after", after))
+	}
+	if ok, _, err := oc.Exists(eph); err != nil || !ok {
+		t.Errorf("the ephemeral %s of a session that lived through the cut-over: %v %v", eph, ok, err)
+	}
+	item, err := oc.Create("/queue/item-", nil, zk.FlagSequence, acl)
+	if err != nil || item != "/queue/item-0000000003" {
+		t.Errorf("a sequential create after the cut-over: %q %v, want the counter to go on at 3", item, err)
+	}
+}
+
+// cutoverConfig turns the zoo.cfg of one of our observers of an Apache
+// ensemble into one of an ensemble of ours: the Apache servers' lines,
+// peerType and quorumProtocol go, our servers become participants.
+func cutoverConfig(cfg string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(cfg, "\n") {
+		key, value, _ := strings.Cut(line, "=")
+		switch {
+		case key == "peerType", key == "quorumProtocol":
+			continue
+		case strings.HasPrefix(key, "server."):
+			if !strings.Contains(value, ":observer") {
+				continue // an Apache participant
+			}
+			line = key + "=" + strings.Replace(value, ":observer", ":participant", 1)
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
 }
