@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -49,6 +50,22 @@ type apacheObserver struct {
 	// accepted and holds (Apache's acceptedEpoch and currentEpoch).
 	acceptedEpoch, currentEpoch int64
 
+	// The takeover (takeover.go): the forwarder pauses on pauseReq and
+	// goes on on resumeReq, or ends on fwdStop; stopConnect ends the
+	// connection loop, which closes connDone. handingOver keeps the
+	// clients' connections open when the loop ends for the takeover;
+	// handedOver is set once the ensemble of ours runs (s.quorum).
+	ctl         sync.Mutex // one control word at a time
+	paused      bool       // ctl's
+	pauseReq    chan chan struct{}
+	resumeReq   chan struct{}
+	fwdStop     chan struct{}
+	fwdDone     chan struct{}
+	stopConnect context.CancelFunc
+	connDone    chan struct{}
+	handingOver atomic.Bool
+	handedOver  atomic.Bool
+
 	mu      sync.Mutex
 	l       *apache.Learner // the connection to the leader while synced
 	pending map[sessionCxid]*request
@@ -63,6 +80,12 @@ func newApacheObserver(s *Server) *apacheObserver {
 		addrs:   make(map[int64]string),
 		pending: make(map[sessionCxid]*request),
 		revals:  make(map[int64][]chan revalResult),
+
+		pauseReq:  make(chan chan struct{}),
+		resumeReq: make(chan struct{}),
+		fwdStop:   make(chan struct{}),
+		fwdDone:   make(chan struct{}),
+		connDone:  make(chan struct{}),
 	}
 	for _, sv := range s.cfg.Servers {
 		if sv.ID == s.cfg.MyID {
@@ -116,9 +139,11 @@ func (a *apacheObserver) setEpoch(key string, v *int64, epoch int64) error {
 
 // run starts the connection loop and the write forwarder.
 func (a *apacheObserver) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopConnect = cancel
 	a.s.wg.Add(2)
-	go func() { defer a.s.wg.Done(); a.connectLoop() }()
-	go func() { defer a.s.wg.Done(); a.forwardWrites() }()
+	go func() { defer a.s.wg.Done(); defer close(a.connDone); a.connectLoop(ctx) }()
+	go func() { defer a.s.wg.Done(); defer close(a.fwdDone); a.forwardWrites() }()
 }
 
 // retryDelay is how long the observer waits before it looks for the
@@ -127,18 +152,23 @@ const retryDelay = 500 * time.Millisecond
 
 // connectLoop finds the leader, syncs with it and follows it, again and
 // again until the server closes.
-func (a *apacheObserver) connectLoop() {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+func (a *apacheObserver) connectLoop(ctx context.Context) {
 	go func() {
 		select {
 		case <-a.s.done:
-			cancel()
+			a.stopConnect()
 		case <-ctx.Done():
 		}
 	}()
 	for ctx.Err() == nil {
 		err := a.observe(ctx)
+		if a.handingOver.Load() {
+			// The takeover: our ensemble takes the clients over.
+			a.mu.Lock()
+			a.l = nil
+			a.mu.Unlock()
+			return
+		}
 		a.stopServing()
 		if ctx.Err() != nil {
 			return
@@ -407,6 +437,9 @@ func (a *apacheObserver) Synced() {
 	a.mu.Unlock()
 	r.hdr = wire.ReplyHeader{Xid: r.xid, Zxid: a.s.tree.LastZxid(), Err: wire.ErrOK}
 	r.resp = &wire.PathRequest{Path: r.body.(*wire.PathRequest).Path}
+	if r.onApplied != nil {
+		r.onApplied(r, znode.Result{Body: r.resp})
+	}
 	if r.conn != nil {
 		r.conn.complete(r)
 	}
@@ -469,6 +502,16 @@ func (a *apacheObserver) forwardWrites() {
 		select {
 		case <-a.s.done:
 			return
+		case ack := <-a.pauseReq:
+			// Paused: writes wait in s.writes.
+			close(ack)
+			select {
+			case <-a.s.done:
+				return
+			case <-a.fwdStop:
+				return // our ensemble takes s.writes over
+			case <-a.resumeReq:
+			}
 		case r := <-a.s.writes:
 			if err := a.forward(r); err != nil {
 				a.log.Info("closing a client connection: its write could not be forwarded to the Apache leader",
@@ -536,8 +579,14 @@ func (t *sessionTracker) timeoutOf(id int64) (int32, bool) {
 // revalidate asks the leader whether a session a client re-attaches lives
 // (an ensemble or an Apache observer).
 func (s *Server) revalidate(session int64, timeout int32, passwd []byte, quit <-chan struct{}) revalResult {
-	if s.apache != nil {
+	if s.observingApache() {
 		return s.apache.revalidate(session, timeout, passwd, quit)
 	}
 	return s.quorum.revalidate(session, timeout, passwd, quit)
+}
+
+// observingApache reports whether the server is an observer of an Apache
+// ensemble: in the Apache observer mode, and not taken over yet.
+func (s *Server) observingApache() bool {
+	return s.apache != nil && !s.apache.handedOver.Load()
 }

@@ -485,6 +485,12 @@ func (c *conn) serve() {
 		c.s.serveFourLetterFrom(c.nc, br, cmd)
 		return
 	}
+	if head, err := br.Peek(4); err == nil && c.s.apache != nil && isMigrationWord(string(head)) {
+		br.Discard(4)
+		c.fourLetter.Store(true) // not a client: the takeover keeps it open
+		c.s.apache.serveControl(c.nc, br, string(head))
+		return
+	}
 	if !c.s.readOnlyActive() && !c.s.awaitServing() {
 		// In an ensemble without a leader: the client moves on to another
 		// server (it sees the connection close, as with Apache's).

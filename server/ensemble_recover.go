@@ -36,7 +36,13 @@ func (q *ensemble) recover() error {
 	if err != nil {
 		return err
 	}
-	s.tree = tree
+	if s.tree == nil {
+		s.tree = tree
+	} else {
+		// An Apache observer taken over: its clients keep the tree
+		// (and their watches).
+		s.tree.Restore(tree)
+	}
 	for _, si := range tree.Sessions() {
 		s.sessions.add(si.ID, si.Timeout)
 	}

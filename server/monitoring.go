@@ -93,7 +93,7 @@ type monitorView struct{ s *Server }
 // Mode implements monitor.Server.
 func (v monitorView) Mode() string {
 	s := v.s
-	if s.apache != nil {
+	if s.observingApache() {
 		return "observer"
 	}
 	if s.quorum == nil {
