@@ -213,7 +213,10 @@ func (a *apacheObserver) takeover(version int64, ids []int64) error {
 		return fmt.Errorf("this server (%d) is not among the servers of the new ensemble %v", s.cfg.MyID, ids)
 	}
 
-	// Stop the Apache side; the clients stay.
+	// Stop the Apache side; the clients stay. Until our ensemble serves,
+	// a new connection waits (awaitServing) and a write is refused by
+	// closing its connection, as in any election; reads go on.
+	s.serving.Store(false)
 	a.handingOver.Store(true)
 	a.stopConnect()
 	<-a.connDone
@@ -238,9 +241,6 @@ func (a *apacheObserver) takeover(version int64, ids []int64) error {
 	a.log.Info("taking over: starting an ensemble of ours", zap.Int64s("servers", ids),
 		zap.String("version", hex(version)), zap.String("zxid", hex(zxid)), zap.String("dynamicConfigFile", path))
 
-	// Until our ensemble serves, new connections wait (awaitServing) and
-	// writes are refused by closing their connection, as in any election.
-	s.serving.Store(false)
 	q := newEnsemble(s)
 	if err := q.recover(); err != nil {
 		return a.failTakeover(err)

@@ -1,10 +1,14 @@
 package test
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -374,4 +378,354 @@ func cutoverConfig(cfg string) string {
 		b.WriteString(line + "\n")
 	}
 	return b.String()
+}
+
+// loadWriter writes persistent sequential nodes under prefix through a
+// go-zookeeper client, one after the other, retrying through connection
+// losses, and records what was acknowledged and the longest time between
+// two acknowledgements.
+type loadWriter struct {
+	name   string
+	c      *zk.Conn
+	prefix string
+
+	mu     sync.Mutex
+	acked  []string
+	last   time.Time
+	maxGap time.Duration
+	gapEnd time.Time
+	err    error
+	paused bool
+}
+
+// run writes until stop closes; while w.paused it does not write.
+func (w *loadWriter) run(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	acl := zk.WorldACL(zk.PermAll)
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		w.mu.Lock()
+		paused := w.paused
+		w.mu.Unlock()
+		if paused {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		p, err := w.c.Create(w.prefix+"/n-", nil, zk.FlagSequence, acl)
+		if err != nil {
+			if errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrNoServer) {
+				time.Sleep(5 * time.Millisecond)
+				continue
+			}
+			w.mu.Lock()
+			w.err = err
+			w.mu.Unlock()
+			return
+		}
+		w.ack(p, time.Now())
+	}
+}
+
+// ack records an acknowledged create at t.
+func (w *loadWriter) ack(path string, t time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.last.IsZero() && t.Sub(w.last) > w.maxGap {
+		w.maxGap, w.gapEnd = t.Sub(w.last), t
+	}
+	w.last = t
+	w.acked = append(w.acked, path)
+}
+
+// setPaused pauses or resumes the writer; a pause is no gap.
+func (w *loadWriter) setPaused(p bool) {
+	w.mu.Lock()
+	w.paused = p
+	w.last = time.Time{}
+	w.mu.Unlock()
+}
+
+func (w *loadWriter) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.acked)
+}
+
+// kazooWriter runs test/clients/kazoo_writer.py: the same load through
+// kazoo, in its own process.
+type kazooWriter struct {
+	loadWriter
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string // what the script printed besides acks
+}
+
+func startKazooWriter(t *testing.T, hosts, prefix string) *kazooWriter {
+	t.Helper()
+	requireClient(t, debianPython, "python3")
+	cmd := exec.Command(debianPython, "clients/kazoo_writer.py", hosts, prefix)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	k := &kazooWriter{loadWriter: loadWriter{name: "kazoo " + prefix, prefix: prefix}, cmd: cmd, stdin: stdin, lines: make(chan string, 16)}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s", k.name, stderr.String())
+		}
+	})
+	go func() {
+		defer close(k.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			if p, ok := strings.CutPrefix(line, "ack "); ok {
+				k.ack(p, time.Now())
+				continue
+			}
+			k.lines <- line
+		}
+	}()
+	select {
+	case line := <-k.lines:
+		if line != "ready" {
+			t.Fatalf("%s: %q", k.name, line)
+		}
+	case <-time.After(modeTimeout):
+		t.Fatalf("%s did not connect", k.name)
+	}
+	return k
+}
+
+// finish closes the script's stdin and returns what it printed after.
+func (k *kazooWriter) finish(t *testing.T) []string {
+	t.Helper()
+	k.stdin.Close()
+	var out []string
+	timeout := time.After(modeTimeout)
+	for {
+		select {
+		case line, ok := <-k.lines:
+			if !ok || line == "done" {
+				return out
+			}
+			out = append(out, line)
+		case <-timeout:
+			t.Fatalf("%s did not finish: %v", k.name, out)
+		}
+	}
+}
+
+// waitAcks polls until every writer has at least n more acknowledged
+// writes than it had when called.
+func waitAcks(t *testing.T, n int, ws ...*loadWriter) {
+	t.Helper()
+	start := make([]int, len(ws))
+	for i, w := range ws {
+		start[i] = w.count()
+	}
+	deadline := time.Now().Add(modeTimeout)
+	for i := 0; i < len(ws); {
+		if ws[i].count() >= start[i]+n {
+			i++
+			continue
+		}
+		ws[i].mu.Lock()
+		err := ws[i].err
+		ws[i].mu.Unlock()
+		if err != nil {
+			t.Fatalf("%s: %v", ws[i].name, err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d writes acknowledged, want %d", ws[i].name, ws[i].count(), start[i]+n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestApacheTakeover is issue 20's acceptance test. An Apache 3.8
+// ensemble (three participants and an Apache observer) has three
+// observers of ours. kazoo and go-zookeeper clients write through an
+// Apache server and through ours for the whole run. `zkserver takeover`
+// refuses while Apache servers have clients; the clients on Apache move
+// to ours (keeping their sessions); ours' tree equals the Apache
+// observer's; the takeover then makes ours an ensemble of their own,
+// and the Apache servers stop. No acknowledged write is lost, the
+// ephemerals of the live sessions are kept, the sequence counters go on,
+// and the longest pause of a writer on ours is logged.
+func TestApacheTakeover(t *testing.T) {
+	members := harness.NewMembers(t, 3)
+	for id := 4; id <= 6; id++ {
+		members = append(members, harness.NewMember(t, id, true))
+	}
+	members = append(members, harness.NewMember(t, 7, true)) // an Apache observer
+	apaches := harness.StartApacheMembers(t, members[:3], members, nil)
+	apaches = append(apaches, harness.StartApacheMembers(t, members[6:], members, nil)...)
+	ours := harness.StartMembers(t, members[3:6], members, map[string]string{"quorumProtocol": "apache"})
+	var oursAddrs []string
+	for _, s := range ours {
+		oursAddrs = append(oursAddrs, s.Addr())
+	}
+	bin := harness.BuildOurs(t)
+
+	// Writers: go-zookeeper and kazoo, on ours and on Apache (through
+	// proxies, which later cut them off so that they move to ours).
+	var proxies []*netproxy.Proxy
+	viaApache := func(a *harness.Server) []string {
+		p, err := netproxy.Listen("127.0.0.1:0", a.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		proxies = append(proxies, p)
+		return append([]string{p.Addr()}, oursAddrs...)
+	}
+	acl := zk.WorldACL(zk.PermAll)
+	newGoWriter := func(prefix string, servers []string) (*loadWriter, *zk.Conn) {
+		c, _ := connectInOrder(t, servers...)
+		if _, err := c.Create(prefix, nil, 0, acl); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Create(prefix+"-eph", nil, zk.FlagEphemeral, acl); err != nil {
+			t.Fatal(err)
+		}
+		return &loadWriter{name: "go-zookeeper " + prefix, c: c, prefix: prefix}, c
+	}
+	gzOurs, gzOursConn := newGoWriter("/gz-ours", oursAddrs)
+	gzApache, gzApacheConn := newGoWriter("/gz-apache", viaApache(apaches[1]))
+	gzSessions := map[*zk.Conn]int64{gzOursConn: gzOursConn.SessionID(), gzApacheConn: gzApacheConn.SessionID()}
+	kzOurs := startKazooWriter(t, strings.Join(oursAddrs, ","), "/kz-ours")
+	kzApache := startKazooWriter(t, strings.Join(viaApache(apaches[2]), ","), "/kz-apache")
+	stop := make(chan struct{})
+	var dones []chan struct{}
+	for _, w := range []*loadWriter{gzOurs, gzApache} {
+		done := make(chan struct{})
+		dones = append(dones, done)
+		go w.run(stop, done)
+	}
+	all := []*loadWriter{gzOurs, gzApache, &kzOurs.loadWriter, &kzApache.loadWriter}
+	waitAcks(t, 50, all...)
+
+	// Refused: Apache servers have clients.
+	cfgPath := filepath.Join(ours[0].Dir(), "zoo.cfg")
+	out, err := exec.Command(bin, "takeover", cfgPath).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "client connections") || !strings.Contains(string(out), "resumed") {
+		t.Fatalf("takeover with clients on Apache: %v\n%s", err, out)
+	}
+	t.Logf("takeover refused, as it must be:\n%s", out)
+	waitAcks(t, 20, all...) // the writes through ours resumed
+
+	// The clients on Apache move to ours, with their sessions.
+	for _, p := range proxies {
+		p.Set(netproxy.Reject, 0)
+	}
+	waitAcks(t, 20, all...)
+
+	// Ours' tree equals the Apache observer's, the go-zookeeper writers
+	// paused (the kazoo writers write under their own prefixes, left out).
+	gzOurs.setPaused(true)
+	gzApache.setPaused(true)
+	apacheObs, _ := connectInOrder(t, apaches[3].Addr())
+	oursConn, _ := connectInOrder(t, ours[1].Addr())
+	stable := func(c *zk.Conn) string {
+		var b strings.Builder
+		for _, line := range strings.Split(treeDump(t, c), "\n") {
+			if !strings.HasPrefix(line, "/kz-") {
+				b.WriteString(line + "\n")
+			}
+		}
+		return b.String()
+	}
+	if a, o := stable(apacheObs), stable(oursConn); a != o {
+		t.Fatalf("trees differ:\n%s", harness.UnifiedDiff("apache observer", a, "ours", o))
+	}
+	apacheObs.Close()
+	gzOurs.setPaused(false)
+	gzApache.setPaused(false)
+
+	// The takeover. Apache's observer has no client now; its mntr says so
+	// once the closed connection is gone.
+	deadline := time.Now().Add(modeTimeout)
+	for {
+		out, err = exec.Command(bin, "takeover", cfgPath).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "client connections") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("takeover: %v\n%s", err, out)
+	}
+	t.Logf("takeover:\n%s", out)
+	for _, a := range apaches {
+		a.Stop()
+	}
+	leaderOf(t, ours)
+	waitAcks(t, 50, all...)
+
+	close(stop)
+	for _, d := range dones {
+		<-d
+	}
+	for _, k := range []*kazooWriter{kzOurs, kzApache} {
+		got := k.finish(t)
+		if !slices.Equal(got, []string{"session same", "eph kept"}) {
+			t.Errorf("%s at its end: %v", k.name, got)
+		}
+	}
+	for c, id := range gzSessions {
+		if c.SessionID() != id {
+			t.Errorf("a go-zookeeper client's session changed from 0x%x to 0x%x", id, c.SessionID())
+		}
+	}
+
+	// Every acknowledged write is there; ephemerals of live sessions are
+	// kept; the sequence counters go on.
+	for _, w := range all {
+		names, _, err := oursConn.Children(w.prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[string]bool{}
+		for _, n := range names {
+			have[w.prefix+"/"+n] = true
+		}
+		w.mu.Lock()
+		lost, highest := 0, ""
+		for _, p := range w.acked {
+			if !have[p] {
+				lost++
+			}
+			highest = max(highest, p)
+		}
+		t.Logf("%s: %d writes acknowledged, %d lost; longest pause %v (ended %s)", w.name, len(w.acked), lost, w.maxGap, w.gapEnd.Format("15:04:05.000"))
+		w.mu.Unlock()
+		if lost > 0 {
+			t.Errorf("%s: %d acknowledged writes lost", w.name, lost)
+		}
+		if ok, _, err := oursConn.Exists(w.prefix + "-eph"); w.c != nil && (err != nil || !ok) {
+			// (kazoo's script checked its own before it closed its session)
+			t.Errorf("%s's ephemeral: %v %v", w.name, ok, err)
+		}
+		next, err := oursConn.Create(w.prefix+"/n-", nil, zk.FlagSequence, acl)
+		if err != nil || next <= highest {
+			t.Errorf("%s: a sequential create after the takeover gave %q (%v), not after %q", w.name, next, err, highest)
+		}
+	}
 }
