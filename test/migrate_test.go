@@ -2,6 +2,7 @@ package test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/zkgo/zkgo/test/harness"
 	"github.com/zkgo/zkgo/test/netproxy"
+	"github.com/zkgo/zkgo/zab/apache"
 )
 
 // inOrder is a go-zookeeper HostProvider that tries its servers in its
@@ -117,6 +119,22 @@ func TestApacheObserver(t *testing.T) {
 	}
 	if err := ac.Delete("/before/b", 0); err != nil {
 		t.Fatal(err)
+	}
+
+	// Apache's election answers zab/apache's notification with the votes
+	// of its leader.
+	var voters []apache.Voter
+	for _, m := range members[:3] {
+		voters = append(voters, apache.Voter{ID: int64(m.ID), ElectionAddr: fmt.Sprintf("127.0.0.1:%d", m.ElectionPort)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), modeTimeout)
+	vote, err := apache.FindLeader(ctx, 4, fmt.Sprintf("127.0.0.1:%d", members[3].ElectionPort), 0, voters)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if leader := leaderOf(t, apaches); vote.Leader != int64(leader.ID()) || vote.PeerEpoch != 1 {
+		t.Errorf("FindLeader: %+v; the leader is %d", vote, leader.ID())
 	}
 
 	ours := harness.StartMembers(t, members[3:], members, map[string]string{"quorumProtocol": "apache"})[0]

@@ -34,7 +34,7 @@ func usage() error {
 		"       zkserver import --from <Apache dataDir> [--from-log <Apache dataLogDir>] [--to <dataDir> | zoo.cfg]\n" +
 		"       zkserver export [--data <dataDir> | zoo.cfg] [--out <file>]\n" +
 		"       zkserver repair [--data <dataDir> | zoo.cfg] [--truncate-after <zxid>]\n" +
-		"       zkserver takeover [--apache-clients host:port,...] [--timeout <duration>] <zoo.cfg of one of our observers>")
+		"       zkserver takeover [--apache-clients host:port,...] [--timeout <duration>] [--resume] <zoo.cfg of one of our observers>")
 }
 
 func run(args []string) error {

@@ -14,7 +14,7 @@ import (
 	"github.com/zkgo/zkgo/conf"
 )
 
-const takeoverUsage = `usage: zkserver takeover [--apache-clients host:port,...] [--timeout <duration>] <zoo.cfg>
+const takeoverUsage = `usage: zkserver takeover [--apache-clients host:port,...] [--timeout <duration>] [--resume] <zoo.cfg>
 
 Makes the observers of ours (quorumProtocol=apache) of a running Apache
 ZooKeeper ensemble an ensemble of their own, keeping their clients. The
@@ -27,7 +27,9 @@ leader, and refuses, resuming them, if an Apache server has client
 connections (or cannot be asked) or one of ours lags. Then each of ours
 starts the ensemble of ours (a new epoch, the configuration written as
 reconfig writes it); it exits 0 once that serves: one leader, the others
-following. Then stop the Apache servers.
+following. Then stop the Apache servers. --resume only lets our
+servers forward writes again (after a takeover command that died after
+pausing them).
 `
 
 // runTakeover is the takeover verb.
@@ -37,6 +39,7 @@ func runTakeover(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, takeoverUsage) }
 	apacheClients := fs.String("apache-clients", "", "client addresses of the Apache servers, host:port,..., in the order of their server lines")
 	timeout := fs.Duration("timeout", time.Minute, "how long to wait for the ensemble of ours to serve")
+	resume := fs.Bool("resume", false, "only resume our servers' writes")
 	rest, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -57,6 +60,11 @@ func runTakeover(args []string, stdout, stderr io.Writer) error {
 	t := &takeover{out: stdout}
 	if err := t.findServers(cfg, *apacheClients); err != nil {
 		return err
+	}
+	if *resume {
+		t.resume()
+		fmt.Fprintln(stdout, "our servers forward writes again")
+		return nil
 	}
 	if err := t.pauseAndCheck(); err != nil {
 		t.resume()
