@@ -590,3 +590,13 @@ func (s *Server) revalidate(session int64, timeout int32, passwd []byte, quit <-
 func (s *Server) observingApache() bool {
 	return s.apache != nil && !s.apache.handedOver.Load()
 }
+
+// ourEnsemble returns the server's ensemble of ours: nil when standalone,
+// and while it observes an Apache ensemble. The takeover sets s.quorum
+// before handedOver, so a goroutine that read handedOver true sees it.
+func (s *Server) ourEnsemble() *ensemble {
+	if s.observingApache() {
+		return nil
+	}
+	return s.quorum
+}

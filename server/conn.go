@@ -617,7 +617,7 @@ func (c *conn) handshake(pkt []byte) bool {
 		return false
 	}
 	var valid bool
-	if (s.quorum != nil || s.apache != nil) && !readOnly {
+	if (s.apache != nil || s.quorum != nil) && !readOnly {
 		// As Apache: the leader decides whether the session lives.
 		res := s.revalidate(req.SessionID, timeout, req.Passwd, c.quit)
 		if res == revalLost {
@@ -733,7 +733,7 @@ func (c *conn) handle(pkt []byte) bool {
 			zap.String("client", c.nc.RemoteAddr().String()), zap.Stringer("op", h.Type), zap.Error(err))
 		return false
 	}
-	if h.Type == wire.OpReconfig && !(s.cfg.ReconfigEnabled && s.quorum != nil) && !s.readOnlyActive() {
+	if h.Type == wire.OpReconfig && !(s.cfg.ReconfigEnabled && s.ourEnsemble() != nil) && !s.readOnlyActive() {
 		r.done = true
 		// As Apache: disabled unless reconfigEnabled; enabled, a
 		// standalone server answers Unimplemented. An ensemble carries

@@ -523,7 +523,7 @@ func (s *Server) awaitServing() bool {
 	if s.serving.Load() {
 		return true
 	}
-	if s.quorum == nil && s.apache == nil {
+	if s.apache == nil && s.quorum == nil {
 		return false
 	}
 	deadline := time.Now().Add(holdWhileLooking)

@@ -204,7 +204,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // in an ensemble, through the leader). In an ensemble sync is one too: see
 // ensemble.submit.
 func (s *Server) isWrite(op wire.OpCode) bool {
-	return op.IsWrite() || (op == wire.OpSync && (s.quorum != nil || s.apache != nil))
+	return op.IsWrite() || (op == wire.OpSync && (s.apache != nil || s.quorum != nil))
 }
 
 // Addr is the address the server listens on, once started.
