@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -374,15 +375,33 @@ func (a *apacheObserver) reply(r *request, txn *znode.ApacheTxn, code wire.ErrCo
 		return code, nil
 	}
 	if txn.Type == wire.OpMulti {
+		// A multi failed if one of its ops is an error; its other ops are
+		// then errors too, OK before the first failure and
+		// RuntimeInconsistency after it (DataTree.processTxn).
+		failed := slices.ContainsFunc(txn.Ops, func(op znode.ApacheOp) bool { return op.Type == wire.OpError })
 		res := &wire.MultiResponse{Results: make([]wire.OpResult, len(txn.Ops))}
+		after := false
 		for i := range txn.Ops {
 			op := &txn.Ops[i]
 			if op.Type == wire.OpError {
 				res.Results[i] = wire.OpResult{Type: wire.OpError, Err: op.Err}
+				after = after || op.Err != wire.ErrOK
+				continue
+			}
+			if failed {
+				r := wire.OpResult{Type: wire.OpError}
+				if after {
+					r.Err = wire.ErrRuntimeInconsistency
+				}
+				res.Results[i] = r
 				continue
 			}
 			_, body := a.opReply(op.Type, op)
-			res.Results[i] = wire.OpResult{Type: op.Type, Body: body}
+			typ := op.Type
+			if typ == wire.OpCreateContainer || typ == wire.OpCreateTTL {
+				typ = wire.OpCreate2 // as Apache's CreateResult with a Stat
+			}
+			res.Results[i] = wire.OpResult{Type: typ, Body: body}
 		}
 		return wire.ErrOK, res
 	}

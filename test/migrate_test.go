@@ -182,6 +182,13 @@ func TestApacheObserver(t *testing.T) {
 	if res, err := oc.Multi(ops...); err != nil || len(res) != 2 || res[0].String != "/multi" {
 		t.Errorf("multi through ours: %+v %v", res, err)
 	}
+	// A failing multi answers through ours as through Apache.
+	failing := []any{&zk.CreateRequest{Path: "/mfail", Acl: acl}, &zk.SetDataRequest{Path: "/viaours", Version: 99}, &zk.DeleteRequest{Path: "/multi", Version: -1}}
+	resA, errA := ac.Multi(failing...)
+	resO, errO := oc.Multi(failing...)
+	if fmt.Sprint(resA, errA) != fmt.Sprint(resO, errO) || errA == nil {
+		t.Errorf("a failing multi: through Apache %v %v, through ours %v %v", resA, errA, resO, errO)
+	}
 	ephOurs, err := oc.Create("/eph-ours-", nil, zk.FlagEphemeral|zk.FlagSequence, acl)
 	if err != nil {
 		t.Fatal(err)
