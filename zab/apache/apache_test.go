@@ -336,3 +336,58 @@ func scriptedLeader(ln net.Listener) error {
 	}
 	return nil
 }
+
+// leaderAnswering accepts one connection, reads the OBSERVERINFO,
+// answers with the packets given and reads until the connection closes.
+func leaderAnswering(t *testing.T, answer ...*Packet) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		if _, err := ReadPacket(r); err != nil {
+			return
+		}
+		var b []byte
+		for _, p := range answer {
+			b = p.AppendTo(b)
+		}
+		c.Write(b)
+		io.Copy(io.Discard, r)
+	}()
+	return ln.Addr().String()
+}
+
+// A leader of a learner protocol we do not speak, or one that sends what
+// the protocol does not allow, is an error that names it.
+func TestLearnerRefuses(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hello := Hello{SID: 4, Timeout: 30 * time.Second}
+	old := leaderAnswering(t, &Packet{Type: LeaderInfo, Zxid: 1 << 32, Data: binary.BigEndian.AppendUint32(nil, 0x100)})
+	if _, err := Dial(ctx, old, hello); err == nil || !strings.Contains(err.Error(), "version 0x100, which we do not speak") {
+		t.Errorf("a leader of protocol 0x100: %v", err)
+	}
+	newLeader := leaderAnswering(t, &Packet{Type: NewLeader, Zxid: 1 << 32})
+	if _, err := Dial(ctx, newLeader, hello); err == nil || !strings.Contains(err.Error(), "NEWLEADER") {
+		t.Errorf("a leader that skips LEADERINFO: %v", err)
+	}
+	info := &Packet{Type: LeaderInfo, Zxid: 1 << 32, Data: binary.BigEndian.AppendUint32(nil, ProtocolVersion)}
+	unexpected := leaderAnswering(t, info, &Packet{Type: Diff, Zxid: 0}, &Packet{Type: Request, Zxid: -1})
+	l, err := Dial(ctx, unexpected, hello)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.Sync(&recorder{}); err == nil || !strings.Contains(err.Error(), "unexpected REQUEST") {
+		t.Errorf("a REQUEST from the leader while syncing: %v", err)
+	}
+}
