@@ -47,9 +47,11 @@ type apacheObserver struct {
 	voters []apache.Voter
 	addrs  map[int64]string // quorum address of each voter
 
-	// Only the run goroutine touches these: the epochs this server
-	// accepted and holds (Apache's acceptedEpoch and currentEpoch).
+	// Only the connection loop touches these: the epochs this server
+	// accepted and holds (Apache's acceptedEpoch and currentEpoch), and
+	// the txns received and not yet logged.
 	acceptedEpoch, currentEpoch int64
+	batch                       []loggedTxn
 
 	// The takeover (takeover.go): the forwarder pauses on pauseReq and
 	// goes on on resumeReq, or ends on fwdStop; stopConnect ends the
@@ -164,10 +166,16 @@ func (a *apacheObserver) connectLoop(ctx context.Context) {
 	for ctx.Err() == nil {
 		err := a.observe(ctx)
 		if a.handingOver.Load() {
-			// The takeover: our ensemble takes the clients over.
-			a.mu.Lock()
-			a.l = nil
-			a.mu.Unlock()
+			// The takeover: our ensemble takes the clients over, and
+			// the history up to the last txn received.
+			if err := a.Flush(); err != nil {
+				a.log.Error("logging the last txns of the Apache leader failed", zap.Error(err))
+			}
+			for _, r := range a.dropInFlight() {
+				if r.conn != nil {
+					r.conn.close() // its client retries with our ensemble
+				}
+			}
 			return
 		}
 		a.stopServing()
@@ -183,8 +191,12 @@ func (a *apacheObserver) connectLoop(ctx context.Context) {
 }
 
 // observe runs one connection to the leader: election, handshake, sync,
-// then the txns it informs of, until the connection fails.
+// then the txns it informs of, until the connection fails. Txns received
+// and not logged when it fails are dropped: the next sync sends them
+// again.
 func (a *apacheObserver) observe(ctx context.Context) error {
+	clear(a.batch)
+	a.batch = a.batch[:0]
 	tick := time.Duration(a.s.cfg.TickTime) * time.Millisecond
 	fctx, cancel := context.WithTimeout(ctx, tick*time.Duration(max(a.s.cfg.InitLimit, 1)))
 	myAddr := net.JoinHostPort(a.me.Host, strconv.Itoa(a.me.ElectionPort))
@@ -243,9 +255,27 @@ func (a *apacheObserver) stopServing() {
 	if s.serving.Swap(false) {
 		a.log.Info("not serving clients any more: closing their connections")
 	}
+	a.dropInFlight()
+	for _, c := range s.connections() {
+		if !c.fourLetter.Load() {
+			c.close()
+		}
+	}
+}
+
+// dropInFlight forgets the connection to the leader and what was sent on
+// it and not answered: the writes and syncs forwarded, which it returns,
+// and the revalidations, which are lost (the client must try again).
+func (a *apacheObserver) dropInFlight() []*request {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.l = nil
-	clear(a.pending)
+	var lost []*request
+	for k, r := range a.pending {
+		lost = append(lost, r)
+		delete(a.pending, k)
+	}
+	lost = append(lost, a.syncs...)
 	a.syncs = nil
 	for id, chs := range a.revals {
 		for _, ch := range chs {
@@ -253,12 +283,7 @@ func (a *apacheObserver) stopServing() {
 		}
 		delete(a.revals, id)
 	}
-	a.mu.Unlock()
-	for _, c := range s.connections() {
-		if !c.fourLetter.Load() {
-			c.close()
-		}
-	}
+	return lost
 }
 
 // Begin implements apache.SyncHandler. A snapshot replaces the tree and
@@ -310,35 +335,79 @@ func (a *apacheObserver) Begin(kind apache.PacketType, zxid int64, snapshot []by
 	return nil
 }
 
-// Txn implements apache.SyncHandler and apache.FollowHandler: it logs one
-// committed txn (znode.OpApacheTxn), applies it and answers the request
-// of ours it carries out.
+// maxObserverBatch bounds the txns the observer logs with one append.
+const maxObserverBatch = 1024
+
+// loggedTxn is a txn of the leader's waiting in the batch: ours, to log,
+// and Apache's, to answer its request.
+type loggedTxn struct {
+	txn znode.Txn
+	at  *znode.ApacheTxn
+}
+
+// Txn implements apache.SyncHandler and apache.FollowHandler: it adds one
+// committed txn to the batch that Flush logs (znode.OpApacheTxn) and
+// applies.
 func (a *apacheObserver) Txn(zxid int64, b []byte) error {
-	s := a.s
 	at, err := znode.DecodeApacheTxn(b)
 	if err != nil {
 		return err
 	}
-	if at.Zxid <= s.tree.LastZxid() {
+	last := a.s.tree.LastZxid()
+	if n := len(a.batch); n > 0 {
+		last = a.batch[n-1].txn.Zxid
+	}
+	if at.Zxid <= last {
 		return nil // in the snapshot already
 	}
-	txn := znode.Txn{Zxid: at.Zxid, Time: at.Time, Session: at.Session, Cxid: at.Cxid,
-		Type: znode.OpApacheTxn, Body: &znode.ApacheTxnBody{Raw: b}}
-	if err := s.txnLog.Append([]zab.Entry{{Zxid: at.Zxid, Data: wire.Encode(&txn)}}); err != nil {
+	a.batch = append(a.batch, loggedTxn{at: at, txn: znode.Txn{Zxid: at.Zxid, Time: at.Time, Session: at.Session,
+		Cxid: at.Cxid, Type: znode.OpApacheTxn, Body: &znode.ApacheTxnBody{Raw: b}}})
+	if len(a.batch) >= maxObserverBatch {
+		return a.Flush()
+	}
+	return nil
+}
+
+// Flush implements apache.SyncHandler and apache.FollowHandler: the batch
+// is appended to our log with one sync, then applied in order, each txn
+// answering the request of ours it carries out.
+func (a *apacheObserver) Flush() error {
+	s := a.s
+	if len(a.batch) == 0 {
+		return nil
+	}
+	entries := make([]zab.Entry, len(a.batch))
+	for i := range a.batch {
+		entries[i] = zab.Entry{Zxid: a.batch[i].txn.Zxid, Data: wire.Encode(&a.batch[i].txn)}
+	}
+	if err := s.txnLog.Append(entries); err != nil {
 		return err
 	}
-	res := s.tree.Apply(&txn)
+	defer s.flushQueued() // the replies and notifications
+	for i := range a.batch {
+		if err := a.apply(&a.batch[i]); err != nil {
+			return err
+		}
+	}
+	s.maybeSnapshot(len(a.batch))
+	clear(a.batch)
+	a.batch = a.batch[:0]
+	return nil
+}
+
+// apply applies a logged txn and answers its request.
+func (a *apacheObserver) apply(lt *loggedTxn) error {
+	s, at := a.s, lt.at
+	res := s.tree.Apply(&lt.txn)
 	if res.Err == wire.ErrMarshallingError {
 		return fmt.Errorf("txn 0x%x of the leader does not apply", at.Zxid)
 	}
-	s.maybeSnapshot(1)
 	switch at.Type {
 	case wire.OpCreateSession:
 		s.sessions.addIfAbsent(at.Session, at.Timeout)
 	case wire.OpCloseSession:
 		s.sessions.remove(at.Session)
 	}
-	defer s.flushQueued() // the replies and notifications
 	a.mu.Lock()
 	k := sessionCxid{at.Session, at.Cxid}
 	r := a.pending[k]

@@ -66,6 +66,9 @@ func runTakeover(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "our servers forward writes again")
 		return nil
 	}
+	if _, err := t.checkApache(); err != nil {
+		return fmt.Errorf("takeover refused: %w", err) // before pausing anything
+	}
 	if err := t.pauseAndCheck(); err != nil {
 		t.resume()
 		return fmt.Errorf("takeover refused: %w (our servers' writes resumed)", err)
@@ -122,32 +125,28 @@ func (t *takeover) findServers(cfg *conf.Config, apacheClients string) error {
 // pauseAndCheck pauses our servers and checks that nothing can commit on
 // the Apache side any more and that every one of ours holds every txn.
 func (t *takeover) pauseAndCheck() error {
+	// Twice: writes forwarded by the servers paused later commit after
+	// the first pauses' syncs; the second round's syncs come after them.
 	zxids := map[int64]int64{}
-	for _, p := range t.ours {
-		out, err := word(p.addr, "mgps", "")
-		if err != nil {
-			return fmt.Errorf("pausing server %d (%s): %v", p.id, p.addr, err)
+	for range 2 {
+		for _, p := range t.ours {
+			start := time.Now()
+			out, err := word(p.addr, "mgps", "")
+			fmt.Fprintf(t.out, "server %d: %s (%v)\n", p.id, strings.TrimSpace(out), time.Since(start).Round(time.Millisecond))
+			if err != nil {
+				return fmt.Errorf("pausing server %d (%s): %v", p.id, p.addr, err)
+			}
+			var z int64
+			if _, err := fmt.Sscanf(out, "paused zxid=0x%x", &z); err != nil {
+				return fmt.Errorf("pausing server %d: %s", p.id, strings.TrimSpace(out))
+			}
+			zxids[p.id] = z
+			t.zxid = max(t.zxid, z)
 		}
-		var z int64
-		if _, err := fmt.Sscanf(out, "paused zxid=0x%x", &z); err != nil {
-			return fmt.Errorf("pausing server %d: %s", p.id, strings.TrimSpace(out))
-		}
-		zxids[p.id] = z
-		t.zxid = max(t.zxid, z)
 	}
-	var apacheZxid int64
-	for _, p := range t.apache {
-		if p.addr == "" {
-			return fmt.Errorf("the client port of Apache server %d is unknown (no ;clientPort on its line, no --apache-clients): cannot be sure it has no clients", p.id)
-		}
-		n, z, err := apacheClients(p.addr)
-		if err != nil {
-			return fmt.Errorf("cannot ask Apache server %d at %s (%v): cannot be sure it has no clients", p.id, p.addr, err)
-		}
-		if n > 0 {
-			return fmt.Errorf("Apache server %d (%s) has %d client connections, whose writes could commit after the takeover: move its clients to our servers first", p.id, p.addr, n)
-		}
-		apacheZxid = max(apacheZxid, z)
+	apacheZxid, err := t.checkApache()
+	if err != nil {
+		return err
 	}
 	for id, z := range zxids {
 		if z < t.zxid || z < apacheZxid {
@@ -156,6 +155,26 @@ func (t *takeover) pauseAndCheck() error {
 	}
 	fmt.Fprintf(t.out, "paused; our servers hold every txn up to 0x%x; the Apache servers have no clients\n", t.zxid)
 	return nil
+}
+
+// checkApache makes sure that no Apache server has clients, and returns
+// the highest zxid they hold.
+func (t *takeover) checkApache() (int64, error) {
+	var zxid int64
+	for _, p := range t.apache {
+		if p.addr == "" {
+			return 0, fmt.Errorf("the client port of Apache server %d is unknown (no ;clientPort on its line, no --apache-clients): cannot be sure it has no clients", p.id)
+		}
+		n, z, err := apacheClients(p.addr)
+		if err != nil {
+			return 0, fmt.Errorf("cannot ask Apache server %d at %s (%v): cannot be sure it has no clients", p.id, p.addr, err)
+		}
+		if n > 0 {
+			return 0, fmt.Errorf("Apache server %d (%s) has %d client connections, whose writes could commit after the takeover: move its clients to our servers first", p.id, p.addr, n)
+		}
+		zxid = max(zxid, z)
+	}
+	return zxid, nil
 }
 
 // resume lets our servers forward writes to the Apache leader again.

@@ -204,16 +204,20 @@ type recorder struct {
 	kind    PacketType
 	zxid    int64
 	snap    []byte
-	txns    []int64
+	txns    []int64 // flushed
+	pending []int64
 	synced  int
-	touched []Touch
+	// unflushedSyncs counts SYNCs answered with txns not flushed yet.
+	unflushedSyncs int
+	touched        []Touch
 }
 
 func (r *recorder) Begin(kind PacketType, zxid int64, snap []byte) error {
 	r.kind, r.zxid, r.snap = kind, zxid, snap
 	return nil
 }
-func (r *recorder) Txn(zxid int64, txn []byte) error { r.txns = append(r.txns, zxid); return nil }
+func (r *recorder) Txn(zxid int64, txn []byte) error { r.pending = append(r.pending, zxid); return nil }
+func (r *recorder) Flush() error                     { r.txns = append(r.txns, r.pending...); r.pending = nil; return nil }
 func (r *recorder) Touches() []Touch                 { return r.touched }
 func (r *recorder) Synced()                          { r.synced++ }
 func (r *recorder) Revalidated(int64, bool)          {}
@@ -254,8 +258,8 @@ func TestLearnerSession(t *testing.T) {
 	if err := <-leaderErr; err != nil {
 		t.Fatal(err)
 	}
-	if want := []int64{0x100000006, 0x200000001, 0x200000002}; !reflect.DeepEqual(rec.txns, want) || rec.synced != 1 {
-		t.Errorf("txns %x (want %x), synced %d", rec.txns, want, rec.synced)
+	if want := []int64{0x100000006, 0x200000001, 0x200000002}; !reflect.DeepEqual(rec.txns, want) || rec.synced != 1 || rec.unflushedSyncs != 0 {
+		t.Errorf("txns %x (want %x), synced %d (%d before the txns before it were flushed)", rec.txns, want, rec.synced, rec.unflushedSyncs)
 	}
 }
 

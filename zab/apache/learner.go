@@ -101,6 +101,17 @@ func (l *Learner) Send(p *Packet) error {
 	return l.w.Flush()
 }
 
+// readAfter reads the next packet, calling flush first if none is
+// buffered: the read may then wait.
+func (l *Learner) readAfter(flush func() error) (*Packet, error) {
+	if l.r.Buffered() == 0 {
+		if err := flush(); err != nil {
+			return nil, err
+		}
+	}
+	return l.read()
+}
+
 func (l *Learner) read() (*Packet, error) {
 	if l.timeout > 0 {
 		l.c.SetReadDeadline(time.Now().Add(l.timeout))
@@ -118,6 +129,10 @@ type SyncHandler interface {
 	// Txn is a committed txn (TxnHeader, record, optional TxnDigest),
 	// in zxid order.
 	Txn(zxid int64, txn []byte) error
+	// Flush is called when the leader has sent nothing more for now, and
+	// before Sync returns: the txns since the last Flush may be made
+	// durable and applied together.
+	Flush() error
 }
 
 // Sync reads the sync stream up to UPTODATE (Learner.syncWithLeader as an
@@ -150,7 +165,7 @@ func (l *Learner) Sync(h SyncHandler) (config []byte, err error) {
 	var proposals []proposal
 	newLeaderZxid := l.newEpoch << 32
 	for {
-		p, err := l.read()
+		p, err := l.readAfter(h.Flush)
 		if err != nil {
 			return nil, err
 		}
@@ -183,6 +198,9 @@ func (l *Learner) Sync(h SyncHandler) (config []byte, err error) {
 				return nil, err
 			}
 		case UpToDate:
+			if err := h.Flush(); err != nil {
+				return nil, err
+			}
 			if err := l.Send(&Packet{Type: Ack, Zxid: newLeaderZxid}); err != nil {
 				return nil, err
 			}
@@ -200,6 +218,9 @@ func (l *Learner) Sync(h SyncHandler) (config []byte, err error) {
 type FollowHandler interface {
 	// Txn is a committed txn, in zxid order.
 	Txn(zxid int64, txn []byte) error
+	// Flush is called when the leader has sent nothing more for now, and
+	// before Synced.
+	Flush() error
 	// Touches returns the sessions used since the last call, for the
 	// answer to a PING.
 	Touches() []Touch
@@ -216,7 +237,7 @@ type FollowHandler interface {
 // COMMIT are not for observers and are dropped, as Apache's observer does.
 func (l *Learner) Follow(h FollowHandler) error {
 	for {
-		p, err := l.read()
+		p, err := l.readAfter(h.Flush)
 		if err != nil {
 			return err
 		}
@@ -234,6 +255,9 @@ func (l *Learner) Follow(h FollowHandler) error {
 				return err
 			}
 		case Sync:
+			if err := h.Flush(); err != nil {
+				return err
+			}
 			h.Synced()
 		case Revalidate:
 			session, valid, err := ParseRevalidateReply(p.Data)
