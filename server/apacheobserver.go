@@ -30,11 +30,13 @@ import (
 // txn verbatim, with its zxid) and applied as Apache applies it; a SNAP
 // becomes our snapshot, and the epochs are stored as our zab stores
 // them. So our data directory is at every moment a valid one of ours at
-// an Apache zxid, from which the server restarts (and syncs by DIFF). It serves reads and watches from its tree and
-// forwards writes, sync, createSession and closeSession to the Apache
-// leader as REQUEST packets; a client re-attaching a session is
-// re-validated by the leader (REVALIDATE), and PING answers carry the
-// sessions its clients used. Sessions are global: Apache's own.
+// an Apache zxid, from which the server restarts (and syncs by DIFF).
+//
+// It serves reads and watches from its tree and forwards writes, sync,
+// createSession and closeSession to the Apache leader as REQUEST packets;
+// a client re-attaching a session is re-validated by the leader
+// (REVALIDATE), and PING answers carry the sessions its clients used.
+// Sessions are global: Apache's own.
 //
 // The Apache leader expires sessions and deletes containers; this server
 // does neither.
@@ -76,6 +78,8 @@ type apacheObserver struct {
 	revals  map[int64][]chan revalResult
 }
 
+// newApacheObserver returns the observer of the Apache ensemble that
+// s.cfg's server lines describe.
 func newApacheObserver(s *Server) *apacheObserver {
 	a := &apacheObserver{
 		s:       s,
