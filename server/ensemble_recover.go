@@ -23,7 +23,7 @@ import (
 // the ensemble has a leader.
 func (q *ensemble) recover() error {
 	s := q.s
-	cfg := s.cfg
+	cfg := q.cfg
 	if _, ok := cfg.Server(cfg.MyID); !ok {
 		return fmt.Errorf("server: myid %d is not one of the server.N lines of %s", cfg.MyID, cfg.File)
 	}

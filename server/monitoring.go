@@ -359,7 +359,7 @@ func roleWord(r zab.Role) string {
 // them.
 func (q *ensemble) monitorGauges(set func(*monitor.Metric, any)) {
 	voters := 0
-	for _, sv := range q.s.cfg.Servers {
+	for _, sv := range q.cfg.Servers {
 		if !sv.Observer {
 			voters++
 		}

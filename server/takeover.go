@@ -236,12 +236,14 @@ func (a *apacheObserver) takeover(version int64, ids []int64) error {
 	if err != nil {
 		return a.failTakeover(err)
 	}
-	s.cfg.Servers, s.cfg.ConfigVersion, s.cfg.DynamicConfigFile = servers, version, path
-	s.cfg.PeerType, s.cfg.QuorumProtocol = "participant", conf.QuorumProtocolZkgo
+	cfg := *s.cfg
+	cfg.Servers, cfg.ConfigVersion, cfg.DynamicConfigFile = servers, version, path
+	cfg.PeerType, cfg.QuorumProtocol = "participant", conf.QuorumProtocolZkgo
 	a.log.Info("taking over: starting an ensemble of ours", zap.Int64s("servers", ids),
 		zap.String("version", hex(version)), zap.String("zxid", hex(zxid)), zap.String("dynamicConfigFile", path))
 
 	q := newEnsemble(s)
+	q.cfg = &cfg
 	if err := q.recover(); err != nil {
 		return a.failTakeover(err)
 	}
