@@ -395,3 +395,57 @@ func TestLearnerRefuses(t *testing.T) {
 		t.Errorf("a REQUEST from the leader while syncing: %v", err)
 	}
 }
+
+// fakeVoter answers the notifications it gets on its election port with
+// answers in turn, the last one from then on.
+func fakeVoter(t *testing.T, answers ...*Notification) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		if _, err := ReadHeader(r); err != nil {
+			return
+		}
+		for i := 0; ; i++ {
+			if _, err := ReadMessage(r); err != nil {
+				return
+			}
+			a := answers[min(i, len(answers)-1)]
+			if _, err := c.Write(AppendMessage(nil, a.Marshal())); err != nil {
+				return
+			}
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// FindLeader asks again while the voters are still electing, and takes
+// the leader a majority follows once it leads.
+func TestFindLeader(t *testing.T) {
+	looking := &Notification{State: Looking, Leader: 1, PeerEpoch: 1}
+	leading := &Notification{State: Leading, Leader: 2, PeerEpoch: 2, Zxid: 0x200000000}
+	following := &Notification{State: Following, Leader: 2, PeerEpoch: 2}
+	voters := []Voter{
+		{ID: 1, ElectionAddr: fakeVoter(t, looking, looking, following)},
+		{ID: 2, ElectionAddr: fakeVoter(t, looking, leading)},
+		{ID: 3, ElectionAddr: "127.0.0.1:1"}, // down
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	v, err := FindLeader(ctx, 4, "127.0.0.1:2", 0, voters)
+	if err != nil || v.Leader != 2 || v.PeerEpoch != 2 {
+		t.Errorf("FindLeader: %+v %v", v, err)
+	}
+	if _, err := FindLeader(ctx, 2, "127.0.0.1:2", 0, voters); err == nil || !strings.Contains(err.Error(), "voter 2 has an id not below ours (2)") {
+		t.Errorf("FindLeader as server 2: %v", err)
+	}
+}

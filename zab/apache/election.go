@@ -277,8 +277,13 @@ func decide(votes map[int64]*Notification, n int) (Vote, bool) {
 	return Vote{}, false
 }
 
-// askVote sends one LOOKING notification to addr and returns the first
-// answer that is not LOOKING.
+// lookAgain is how often askVote repeats its notification while the voter
+// answers that it is LOOKING itself (an election is under way): a voter
+// answers each notification once.
+const lookAgain = 200 * time.Millisecond
+
+// askVote sends a LOOKING notification to addr, again every lookAgain,
+// and returns the first answer that is not LOOKING.
 func askVote(ctx context.Context, me int64, myAddr string, lastZxid int64, addr string) (*Notification, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
@@ -290,10 +295,26 @@ func askVote(ctx context.Context, me int64, myAddr string, lastZxid int64, addr 
 	defer stop()
 	hdr := Header{Version: HeaderV1, SID: me, Addrs: []string{myAddr}}
 	look := Notification{State: Looking, Leader: me, Zxid: lastZxid, PeerEpoch: lastZxid >> 32}
-	out := AppendMessage(hdr.Marshal(), look.Marshal())
-	if _, err := c.Write(out); err != nil {
+	msg := AppendMessage(nil, look.Marshal())
+	if _, err := c.Write(append(hdr.Marshal(), msg...)); err != nil {
 		return nil, err
 	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(lookAgain)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if _, err := c.Write(msg); err != nil {
+					return
+				}
+			}
+		}
+	}()
 	r := bufio.NewReader(c)
 	for {
 		b, err := ReadMessage(r)
