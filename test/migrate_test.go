@@ -227,14 +227,26 @@ func TestApacheObserver(t *testing.T) {
 	}
 	sameTree(t, "apache", ac, "ours", oc)
 
-	// Ours restarts from its own data directory: the leader syncs it by
-	// DIFF with what was written meanwhile.
-	ours.Stop()
-	for i := range 5 {
+	// Ours is killed, and killed again as it registers with the leader
+	// (during or just after its sync); it restarts from its own data
+	// directory, and the leader syncs it by DIFF with what was written
+	// meanwhile.
+	ours.Kill()
+	for i := range 50 {
 		if _, err := ac.Create(fmt.Sprintf("/while-down-%d", i), nil, 0, acl); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if err := ours.Relaunch(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(modeTimeout); strings.Count(ours.Log(), "registered with the Apache leader") < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("ours did not register with the leader after its restart")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ours.Kill()
 	if err := ours.Restart(); err != nil {
 		t.Fatal(err)
 	}
