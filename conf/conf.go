@@ -203,6 +203,11 @@ type Config struct {
 	// PeerType is "participant" or "observer" (peerType); when myid is
 	// known, this server's own server.N line decides.
 	PeerType string
+	// QuorumProtocol is the protocol this server speaks to the other
+	// servers (quorumProtocol): QuorumProtocolZkgo, ours, or
+	// QuorumProtocolApache, Apache ZooKeeper's, for an observer that
+	// joins a running Apache ensemble.
+	QuorumProtocol string
 	// SyncEnabled makes observers log and snapshot like followers
 	// (syncEnabled, default true).
 	SyncEnabled bool
@@ -324,6 +329,15 @@ type Config struct {
 	// to log.
 	Warnings []string
 }
+
+// The values of quorumProtocol.
+const (
+	// QuorumProtocolZkgo is our own peer protocol (the default).
+	QuorumProtocolZkgo = "zkgo"
+	// QuorumProtocolApache is Apache ZooKeeper's quorum protocol, spoken
+	// by an observer of an Apache ensemble (live migration).
+	QuorumProtocolApache = "apache"
+)
 
 // Server is one server.N=host:quorumPort:electionPort[:participant|observer][;[clientAddr:]clientPort[;[secureAddr:]securePort]]
 // line. An IPv6 host is written in brackets ([::1]:2888:3888) and kept
@@ -469,6 +483,7 @@ func newConfig() *Config {
 		MetricsProviderConfig:                  map[string]string{},
 		StandaloneEnabled:                      true,
 		PeerType:                               "participant",
+		QuorumProtocol:                         QuorumProtocolZkgo,
 		SyncEnabled:                            true,
 		ElectionAlg:                            3,
 		QuorumLearnerLoginContext:              "QuorumLearner",

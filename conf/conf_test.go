@@ -599,6 +599,17 @@ server.4=zk4:2888:3888:observer
 			},
 		},
 		{
+			name: "an observer of an Apache ensemble",
+			cfg:  "dataDir={dir}\ninitLimit=5\nsyncLimit=2\npeerType=observer\nquorumProtocol=apache\nserver.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=c:2888:3888\nserver.4=d:2888:3888:observer\n",
+			files: map[string]string{
+				"myid": "4",
+			},
+			check: func(t *testing.T, dir string, c *Config) {
+				eq(t, "PeerType", c.PeerType, "observer")
+				eq(t, "QuorumProtocol", c.QuorumProtocol, QuorumProtocolApache)
+			},
+		},
+		{
 			name: "client port from this server's line",
 			cfg:  "dataDir={dir}\ninitLimit=5\nsyncLimit=2\nserver.1=a:2888:3888;2191\nserver.2=b:2888:3888;127.0.0.1:2192;2292\nserver.3=c:2888:3888\n",
 			files: map[string]string{
@@ -921,6 +932,11 @@ func TestErrors(t *testing.T) {
 			want: `{dir}/myid:1: myid: "" is not a number`, line: 1, key: "myid"},
 		{name: "myid not among the servers", cfg: "dataDir={dir}\n" + quorum, files: map[string]string{"myid": "7"},
 			want: `{dir}/myid:1: myid: 7 is not one of the configured servers (1, 2, 3)`, line: 1, key: "myid"},
+		{name: "quorumProtocol=apache on a participant", cfg: "dataDir={dir}\nquorumProtocol=apache\n" + quorum, files: map[string]string{"myid": "2"},
+			want: `{cfg}:2: quorumProtocol: apache is only spoken by an observer (peerType=observer and :observer on server.2's line): our servers join an Apache ZooKeeper ensemble as observers`,
+			line: 2, key: "quorumProtocol"},
+		{name: "unknown quorumProtocol", cfg: "dataDir=d\nquorumProtocol=jgroups\n",
+			want: `{cfg}:2: quorumProtocol: "jgroups" is not a quorum protocol; choose zkgo or apache`, line: 2, key: "quorumProtocol"},
 		{name: "initLimit missing in a quorum", cfg: "dataDir={dir}\nsyncLimit=2\nserver.1=a:1:2\nserver.2=b:1:2\nserver.3=c:1:2\n",
 			files: map[string]string{"myid": "1"},
 			want:  `{cfg}: initLimit: is not set; a quorum needs it`, key: "initLimit"},

@@ -88,7 +88,7 @@ func DynamicFileName(cfgFile string, version int64) string {
 // WriteDynamic writes the dynamic configuration file of servers at version
 // (its server.N lines, sorted, as Apache's writeDynamicConfig) and makes
 // the static file cfgFile point at it: its server.N, group, weight,
-// peerType and dynamicConfigFile lines are dropped (the first time, the
+// peerType, quorumProtocol and dynamicConfigFile lines are dropped (the first time, the
 // original is kept as cfgFile.bak) and dynamicConfigFile=<path> appended.
 // As in Apache, clientPort and clientPortAddress are dropped too when the
 // server line of myID has a client address. Both files are replaced
@@ -125,7 +125,7 @@ func WriteDynamic(cfgFile string, myID int64, servers []Server, version int64) (
 		key, _, _ := strings.Cut(strings.TrimSpace(line), "=")
 		key = strings.TrimSpace(key)
 		if strings.HasPrefix(key, "server.") || strings.HasPrefix(key, "group") || strings.HasPrefix(key, "weight") ||
-			strings.HasPrefix(key, "dynamicConfigFile") || strings.HasPrefix(key, "peerType") ||
+			strings.HasPrefix(key, "dynamicConfigFile") || strings.HasPrefix(key, "peerType") || key == "quorumProtocol" ||
 			(eraseClient && strings.HasPrefix(key, "clientPort")) {
 			continue
 		}

@@ -244,6 +244,13 @@ func (l *loader) setKey(p property, hasDynamic bool) error {
 		default:
 			return l.errAt(key, "%q is not a peer type; choose participant or observer", value)
 		}
+	case "quorumProtocol":
+		switch value {
+		case QuorumProtocolZkgo, QuorumProtocolApache:
+			c.QuorumProtocol = value
+		default:
+			return l.errAt(key, "%q is not a quorum protocol; choose %s or %s", value, QuorumProtocolZkgo, QuorumProtocolApache)
+		}
 	case "syncEnabled":
 		return boolVal(&c.SyncEnabled)
 	case "dynamicConfigFile":

@@ -210,6 +210,10 @@ func (l *loader) checkQuorum() error {
 			l.warnf("peerType is %s but server.%d is a %s; using %s", c.PeerType, c.MyID, role, role)
 			c.PeerType = role
 		}
+		if c.QuorumProtocol == QuorumProtocolApache && role != "observer" {
+			return l.errAt("quorumProtocol", "%s is only spoken by an observer (peerType=observer and :observer on server.%d's line): our servers join an Apache ZooKeeper ensemble as observers",
+				QuorumProtocolApache, c.MyID)
+		}
 	}
 	if c.Standalone() {
 		return nil

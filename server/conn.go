@@ -485,6 +485,12 @@ func (c *conn) serve() {
 		c.s.serveFourLetterFrom(c.nc, br, cmd)
 		return
 	}
+	if head, err := br.Peek(4); err == nil && c.s.apache != nil && isMigrationWord(string(head)) {
+		br.Discard(4)
+		c.fourLetter.Store(true) // not a client: the takeover keeps it open
+		c.s.apache.serveControl(c.nc, br, string(head))
+		return
+	}
 	if !c.s.readOnlyActive() && !c.s.awaitServing() {
 		// In an ensemble without a leader: the client moves on to another
 		// server (it sees the connection close, as with Apache's).
@@ -611,9 +617,9 @@ func (c *conn) handshake(pkt []byte) bool {
 		return false
 	}
 	var valid bool
-	if s.quorum != nil && !readOnly {
+	if (s.apache != nil || s.quorum != nil) && !readOnly {
 		// As Apache: the leader decides whether the session lives.
-		res := s.quorum.revalidate(req.SessionID, timeout, req.Passwd, c.quit)
+		res := s.revalidate(req.SessionID, timeout, req.Passwd, c.quit)
 		if res == revalLost {
 			s.log.Info("closing a reconnection: the leader did not re-validate its session",
 				zap.String("sessionId", hex(req.SessionID)), zap.String("client", c.nc.RemoteAddr().String()))
@@ -651,6 +657,9 @@ func (c *conn) createSession(timeout int32) bool {
 		return false
 	}
 	id := s.sessions.newID()
+	if s.apache != nil {
+		passwd = znode.ApacheSessionPasswd(id) // Apache's servers derive it from the id
+	}
 	s.sessions.add(id, timeout)
 	applied := make(chan wire.ErrCode, 1)
 	s.submitWrite(&request{
@@ -724,7 +733,7 @@ func (c *conn) handle(pkt []byte) bool {
 			zap.String("client", c.nc.RemoteAddr().String()), zap.Stringer("op", h.Type), zap.Error(err))
 		return false
 	}
-	if h.Type == wire.OpReconfig && !(s.cfg.ReconfigEnabled && s.quorum != nil) && !s.readOnlyActive() {
+	if h.Type == wire.OpReconfig && !(s.cfg.ReconfigEnabled && s.ourEnsemble() != nil) && !s.readOnlyActive() {
 		r.done = true
 		// As Apache: disabled unless reconfigEnabled; enabled, a
 		// standalone server answers Unimplemented. An ensemble carries

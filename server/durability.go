@@ -13,6 +13,7 @@ import (
 	"github.com/zkgo/zkgo/conf"
 	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/wire"
+	"github.com/zkgo/zkgo/zab"
 	"github.com/zkgo/zkgo/zab/storage"
 	"github.com/zkgo/zkgo/znode"
 )
@@ -128,7 +129,9 @@ func LoadTree(snapDir string, txnLog *storage.Log, opts znode.Options, log *zap.
 		if d.Err() != nil || txn.Zxid != zxid {
 			return &storage.CorruptionError{Path: txnLog.Dir(), Zxid: zxid, Reason: "undecodable txn"}
 		}
-		if want := tree.LastZxid() + 1; zxid != want {
+		// The next txn follows the last one, or starts a later epoch
+		// (an ensemble's log, or an Apache observer's).
+		if want := tree.LastZxid() + 1; zxid != want && !(zab.EpochOf(zxid) > zab.EpochOf(want) && zxid&0xffffffff == 1) {
 			return &storage.CorruptionError{Path: txnLog.Dir(), Zxid: zxid,
 				Reason: fmt.Sprintf("gap in the log: expected zxid 0x%x", want)}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/zkgo/zkgo/conf"
 	"github.com/zkgo/zkgo/server/monitor"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab"
@@ -104,7 +105,10 @@ type sessionCxid struct {
 // ensemble is the ensemble side of a Server: the driver of its zab.Node
 // (drive, process), the transport and the durable log.
 type ensemble struct {
-	s    *Server
+	s *Server
+	// cfg is the configuration the ensemble starts from: the server's,
+	// or after a takeover (takeover.go) one with the new membership.
+	cfg  *conf.Config
 	log  *zap.Logger
 	node *zab.Node
 	tr   *transport.Transport
@@ -158,6 +162,7 @@ type ensemble struct {
 func newEnsemble(s *Server) *ensemble {
 	q := &ensemble{
 		s:             s,
+		cfg:           s.cfg,
 		log:           s.log,
 		byZxid:        map[int64]*request{},
 		proposedAt:    map[int64]time.Time{},
@@ -181,7 +186,7 @@ func newEnsemble(s *Server) *ensemble {
 // start opens the quorum transport.
 func (q *ensemble) start() error {
 	var peers []transport.Peer
-	for _, sv := range q.s.cfg.Servers {
+	for _, sv := range q.cfg.Servers {
 		peers = append(peers, transport.Peer{
 			ID:           sv.ID,
 			QuorumAddr:   net.JoinHostPort(sv.Host, strconv.Itoa(sv.QuorumPort)),
@@ -536,7 +541,7 @@ func (s *Server) awaitServing() bool {
 	if s.serving.Load() {
 		return true
 	}
-	if s.quorum == nil {
+	if s.apache == nil && s.quorum == nil {
 		return false
 	}
 	deadline := s.awaitServingDeadline()

@@ -23,7 +23,7 @@ import (
 // the ensemble has a leader.
 func (q *ensemble) recover() error {
 	s := q.s
-	cfg := s.cfg
+	cfg := q.cfg
 	if _, ok := cfg.Server(cfg.MyID); !ok {
 		return fmt.Errorf("server: myid %d is not one of the server.N lines of %s", cfg.MyID, cfg.File)
 	}
@@ -36,7 +36,13 @@ func (q *ensemble) recover() error {
 	if err != nil {
 		return err
 	}
-	s.tree = tree
+	if s.tree == nil {
+		s.tree = tree
+	} else {
+		// An Apache observer taken over: its clients keep the tree
+		// (and their watches).
+		s.tree.Restore(tree)
+	}
 	for _, si := range tree.Sessions() {
 		s.sessions.add(si.ID, si.Timeout)
 	}

@@ -25,7 +25,7 @@ import (
 
 // localSessionsOn reports whether new sessions are local.
 func (s *Server) localSessionsOn() bool {
-	return s.quorum != nil && s.cfg.LocalSessionsEnabled
+	return s.ourEnsemble() != nil && s.cfg.LocalSessionsEnabled
 }
 
 // addLocal tracks a new local session with its password.

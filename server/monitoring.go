@@ -93,6 +93,9 @@ type monitorView struct{ s *Server }
 // Mode implements monitor.Server.
 func (v monitorView) Mode() string {
 	s := v.s
+	if s.observingApache() {
+		return "observer"
+	}
 	if s.quorum == nil {
 		return "standalone"
 	}
@@ -163,7 +166,7 @@ func (v monitorView) Started() time.Time { return v.s.started }
 
 // PeerState implements monitor.Server.
 func (v monitorView) PeerState() string {
-	if q := v.s.quorum; q != nil {
+	if q := v.s.ourEnsemble(); q != nil {
 		return q.peerState()
 	}
 	return ""
@@ -171,14 +174,14 @@ func (v monitorView) PeerState() string {
 
 // EnsembleGauges implements monitor.Server.
 func (v monitorView) EnsembleGauges(set func(*monitor.Metric, any)) {
-	if q := v.s.quorum; q != nil {
+	if q := v.s.ourEnsemble(); q != nil {
 		q.monitorGauges(set)
 	}
 }
 
 // Leader implements monitor.Server.
 func (v monitorView) Leader() (id int64, leading bool) {
-	if q := v.s.quorum; q != nil {
+	if q := v.s.ourEnsemble(); q != nil {
 		st := q.state.Load()
 		return st.leader, st.role == zab.Leading
 	}
@@ -187,7 +190,7 @@ func (v monitorView) Leader() (id int64, leading bool) {
 
 // View implements monitor.Server.
 func (v monitorView) View() (servers []conf.Server, version int64, ok bool) {
-	q := v.s.quorum
+	q := v.s.ourEnsemble()
 	if q == nil {
 		return nil, 0, false
 	}
@@ -356,7 +359,7 @@ func roleWord(r zab.Role) string {
 // them.
 func (q *ensemble) monitorGauges(set func(*monitor.Metric, any)) {
 	voters := 0
-	for _, sv := range q.s.cfg.Servers {
+	for _, sv := range q.cfg.Servers {
 		if !sv.Observer {
 			voters++
 		}

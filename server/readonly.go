@@ -47,7 +47,8 @@ func (q *ensemble) readOnlyGrace() time.Duration {
 
 // readOnlyActive reports whether the server serves read-only clients now.
 func (s *Server) readOnlyActive() bool {
-	return s.quorum != nil && s.quorum.ro.active.Load()
+	q := s.ourEnsemble()
+	return q != nil && q.ro.active.Load()
 }
 
 // readOnlyTick starts read-only mode once the peer has been LOOKING for

@@ -66,7 +66,7 @@ type publishedView struct {
 // initReconfig takes the membership from the configuration files and puts
 // it in /zookeeper/config (Apache's initConfigInZKDatabase).
 func (q *ensemble) initReconfig() {
-	cfg := q.s.cfg
+	cfg := q.cfg
 	q.rc.version, q.rc.servers, q.rc.book = cfg.ConfigVersion, cfg.Servers, map[int64]conf.Server{}
 	q.rc.view.Store(&publishedView{cfg.ConfigVersion, cfg.Servers})
 	for _, sv := range cfg.Servers {

@@ -58,6 +58,9 @@ type Server struct {
 	// is synced with, in an ensemble.
 	serving atomic.Bool
 	quorum  *ensemble // nil when standalone
+	// apache is set instead of quorum for an observer of an Apache
+	// ZooKeeper ensemble (quorumProtocol=apache, apacheobserver.go).
+	apache *apacheObserver
 
 	// flushMu guards flushList: connections with output queued by the
 	// goroutine applying txns, written by its flushQueued.
@@ -94,7 +97,10 @@ func New(cfg *conf.Config, log *zap.Logger) *Server {
 	s.mon = monitor.New(cfg, log, monitorView{s})
 	s.stats = s.mon.Stats()
 	s.sessions = newSessionTracker(cfg.MyID)
-	if !cfg.Standalone() {
+	switch {
+	case cfg.QuorumProtocol == conf.QuorumProtocolApache && !cfg.Standalone():
+		s.apache = newApacheObserver(s)
+	case !cfg.Standalone():
 		s.quorum = newEnsemble(s)
 	}
 	return s
@@ -156,8 +162,11 @@ func (s *Server) Start() error {
 // established leader.
 func (s *Server) Serve(ln net.Listener) error {
 	load := s.recover
-	if s.quorum != nil {
+	switch {
+	case s.quorum != nil:
 		load = s.quorum.recover
+	case s.apache != nil:
+		load = s.apache.recover
 	}
 	err := load()
 	if err == nil && s.quorum != nil {
@@ -173,9 +182,12 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.ln = ln
 	s.started = time.Now()
 	s.wg.Add(3)
-	if s.quorum != nil {
+	switch {
+	case s.quorum != nil:
 		s.quorum.run()
-	} else {
+	case s.apache != nil:
+		s.apache.run()
+	default:
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.runApplier() }()
 		s.serving.Store(true)
@@ -192,7 +204,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // in an ensemble, through the leader). In an ensemble sync is one too: see
 // ensemble.submit.
 func (s *Server) isWrite(op wire.OpCode) bool {
-	return op.IsWrite() || (op == wire.OpSync && s.quorum != nil)
+	return op.IsWrite() || (op == wire.OpSync && (s.apache != nil || s.quorum != nil))
 }
 
 // Addr is the address the server listens on, once started.

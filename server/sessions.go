@@ -198,7 +198,7 @@ func (s *Server) runExpiry() {
 		case now := <-ticker.C:
 			// In an ensemble only the leader expires global sessions;
 			// every server expires its local sessions.
-			leader := s.quorum == nil || s.quorum.leading()
+			leader := !s.observingApache() && (s.quorum == nil || s.quorum.leading())
 			for id, timeout := range s.sessions.expire(now, !leader) {
 				s.log.Info("expiring session", zap.String("sessionId", hex(id)),
 					zap.Duration("timeout", timeout))
@@ -221,7 +221,7 @@ func (s *Server) runContainerManager() {
 	s.log.Info("container manager", zap.Duration("checkInterval", interval),
 		zap.Int("maxPerMinute", s.cfg.ContainerMaxPerMinute),
 		zap.Int64("maxNeverUsedIntervalMs", s.cfg.ContainerMaxNeverUsedIntervalMs))
-	leading := func() bool { return s.quorum == nil || s.quorum.leading() }
+	leading := func() bool { return !s.observingApache() && (s.quorum == nil || s.quorum.leading()) }
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {

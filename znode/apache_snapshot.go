@@ -285,3 +285,21 @@ func (t *Tree) WriteApacheSnapshot(w io.Writer) error {
 	_, err := w.Write(e.Bytes())
 	return err
 }
+
+// ReadApacheSnapshotStream builds the tree of the snapshot an Apache
+// ZooKeeper leader sends a learner after SNAP (ZKDatabase.serializeSnapshot):
+// the sessions, the ACL cache and the nodes as in a snapshot file, but
+// without the file header, the seals and the digest. The snapshot is
+// fuzzy as a file's is; the leader's txns after zxid follow it.
+func ReadApacheSnapshotStream(body []byte, zxid int64, opts Options) (*Tree, error) {
+	b := make([]byte, 0, 16+len(body)+apacheSealLen)
+	b = binary.BigEndian.AppendUint32(b, apacheSnapMagic)
+	b = binary.BigEndian.AppendUint32(b, apacheVersion)
+	b = binary.BigEndian.AppendUint64(b, 0)
+	b = append(b, body...)
+	b = binary.BigEndian.AppendUint64(b, uint64(adler32.Checksum(b)))
+	b = binary.BigEndian.AppendUint32(b, 1)
+	b = append(b, '/')
+	t, _, err := ReadApacheSnapshot(b, zxid, opts)
+	return t, err
+}

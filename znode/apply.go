@@ -44,7 +44,8 @@ import (
 // and the txn must apply alike on every replica and in every replay. OpSync (body *wire.PathRequest) is a no-op that only consumes
 // its zxid and answers with the path: a replicated server turns a client's
 // sync into such a txn, so that the answer on a follower comes after every
-// txn the leader had before it. OpReconfig and unknown types give
+// txn the leader had before it. OpApacheTxn applies a txn of Apache
+// ZooKeeper as ApplyApache does (apachetxn.go). OpReconfig and unknown types give
 // ErrUnimplemented.
 func (t *Tree) Apply(txn *Txn) Result {
 	t.mu.Lock()
@@ -91,6 +92,8 @@ func (t *Tree) apply(txn *Txn) Result {
 			return Result{Err: wire.ErrMarshallingError}
 		}
 		return Result{Body: &wire.PathRequest{Path: req.Path}}
+	case OpApacheTxn:
+		return t.applyApacheTxn(txn)
 	case wire.OpDeleteContainer:
 		req, ok := txn.Body.(*wire.PathRequest)
 		if !ok {

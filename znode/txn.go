@@ -69,6 +69,8 @@ func TxnBody(op wire.OpCode) wire.Record {
 		return &CreateSession{}
 	case wire.OpDeleteContainer, wire.OpSync:
 		return &wire.PathRequest{}
+	case OpApacheTxn:
+		return &ApacheTxnBody{}
 	}
 	if op.IsWrite() {
 		return wire.RequestBody(op)

@@ -33,7 +33,8 @@ func usage() error {
 	return fmt.Errorf("usage: zkserver [start-foreground|start|stop|restart|status|version] [zoo.cfg]\n" +
 		"       zkserver import --from <Apache dataDir> [--from-log <Apache dataLogDir>] [--to <dataDir> | zoo.cfg]\n" +
 		"       zkserver export [--data <dataDir> | zoo.cfg] [--out <file>]\n" +
-		"       zkserver repair [--data <dataDir> | zoo.cfg] [--truncate-after <zxid>]")
+		"       zkserver repair [--data <dataDir> | zoo.cfg] [--truncate-after <zxid>]\n" +
+		"       zkserver takeover [--apache-clients host:port,...] [--timeout <duration>] [--resume] <zoo.cfg of one of our observers>")
 }
 
 func run(args []string) error {
@@ -59,6 +60,8 @@ func run(args []string) error {
 			return runExport(args[1:], os.Stdout, os.Stderr)
 		case "repair":
 			return runRepair(args[1:], os.Stdout, os.Stderr)
+		case "takeover":
+			return runTakeover(args[1:], os.Stdout, os.Stderr)
 		case "-h", "--help", "help":
 			return usage()
 		}

@@ -97,6 +97,15 @@ func startEnsembleOnce(t testing.TB, n int, extraCfg map[string]string, faulty b
 // a file of its own that SetFsyncDelay rewrites.
 func launchMember(t testing.TB, bin string, id, port int, cfg map[string]string, slowDisk bool) *Server {
 	t.Helper()
+	return launchMemberCmd(t, id, port, cfg, slowDisk, func(_, cfgPath string) *exec.Cmd {
+		return exec.Command(bin, "start-foreground", cfgPath)
+	})
+}
+
+// launchMemberCmd is launchMember with the command newCmd(dir, cfgPath)
+// builds.
+func launchMemberCmd(t testing.TB, id, port int, cfg map[string]string, slowDisk bool, newCmd func(dir, cfgPath string) *exec.Cmd) *Server {
+	t.Helper()
 	dir := t.TempDir()
 	s := &Server{
 		t:       t,
@@ -118,7 +127,7 @@ func launchMember(t testing.TB, bin string, id, port int, cfg map[string]string,
 	if err != nil {
 		t.Fatalf("harness: %v", err)
 	}
-	s.cmd = exec.Command(bin, "start-foreground", cfgPath)
+	s.cmd = newCmd(dir, cfgPath)
 	s.cmd.Dir = dir
 	if slowDisk {
 		s.fsyncDelayFile = filepath.Join(dir, "fsync-delay")
