@@ -79,16 +79,25 @@ type leaderLossHold struct {
 // holding reports whether the server holds its clients' requests while it
 // finds a new leader.
 func (s *Server) holding() bool {
-	return s.quorum != nil && s.quorum.holding.Load()
+	q := s.ourEnsemble()
+	return q != nil && q.holding.Load()
 }
 
 // startHold begins holding the clients of a learner that stopped serving,
 // if it may; false means the caller closes them (stopServing).
 func (q *ensemble) startHold(old zab.Status) bool {
-	bound := time.Duration(q.s.cfg.LeaderLossHoldMs) * time.Millisecond
-	if old.Role == zab.Leading || bound <= 0 {
+	if old.Role == zab.Leading || q.s.cfg.LeaderLossHoldMs <= 0 {
 		return false
 	}
+	q.beginHold("lost the leader: holding client connections while finding the next one",
+		zap.Int64("leader", old.Leader))
+	return true
+}
+
+// beginHold holds the clients' requests for up to leaderLossHoldMs, until
+// the server serves again (resume) or the bound passes (holdTick).
+func (q *ensemble) beginHold(msg string, fields ...zap.Field) {
+	bound := time.Duration(q.s.cfg.LeaderLossHoldMs) * time.Millisecond
 	s := q.s
 	s.serving.Store(false)
 	ps := *q.state.Load()
@@ -102,10 +111,8 @@ func (q *ensemble) startHold(old zab.Status) bool {
 		rv.result <- revalLost
 		delete(q.revalPending, id)
 	}
-	q.log.Info("lost the leader: holding client connections while finding the next one",
-		zap.Int64("leader", old.Leader), zap.Int("inFlightWrites", len(q.byCxid)),
-		zap.Duration("leaderLossHold", bound))
-	return true
+	q.log.Info(msg, append(fields, zap.Int("inFlightWrites", len(q.byCxid)),
+		zap.Duration("leaderLossHold", bound))...)
 }
 
 // endHold forgets the hold (stopServing closes the connections).
@@ -240,8 +247,8 @@ func (c *conn) releaseHeld() {
 // later.
 func (s *Server) awaitServingDeadline() time.Time {
 	deadline := time.Now().Add(holdWhileLooking)
-	if s.quorum != nil {
-		if end := s.quorum.holdEnd.Load(); end != 0 {
+	if q := s.ourEnsemble(); q != nil {
+		if end := q.holdEnd.Load(); end != 0 {
 			deadline = later(deadline, time.Unix(0, end))
 		}
 	}

@@ -213,9 +213,10 @@ func (a *apacheObserver) takeover(version int64, ids []int64) error {
 		return fmt.Errorf("this server (%d) is not among the servers of the new ensemble %v", s.cfg.MyID, ids)
 	}
 
-	// Stop the Apache side; the clients stay. Until our ensemble serves,
-	// a new connection waits (awaitServing) and a write is refused by
-	// closing its connection, as in any election; reads go on.
+	// Stop the Apache side; the clients stay. Until our ensemble runs,
+	// reads go on and writes wait in s.writes; from then on its driver
+	// holds the clients' requests until it serves, as across a change of
+	// leader (failover.go), and a new connection waits (awaitServing).
 	s.serving.Store(false)
 	a.handingOver.Store(true)
 	a.stopConnect()
@@ -249,6 +250,9 @@ func (a *apacheObserver) takeover(version int64, ids []int64) error {
 	}
 	if err := q.start(); err != nil {
 		return a.failTakeover(err)
+	}
+	if cfg.LeaderLossHoldMs > 0 {
+		q.beginHold("taking over: holding client connections until the ensemble of ours serves")
 	}
 	s.quorum = q
 	a.handedOver.Store(true)
