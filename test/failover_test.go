@@ -175,9 +175,9 @@ func TestFailoverClientsSeeNothing(t *testing.T) {
 		driverDone <- nil
 	}()
 
-	kazoo := startClient(t, exec.Command(debianPython, "clients/kazoo_failover.py", survivors[1].Addr(), "/kazoo"))
+	kazoo := startClient(t, exec.Command(debianPython, "clients/kazoo_failover.py", survivors[1].Addr(), "/kazoo"), nil)
 	latch := startClient(t, exec.Command("java", "-Xmx128m", "-XX:+UseSerialGC",
-		"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", latchClasses, "FailoverLatch", survivors[0].Addr(), "/latch"))
+		"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", latchClasses, "FailoverLatch", survivors[0].Addr(), "/latch"), nil)
 	kazoo.await(t, "ready")
 	latch.await(t, "leader")
 
@@ -328,7 +328,8 @@ func dialOne(t *testing.T, addr string, onEvent func(zk.Event)) *zk.Conn {
 }
 
 // clientProc is a client program that prints lines and stops when its
-// stdin closes.
+// stdin closes. startClient hands each line to consume first, if given:
+// the lines it takes (returns true for) are not queued in lines.
 type clientProc struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
@@ -336,7 +337,7 @@ type clientProc struct {
 	done  chan struct{}
 }
 
-func startClient(t *testing.T, cmd *exec.Cmd) *clientProc {
+func startClient(t *testing.T, cmd *exec.Cmd, consume func(line string) bool) *clientProc {
 	t.Helper()
 	cmd.WaitDelay = 5 * time.Second
 	stdin, err := cmd.StdinPipe()
@@ -357,7 +358,9 @@ func startClient(t *testing.T, cmd *exec.Cmd) *clientProc {
 		defer close(p.done)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			p.lines <- sc.Text()
+			if consume == nil || !consume(sc.Text()) {
+				p.lines <- sc.Text()
+			}
 		}
 		close(p.lines)
 	}()

@@ -1,11 +1,9 @@
 package test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -511,77 +509,23 @@ func (w *loadWriter) count() int {
 // kazoo, in its own process.
 type kazooWriter struct {
 	loadWriter
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	lines chan string // what the script printed besides acks
+	*clientProc // its lines are what the script printed besides acks
 }
 
 func startKazooWriter(t *testing.T, hosts, prefix string) *kazooWriter {
 	t.Helper()
 	requireClient(t, debianPython, "python3")
-	cmd := exec.Command(debianPython, "clients/kazoo_writer.py", hosts, prefix)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	k := &kazooWriter{loadWriter: loadWriter{name: "kazoo " + prefix, prefix: prefix}, cmd: cmd, stdin: stdin, lines: make(chan string, 16)}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s stderr:\n%s", k.name, stderr.String())
-		}
-	})
-	go func() {
-		defer close(k.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			if p, ok := strings.CutPrefix(line, "ack "); ok {
+	k := &kazooWriter{loadWriter: loadWriter{name: "kazoo " + prefix, prefix: prefix}}
+	k.clientProc = startClient(t, exec.Command(debianPython, "clients/kazoo_writer.py", hosts, prefix),
+		func(line string) bool {
+			p, ok := strings.CutPrefix(line, "ack ")
+			if ok {
 				k.ack(p, time.Now())
-				continue
 			}
-			k.lines <- line
-		}
-	}()
-	select {
-	case line := <-k.lines:
-		if line != "ready" {
-			t.Fatalf("%s: %q", k.name, line)
-		}
-	case <-time.After(modeTimeout):
-		t.Fatalf("%s did not connect", k.name)
-	}
+			return ok
+		})
+	k.await(t, "ready")
 	return k
-}
-
-// finish closes the script's stdin and returns what it printed after.
-func (k *kazooWriter) finish(t *testing.T) []string {
-	t.Helper()
-	k.stdin.Close()
-	var out []string
-	timeout := time.After(modeTimeout)
-	for {
-		select {
-		case line, ok := <-k.lines:
-			if !ok || line == "done" {
-				return out
-			}
-			out = append(out, line)
-		case <-timeout:
-			t.Fatalf("%s did not finish: %v", k.name, out)
-		}
-	}
 }
 
 // waitAcks polls until every writer has at least n more acknowledged
@@ -736,7 +680,7 @@ func TestApacheTakeover(t *testing.T) {
 	}
 	for _, k := range []*kazooWriter{kzOurs, kzApache} {
 		got := k.finish(t)
-		if !slices.Equal(got, []string{"session same", "eph kept"}) {
+		if !slices.Equal(got, []string{"session same", "eph kept", "done"}) {
 			t.Errorf("%s at its end: %v", k.name, got)
 		}
 	}

@@ -53,6 +53,17 @@ func (m Member) Line() string { return fmt.Sprintf("server.%d=%s", m.ID, m.Spec(
 func StartMembers(t testing.TB, start, view []Member, extraCfg map[string]string) []*Server {
 	t.Helper()
 	bin := BuildOurs(t)
+	return startMembers(t, start, view, extraCfg, func(m Member, cfg map[string]string) *Server {
+		return launchMember(t, bin, m.ID, m.ClientPort, cfg, false)
+	})
+}
+
+// startMembers launches each member of start with launch, given its
+// zoo.cfg keys (as StartMembers describes them), and waits until each
+// serves clients.
+func startMembers(t testing.TB, start, view []Member, extraCfg map[string]string,
+	launch func(m Member, cfg map[string]string) *Server) []*Server {
+	t.Helper()
 	servers := make([]*Server, len(start))
 	for i, m := range start {
 		cfg := map[string]string{"initLimit": "10", "syncLimit": "5"}
@@ -65,7 +76,7 @@ func StartMembers(t testing.TB, start, view []Member, extraCfg map[string]string
 		for k, v := range extraCfg {
 			cfg[k] = v
 		}
-		servers[i] = launchMember(t, bin, m.ID, m.ClientPort, cfg, false)
+		servers[i] = launch(m, cfg)
 	}
 	for _, s := range servers {
 		if err := s.waitReady(); err != nil {
