@@ -673,6 +673,11 @@ func TestApacheTakeover(t *testing.T) {
 	t.Logf("the Apache servers stopped at %s", time.Now().Format("15:04:05.000"))
 	leaderOf(t, ours)
 	waitAcks(t, 50, all...)
+	for _, o := range ours {
+		if c, err := o.FourLetter("conf"); err != nil || !strings.Contains(c, "peerType=0\n") {
+			t.Errorf("%s: conf after the takeover does not say it is a participant (%v):\n%s", o.Addr(), err, c)
+		}
+	}
 
 	close(stop)
 	for _, d := range dones {

@@ -19,20 +19,27 @@ func (m *Monitor) writeQuorumConf(w io.Writer) {
 	fmt.Fprintf(w, "syncLimit=%d\n", cfg.SyncLimit)
 	fmt.Fprintf(w, "electionAlg=3\n")
 	var ep, qp []string
-	peerType := 0
+	observer := false
 	if self, ok := cfg.Server(cfg.MyID); ok {
 		for _, a := range self.Addrs {
 			ep = append(ep, strconv.Itoa(a.ElectionPort))
 			qp = append(qp, strconv.Itoa(a.QuorumPort))
 		}
-		if self.Observer {
-			peerType = 1
+		observer = self.Observer
+	}
+	servers, version, ok := m.srv.View()
+	for _, sv := range servers {
+		if sv.ID == cfg.MyID {
+			observer = sv.Observer // the active membership's (a reconfig or takeover changes it)
 		}
+	}
+	peerType := 0
+	if observer {
+		peerType = 1
 	}
 	fmt.Fprintf(w, "electionPort=%s\n", strings.Join(ep, "|"))
 	fmt.Fprintf(w, "quorumPort=%s\n", strings.Join(qp, "|"))
 	fmt.Fprintf(w, "peerType=%d\n", peerType)
-	servers, version, ok := m.srv.View()
 	if !ok {
 		return
 	}
