@@ -147,12 +147,11 @@ func LoadTree(snapDir string, txnLog *storage.Log, opts znode.Options, log *zap.
 }
 
 func loadSnapshot(path string, zxid int64, opts znode.Options) (*znode.Tree, error) {
-	r, err := storage.OpenSnapshot(path)
+	b, err := storage.ReadSnapshotFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	tree, err := znode.ReadSnapshot(r, opts)
+	tree, err := znode.DecodeSnapshot(b, opts)
 	if err != nil {
 		return nil, &storage.CorruptionError{Path: path, Zxid: zxid, Reason: err.Error()}
 	}

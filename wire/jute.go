@@ -183,6 +183,16 @@ func (d *Decoder) Buffer() []byte {
 	return append(make([]byte, 0, n), b...)
 }
 
+// View reads a length-prefixed buffer as Buffer does, without copying it:
+// the result is part of the decoder's input. Null decodes as nil.
+func (d *Decoder) View() []byte {
+	n := d.length(1)
+	if n < 0 {
+		return nil
+	}
+	return d.take(n)
+}
+
 // Strings reads a vector of strings; null decodes as nil.
 func (d *Decoder) Strings() []string {
 	n := d.length(4)

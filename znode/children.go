@@ -47,8 +47,9 @@ func (s *childSet) get(name string) node {
 	}
 }
 
-// put adds c, replacing the child of the same name if there is one.
-func (s *childSet) put(c node) {
+// put adds c, replacing the child of the same name if there is one, and
+// reports whether it replaced one.
+func (s *childSet) put(c node) (replaced bool) {
 	if (s.n+1)*4 > len(s.slots)*3 {
 		s.resize(max(8, 2*len(s.slots)))
 	}
@@ -59,11 +60,11 @@ func (s *childSet) put(c node) {
 		if !x.ok() {
 			s.slots[i] = c
 			s.n++
-			return
+			return false
 		}
 		if x.name() == name {
 			s.slots[i] = c
-			return
+			return true
 		}
 	}
 }

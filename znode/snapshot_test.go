@@ -3,11 +3,14 @@ package znode
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -415,5 +418,22 @@ func TestSortByAddress(t *testing.T) {
 		if !slices.Equal(kids, want) {
 			t.Fatalf("%d nodes: not in address order", n)
 		}
+	}
+}
+
+// TestSnapshotDuplicateChild: a snapshot whose checksum is right but which
+// names two children of a node alike is refused.
+func TestSnapshotDuplicateChild(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.mustCreate("/p", "")
+	h.mustCreate("/p/dupx", "1")
+	h.mustCreate("/p/dupy", "2")
+	b := h.snapshot()
+	b = bytes.Replace(b, []byte("\x00\x00\x00\x04dupy"), []byte("\x00\x00\x00\x04dupx"), 1)
+	body := b[:len(b)-4]
+	binary.BigEndian.PutUint32(b[len(b)-4:], crc32.Checksum(body, castagnoli))
+	_, err := DecodeSnapshot(b, Options{})
+	if !errors.Is(err, ErrCorruptSnapshot) || !strings.Contains(err.Error(), `duplicate node "/p/dupx"`) {
+		t.Fatalf("err %v, want a duplicate /p/dupx", err)
 	}
 }

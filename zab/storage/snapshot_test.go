@@ -28,12 +28,7 @@ func writeSnap(t *testing.T, dir string, zxid int64, data []byte) string {
 
 func readSnap(t *testing.T, path string) ([]byte, error) {
 	t.Helper()
-	r, err := OpenSnapshot(path)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return io.ReadAll(r)
+	return ReadSnapshotFile(path)
 }
 
 // observedLog is a logger whose warnings the test can read.
@@ -119,7 +114,7 @@ func TestSnapshotCorruptionDetected(t *testing.T) {
 			_, err := readSnap(t, bad)
 			var ce *CorruptionError
 			if !errors.As(err, &ce) || ce.Path != bad || ce.Zxid != 0x2a0 || !strings.Contains(ce.Reason, tc.reason) {
-				t.Fatalf("OpenSnapshot = %v; want a CorruptionError for %s at 0x2a0 (%s)", err, bad, tc.reason)
+				t.Fatalf("ReadSnapshotFile = %v; want a CorruptionError for %s at 0x2a0 (%s)", err, bad, tc.reason)
 			}
 			if !strings.HasPrefix(err.Error(), "corrupt snapshot "+bad+" at zxid 0x2a0: ") {
 				t.Fatalf("Error() = %q", err)
