@@ -144,28 +144,24 @@ func listSnapshots(dir string) ([]snapshotFile, error) {
 	return snaps, nil
 }
 
-// LatestSnapshot returns the newest valid snapshot in dir, ok=false if there
-// is none. Like Apache ZooKeeper it falls back to an older snapshot when a
+// LatestSnapshot returns the zxid, path and payload of the newest valid
+// snapshot in dir, path "" if there is none. Like Apache ZooKeeper it falls back to an older snapshot when a
 // newer one is invalid, logging a warning that names the bad file to log
 // (nil discards it); it returns an error only if snapshots exist and none is
-// valid. Every candidate's checksum is verified, so this reads it whole.
-func LatestSnapshot(dir string, log *zap.Logger) (zxid int64, path string, ok bool, err error) {
+// valid. Every candidate is read whole and its checksum verified.
+func LatestSnapshot(dir string, log *zap.Logger) (zxid int64, path string, payload []byte, err error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
 	snaps, err := listSnapshots(dir)
 	if err != nil {
-		return 0, "", false, err
+		return 0, "", nil, err
 	}
 	var newestErr error
 	for _, s := range snaps {
-		f, err := os.Open(s.path)
+		payload, err := ReadSnapshotFile(s.path)
 		if err == nil {
-			_, err = verifySnapshot(f, s.path, s.zxid)
-			f.Close()
-		}
-		if err == nil {
-			return s.zxid, s.path, true, nil
+			return s.zxid, s.path, payload, nil
 		}
 		log.Warn("skipping invalid snapshot", zap.String("file", s.path), zap.Error(err))
 		if newestErr == nil {
@@ -173,9 +169,9 @@ func LatestSnapshot(dir string, log *zap.Logger) (zxid int64, path string, ok bo
 		}
 	}
 	if newestErr != nil {
-		return 0, "", false, fmt.Errorf("storage: no valid snapshot in %s (%d found): %w", dir, len(snaps), newestErr)
+		return 0, "", nil, fmt.Errorf("storage: no valid snapshot in %s (%d found): %w", dir, len(snaps), newestErr)
 	}
-	return 0, "", false, nil
+	return 0, "", nil, nil
 }
 
 // ReadSnapshotFile reads the snapshot file at path in one pass and returns
@@ -226,38 +222,6 @@ func checkTrailer(tr []byte, size int64, corrupt func(format string, args ...any
 		return corrupt("trailer records %d payload bytes but the file holds %d", n, size-snapshotTrailerLen)
 	}
 	return nil
-}
-
-// verifySnapshot checks the trailer and checksum of a snapshot file and
-// returns its payload length.
-func verifySnapshot(f *os.File, path string, zxid int64) (int64, error) {
-	corrupt := func(format string, args ...any) error {
-		return &CorruptionError{Path: path, Zxid: zxid, Reason: fmt.Sprintf(format, args...)}
-	}
-	st, err := f.Stat()
-	if err != nil {
-		return 0, fmt.Errorf("storage: reading snapshot %s: %w", path, err)
-	}
-	size := st.Size()
-	if size < snapshotTrailerLen {
-		return 0, corrupt("file of %d bytes is too short for its trailer", size)
-	}
-	var tr [snapshotTrailerLen]byte
-	if _, err := f.ReadAt(tr[:], size-snapshotTrailerLen); err != nil {
-		return 0, fmt.Errorf("storage: reading snapshot %s: %w", path, err)
-	}
-	if err := checkTrailer(tr[:], size, corrupt); err != nil {
-		return 0, err
-	}
-	n := size - snapshotTrailerLen
-	h := crc32.New(castagnoli)
-	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, n), make([]byte, 1<<20)); err != nil {
-		return 0, fmt.Errorf("storage: reading snapshot %s: %w", path, err)
-	}
-	if want, got := binary.BigEndian.Uint32(tr[12:]), h.Sum32(); want != got {
-		return 0, corrupt("checksum mismatch (stored %08x, computed %08x)", want, got)
-	}
-	return n, nil
 }
 
 // PurgeSnapshots deletes all but the newest retain snapshots in dir (retain

@@ -39,11 +39,11 @@ func observedLog() (*zap.Logger, *observer.ObservedLogs) {
 
 func TestSnapshotRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	if _, _, ok, err := LatestSnapshot(dir, nil); ok || err != nil {
-		t.Fatalf("LatestSnapshot of an empty dir = %v, %v", ok, err)
+	if _, path, _, err := LatestSnapshot(dir, nil); path != "" || err != nil {
+		t.Fatalf("LatestSnapshot of an empty dir = %q, %v", path, err)
 	}
-	if _, _, ok, err := LatestSnapshot(filepath.Join(dir, "missing"), nil); ok || err != nil {
-		t.Fatalf("LatestSnapshot of a missing dir = %v, %v", ok, err)
+	if _, path, _, err := LatestSnapshot(filepath.Join(dir, "missing"), nil); path != "" || err != nil {
+		t.Fatalf("LatestSnapshot of a missing dir = %q, %v", path, err)
 	}
 	big := bytes.Repeat([]byte("0123456789abcdef"), 200_000) // larger than the buffers
 	for _, data := range [][]byte{nil, []byte("tree"), big} {
@@ -57,9 +57,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		}
 	}
 	writeSnap(t, dir, 0x20, []byte("older"))
-	z, path, ok, err := LatestSnapshot(dir, nil)
-	if !ok || err != nil || z != 0x1_0000_0002 || filepath.Base(path) != "snapshot.100000002" {
-		t.Fatalf("LatestSnapshot = %x, %s, %v, %v", z, path, ok, err)
+	z, path, payload, err := LatestSnapshot(dir, nil)
+	if err != nil || z != 0x1_0000_0002 || filepath.Base(path) != "snapshot.100000002" || len(payload) == 0 {
+		t.Fatalf("LatestSnapshot = %x, %s, %d bytes, %v", z, path, len(payload), err)
 	}
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 2 {
@@ -121,9 +121,9 @@ func TestSnapshotCorruptionDetected(t *testing.T) {
 			}
 
 			// LatestSnapshot falls back to the older valid one, with a warning.
-			z, path, ok, err := LatestSnapshot(dir, log)
-			if err != nil || !ok || z != 0x100 || filepath.Base(path) != "snapshot.100" {
-				t.Fatalf("LatestSnapshot = %x, %s, %v, %v; want the fallback", z, path, ok, err)
+			z, path, payload, err := LatestSnapshot(dir, log)
+			if err != nil || z != 0x100 || filepath.Base(path) != "snapshot.100" || string(payload) != "old" {
+				t.Fatalf("LatestSnapshot = %x, %s, %q, %v; want the fallback", z, path, payload, err)
 			}
 			if w := logs.FilterField(zap.String("file", bad)).Len(); w != 1 {
 				t.Fatalf("%d warnings naming %s; want 1", w, bad)
