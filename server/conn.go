@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
@@ -85,7 +84,9 @@ type conn struct {
 	resume     chan struct{}
 	quit       chan struct{}
 	writerDone chan struct{}
-	closeOnce  sync.Once
+	// writerStarted: the writer goroutine runs (see signal).
+	writerStarted atomic.Bool
+	closeOnce     sync.Once
 
 	stats connStats
 }
@@ -168,11 +169,11 @@ func (c *conn) whoAmI() *wire.WhoAmIResponse {
 // connection's writer goroutine, which also writes everything on TLS
 // connections and the rare packets sent with send.
 
-// send queues one packet made of records (nil records are skipped) for
-// the writer goroutine.
+// send queues one packet made of records (nil records are skipped) and
+// writes the output (see flush).
 func (c *conn) send(records ...wire.Record) {
 	if c.put(false, records...) {
-		c.signal()
+		c.flush()
 	}
 }
 
@@ -370,10 +371,15 @@ func (c *conn) sendAndClose(records ...wire.Record) {
 	c.signal()
 }
 
+// signal wakes the writer goroutine, which is started the first time
+// (most connections never need it: their output is written by flush).
 func (c *conn) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
+	}
+	if c.writerStarted.CompareAndSwap(false, true) {
+		go c.writeLoop()
 	}
 }
 
@@ -461,7 +467,7 @@ func (c *conn) finish() {
 	c.outMu.Lock()
 	closeAfter := c.closeAfter
 	c.outMu.Unlock()
-	if closeAfter {
+	if closeAfter && c.writerStarted.Load() {
 		select {
 		case <-c.writerDone:
 		case <-time.After(5 * time.Second):
@@ -477,7 +483,7 @@ func (c *conn) serve() {
 	if !c.tlsHandshake() {
 		return
 	}
-	br := bufio.NewReaderSize(sock.NewReader(c.nc), 64<<10)
+	br := newFrameReader(sock.NewReader(c.nc), &c.s.readBufs)
 	c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.s.cfg.MaxSessionTimeout) * time.Millisecond))
 	if head, err := br.Peek(4); err == nil && monitor.IsFourLetterWord(string(head)) {
 		cmd := string(head)
@@ -496,7 +502,6 @@ func (c *conn) serve() {
 		c.logReadError(err)
 		return
 	}
-	go c.writeLoop()
 	if !c.handshake(pkt) {
 		return
 	}
@@ -537,7 +542,7 @@ func (c *conn) serve() {
 
 // frameBuffered reports whether br holds a whole frame: the next request
 // can be read without waiting for the client.
-func frameBuffered(br *bufio.Reader) bool {
+func frameBuffered(br *frameReader) bool {
 	n := br.Buffered()
 	if n < 4 {
 		return false
