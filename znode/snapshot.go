@@ -308,7 +308,7 @@ func DecodeSnapshot(b []byte, opts Options) (*Tree, error) {
 	if d.Remaining() != 0 {
 		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorruptSnapshot, d.Remaining())
 	}
-	t.root = root
+	t.root = root.node
 	for _, a := range entries {
 		t.acls.release(a) // drop the reference taken while reading the table
 	}
@@ -322,15 +322,15 @@ type snapReader struct {
 	entries []uint32 // the snapshot's ACL indexes -> the tree's
 	// kids is a stack of the children read so far of every branch being
 	// read: each branch's run starts where its parent's ended, and a
-	// branch's child set is built once all its children are read, at its
-	// final size.
-	kids []node
+	// branch's child set is built once all its children are read (see
+	// childSet.build).
+	kids []hashedNode
 }
 
 // node reads one node (with its subtree) whose parent's path is prefix
 // (with a trailing '/'), and records it in the tree's indexes. Its path is
 // built only where it is needed: most nodes are leaves that no index holds.
-func (r *snapReader) node(prefix string, root bool) (node, error) {
+func (r *snapReader) node(prefix string, root bool) (hashedNode, error) {
 	d := r.d
 	// The name is read in place: pack copies it, and the paths built
 	// from it below are copies too.
@@ -340,27 +340,27 @@ func (r *snapReader) node(prefix string, root bool) (node, error) {
 	st, cversion, pzxid := decodeStatPersisted(d)
 	nc := d.Int()
 	if d.Err() != nil {
-		return node{}, fmt.Errorf("%w: %v", ErrCorruptSnapshot, d.Err())
+		return hashedNode{}, fmt.Errorf("%w: %v", ErrCorruptSnapshot, d.Err())
 	}
 	if !root {
 		if name == "" || strings.IndexByte(name, '/') >= 0 {
-			return node{}, fmt.Errorf("%w: bad node name %q under %q", ErrCorruptSnapshot, name, prefix)
+			return hashedNode{}, fmt.Errorf("%w: bad node name %q under %q", ErrCorruptSnapshot, name, prefix)
 		}
 	} else if name != "" {
-		return node{}, fmt.Errorf("%w: root named %q", ErrCorruptSnapshot, name)
+		return hashedNode{}, fmt.Errorf("%w: root named %q", ErrCorruptSnapshot, name)
 	}
 	if ai < 0 || int(ai) >= len(r.entries) {
-		return node{}, fmt.Errorf("%w: bad ACL index %d at %q", ErrCorruptSnapshot, ai, prefix+name)
+		return hashedNode{}, fmt.Errorf("%w: bad ACL index %d at %q", ErrCorruptSnapshot, ai, prefix+name)
 	}
 	// A node takes at least 63 bytes.
 	if nc < 0 || int(nc) > d.Remaining()/63 {
-		return node{}, fmt.Errorf("%w: bad child count %d at %q", ErrCorruptSnapshot, nc, prefix+name)
+		return hashedNode{}, fmt.Errorf("%w: bad child count %d at %q", ErrCorruptSnapshot, nc, prefix+name)
 	}
 	t := r.t
 	st.acl = r.entries[ai]
 	t.acls.retain(st.acl)
 	n := newNode(name, data, st)
-	n = n.withCounters(cversion, pzxid, int(nc), t.gen)
+	n = n.withCounters(st.czxid, cversion, pzxid, int(nc), t.gen)
 	t.nodeCount++
 	if root {
 		t.dataSize += int64(len(rootPath) + len(data))
@@ -379,21 +379,19 @@ func (r *snapReader) node(prefix string, root bool) (node, error) {
 		for i := 0; i < int(nc); i++ {
 			c, err := r.node(childPrefix, false)
 			if err != nil {
-				return node{}, err
+				return hashedNode{}, err
 			}
 			r.kids = append(r.kids, c)
 		}
-		kids := &n.dir().children
-		kids.reserve(int(nc))
-		for _, c := range r.kids[base:] {
-			if kids.put(c) {
-				return node{}, fmt.Errorf("%w: duplicate node %q", ErrCorruptSnapshot, childPrefix+c.name())
-			}
+		if dup := n.dir().children.build(r.kids[base:]); dup.ok() {
+			return hashedNode{}, fmt.Errorf("%w: duplicate node %q", ErrCorruptSnapshot, childPrefix+dup.name())
 		}
 		clear(r.kids[base:])
 		r.kids = r.kids[:base]
 	}
-	return n, nil
+	// The name's hash is taken here, where the name is at hand, not when
+	// the parent's child table is built from nodes all over the heap.
+	return hashedNode{n, nameHash(name)}, nil
 }
 
 // index records a node with ephemeralOwner owner in the ephemeral,
