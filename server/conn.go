@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -74,9 +73,9 @@ type conn struct {
 	// over (flushing stays set).
 	flushing   bool
 	handoff    []byte
-	listed     bool            // on the server's flush list (Server.flushQueued)
-	closeAfter bool            // close once out is written
-	raw        syscall.RawConn // for writes that must not block; nil: the writer goroutine writes everything
+	listed     bool         // on the server's flush list (Server.flushQueued)
+	closeAfter bool         // close once out is written
+	raw        *sock.Writer // for writes that must not block; nil: the writer goroutine writes everything
 	wake       chan struct{}
 	// resume is signalled when output has been written or the queue has
 	// emptied: what a held reader waits for (awaitOutput,
@@ -98,7 +97,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		ip:         ip,
 		created:    time.Now(),
 		auth:       []wire.Id{auth.IPIdentity(ip)},
-		raw:        sock.Raw(nc),
+		raw:        sock.NewWriter(sock.Raw(nc)),
 		wake:       make(chan struct{}, 1),
 		resume:     make(chan struct{}, 1),
 		quit:       make(chan struct{}),
@@ -232,7 +231,7 @@ func (c *conn) flush() {
 	c.out, c.spare = c.spare[:0], nil
 	c.flushing, c.writing = true, len(buf)
 	c.outMu.Unlock()
-	n, err := sock.WriteNonblocking(c.raw, buf)
+	n, err := c.raw.WriteNonblocking(buf)
 	if err != nil {
 		c.close()
 		return
