@@ -55,6 +55,7 @@ type conn struct {
 	auth    []wire.Id // copy-on-write: replaced, never modified
 
 	saslAuth *auth.DigestMD5 // the SASL exchange in progress; read goroutine only
+	dec      wire.Decoder    // handle's; read goroutine only
 	// oldClient: the ConnectRequest had no readOnly byte (a client older
 	// than ZooKeeper 3.4), so the ConnectResponse has none either, as in
 	// Apache ZooKeeper. Read goroutine only.
@@ -65,9 +66,10 @@ type conn struct {
 
 	// Output (see flush). outMu guards the fields up to closeAfter.
 	outMu   sync.Mutex
-	out     []byte // packets queued, not yet written
-	spare   []byte // the buffer last written, reused for out
-	writing int    // bytes of a write in progress not yet written; counted in unsent
+	out     []byte       // packets queued, not yet written
+	enc     wire.Encoder // put's, to encode into out
+	spare   []byte       // the buffer last written, reused for out
+	writing int          // bytes of a write in progress not yet written; counted in unsent
 	// flushing says one goroutine owns the socket's write side; handoff
 	// is the unwritten tail of a flush, which the writer goroutine takes
 	// over (flushing stays set).
@@ -189,7 +191,7 @@ func (c *conn) put(listed bool, records ...wire.Record) bool {
 	if slices.Contains(rs, nil) { // a reply without a body; rare
 		rs = slices.DeleteFunc(slices.Clone(rs), func(r wire.Record) bool { return r == nil })
 	}
-	c.out = wire.AppendFrame(c.out, rs...)
+	c.out = c.enc.AppendFrame(c.out, rs...)
 	unsent := len(c.out) + c.writing
 	over := unsent > 2*c.s.outputLimit()
 	list := listed && !c.listed
@@ -696,7 +698,8 @@ func (c *conn) handle(pkt []byte) bool {
 	s := c.s
 	s.stats.Received.Add(1)
 	c.stats.received.Add(1)
-	d := wire.NewDecoder(pkt)
+	d := &c.dec
+	d.Reset(pkt)
 	var h wire.RequestHeader
 	h.Decode(d)
 	id := c.sessionID()

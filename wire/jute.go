@@ -96,6 +96,10 @@ type Decoder struct {
 // NewDecoder returns a decoder over buf.
 func NewDecoder(buf []byte) *Decoder { return &Decoder{buf: buf} }
 
+// Reset makes d decode buf from its start, with no error: a decoder kept
+// for many packets is not allocated for each.
+func (d *Decoder) Reset(buf []byte) { *d = Decoder{buf: buf} }
+
 // Err returns the first decoding error, if any.
 func (d *Decoder) Err() error { return d.err }
 
