@@ -36,7 +36,7 @@ const (
 	snapVersion = 1
 )
 
-// ErrCorruptSnapshot is wrapped by the errors ReadSnapshot returns for a
+// ErrCorruptSnapshot is wrapped by the errors DecodeSnapshot returns for a
 // snapshot that is damaged or not a snapshot.
 var ErrCorruptSnapshot = errors.New("znode: corrupt snapshot")
 
@@ -249,16 +249,6 @@ func sortByAddress(kids []node) {
 	if &src[0] != &kids[0] {
 		copy(kids, src)
 	}
-}
-
-// ReadSnapshot rebuilds a tree written by WriteSnapshot from r (see
-// DecodeSnapshot).
-func ReadSnapshot(r io.Reader, opts Options) (*Tree, error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	return DecodeSnapshot(b, opts)
 }
 
 // DecodeSnapshot rebuilds a tree written by WriteSnapshot. A damaged
