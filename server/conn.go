@@ -164,11 +164,13 @@ func (c *conn) whoAmI() *wire.WhoAmIResponse {
 //   - the goroutine applying txns (the driver of an ensemble, the applier
 //     when standalone) queues write replies and watch notifications with
 //     put(true, ...), which puts the connection on the server's flush
-//     list, and calls Server.flushQueued once its batch is applied.
+//     list, and calls Server.flushQueued once its batch is applied;
+//   - the rare packets of the handshake and authentication are sent with
+//     send, which flushes at once.
 //
 // flush never blocks: what the socket does not take at once is left to the
 // connection's writer goroutine, which also writes everything on TLS
-// connections and the rare packets sent with send.
+// connections. It is started the first time it is needed (signal).
 
 // send queues one packet made of records (nil records are skipped) and
 // writes the output (see flush).
