@@ -85,7 +85,7 @@ func (w *Writer) write(fd uintptr) bool {
 }
 
 // WriteNonblocking writes as much of b to the socket rc as it takes without
-// waiting, as Writer does, for a caller that writes rarely.
+// waiting, as a Writer does; it allocates one per call.
 func WriteNonblocking(rc syscall.RawConn, b []byte) (int, error) {
 	return NewWriter(rc).WriteNonblocking(b)
 }
