@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -57,6 +55,7 @@ type conn struct {
 	auth    []wire.Id // copy-on-write: replaced, never modified
 
 	saslAuth *auth.DigestMD5 // the SASL exchange in progress; read goroutine only
+	dec      wire.Decoder    // handle's; read goroutine only
 	// oldClient: the ConnectRequest had no readOnly byte (a client older
 	// than ZooKeeper 3.4), so the ConnectResponse has none either, as in
 	// Apache ZooKeeper. Read goroutine only.
@@ -67,17 +66,18 @@ type conn struct {
 
 	// Output (see flush). outMu guards the fields up to closeAfter.
 	outMu   sync.Mutex
-	out     []byte // packets queued, not yet written
-	spare   []byte // the buffer last written, reused for out
-	writing int    // bytes of a write in progress not yet written; counted in unsent
+	out     []byte       // packets queued, not yet written
+	enc     wire.Encoder // put's, to encode into out
+	spare   []byte       // the buffer last written, reused for out
+	writing int          // bytes of a write in progress not yet written; counted in unsent
 	// flushing says one goroutine owns the socket's write side; handoff
 	// is the unwritten tail of a flush, which the writer goroutine takes
 	// over (flushing stays set).
 	flushing   bool
 	handoff    []byte
-	listed     bool            // on the server's flush list (Server.flushQueued)
-	closeAfter bool            // close once out is written
-	raw        syscall.RawConn // for writes that must not block; nil: the writer goroutine writes everything
+	listed     bool         // on the server's flush list (Server.flushQueued)
+	closeAfter bool         // close once out is written
+	raw        *sock.Writer // for writes that must not block; nil: the writer goroutine writes everything
 	wake       chan struct{}
 	// resume is signalled when output has been written or the queue has
 	// emptied: what a held reader waits for (awaitOutput,
@@ -85,7 +85,9 @@ type conn struct {
 	resume     chan struct{}
 	quit       chan struct{}
 	writerDone chan struct{}
-	closeOnce  sync.Once
+	// writerStarted: the writer goroutine runs (see signal).
+	writerStarted atomic.Bool
+	closeOnce     sync.Once
 
 	stats connStats
 }
@@ -97,7 +99,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		ip:         ip,
 		created:    time.Now(),
 		auth:       []wire.Id{auth.IPIdentity(ip)},
-		raw:        sock.Raw(nc),
+		raw:        sock.NewWriter(sock.Raw(nc)),
 		wake:       make(chan struct{}, 1),
 		resume:     make(chan struct{}, 1),
 		quit:       make(chan struct{}),
@@ -162,17 +164,19 @@ func (c *conn) whoAmI() *wire.WhoAmIResponse {
 //   - the goroutine applying txns (the driver of an ensemble, the applier
 //     when standalone) queues write replies and watch notifications with
 //     put(true, ...), which puts the connection on the server's flush
-//     list, and calls Server.flushQueued once its batch is applied.
+//     list, and calls Server.flushQueued once its batch is applied;
+//   - the rare packets of the handshake and authentication are sent with
+//     send, which flushes at once.
 //
 // flush never blocks: what the socket does not take at once is left to the
 // connection's writer goroutine, which also writes everything on TLS
-// connections and the rare packets sent with send.
+// connections. It is started the first time it is needed (signal).
 
-// send queues one packet made of records (nil records are skipped) for
-// the writer goroutine.
+// send queues one packet made of records (nil records are skipped) and
+// writes the output (see flush).
 func (c *conn) send(records ...wire.Record) {
 	if c.put(false, records...) {
-		c.signal()
+		c.flush()
 	}
 }
 
@@ -189,7 +193,7 @@ func (c *conn) put(listed bool, records ...wire.Record) bool {
 	if slices.Contains(rs, nil) { // a reply without a body; rare
 		rs = slices.DeleteFunc(slices.Clone(rs), func(r wire.Record) bool { return r == nil })
 	}
-	c.out = wire.AppendFrame(c.out, rs...)
+	c.out = c.enc.AppendFrame(c.out, rs...)
 	unsent := len(c.out) + c.writing
 	over := unsent > 2*c.s.outputLimit()
 	list := listed && !c.listed
@@ -231,7 +235,7 @@ func (c *conn) flush() {
 	c.out, c.spare = c.spare[:0], nil
 	c.flushing, c.writing = true, len(buf)
 	c.outMu.Unlock()
-	n, err := sock.WriteNonblocking(c.raw, buf)
+	n, err := c.raw.WriteNonblocking(buf)
 	if err != nil {
 		c.close()
 		return
@@ -370,10 +374,15 @@ func (c *conn) sendAndClose(records ...wire.Record) {
 	c.signal()
 }
 
+// signal wakes the writer goroutine, which is started the first time
+// (most connections never need it: their output is written by flush).
 func (c *conn) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
+	}
+	if c.writerStarted.CompareAndSwap(false, true) {
+		go c.writeLoop()
 	}
 }
 
@@ -461,7 +470,7 @@ func (c *conn) finish() {
 	c.outMu.Lock()
 	closeAfter := c.closeAfter
 	c.outMu.Unlock()
-	if closeAfter {
+	if closeAfter && c.writerStarted.Load() {
 		select {
 		case <-c.writerDone:
 		case <-time.After(5 * time.Second):
@@ -477,7 +486,7 @@ func (c *conn) serve() {
 	if !c.tlsHandshake() {
 		return
 	}
-	br := bufio.NewReaderSize(sock.NewReader(c.nc), 64<<10)
+	br := newFrameReader(sock.NewReader(c.nc), &c.s.readBufs)
 	c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.s.cfg.MaxSessionTimeout) * time.Millisecond))
 	if head, err := br.Peek(4); err == nil && monitor.IsFourLetterWord(string(head)) {
 		cmd := string(head)
@@ -502,7 +511,6 @@ func (c *conn) serve() {
 		c.logReadError(err)
 		return
 	}
-	go c.writeLoop()
 	if !c.handshake(pkt) {
 		return
 	}
@@ -543,7 +551,7 @@ func (c *conn) serve() {
 
 // frameBuffered reports whether br holds a whole frame: the next request
 // can be read without waiting for the client.
-func frameBuffered(br *bufio.Reader) bool {
+func frameBuffered(br *frameReader) bool {
 	n := br.Buffered()
 	if n < 4 {
 		return false
@@ -701,7 +709,8 @@ func (c *conn) handle(pkt []byte) bool {
 	s := c.s
 	s.stats.Received.Add(1)
 	c.stats.received.Add(1)
-	d := wire.NewDecoder(pkt)
+	d := &c.dec
+	d.Reset(pkt)
 	var h wire.RequestHeader
 	h.Decode(d)
 	id := c.sessionID()

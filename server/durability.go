@@ -106,12 +106,12 @@ func (s *Server) logOptions() storage.Options {
 // the warning).
 func LoadTree(snapDir string, txnLog *storage.Log, opts znode.Options, log *zap.Logger) (tree *znode.Tree, snapshot string, replayed int, err error) {
 	tree = znode.NewTree(opts)
-	snapZxid, path, ok, err := storage.LatestSnapshot(snapDir, log)
+	snapZxid, path, payload, err := storage.LatestSnapshot(snapDir, log)
 	if err != nil {
 		return nil, "", 0, err
 	}
-	if ok {
-		if tree, err = loadSnapshot(path, snapZxid, opts); err != nil {
+	if path != "" {
+		if tree, err = decodeSnapshot(payload, path, snapZxid, opts); err != nil {
 			return nil, "", 0, err
 		}
 	}
@@ -149,13 +149,10 @@ func LoadTree(snapDir string, txnLog *storage.Log, opts znode.Options, log *zap.
 	return tree, path, replayed, nil
 }
 
-func loadSnapshot(path string, zxid int64, opts znode.Options) (*znode.Tree, error) {
-	r, err := storage.OpenSnapshot(path)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	tree, err := znode.ReadSnapshot(r, opts)
+// decodeSnapshot rebuilds the tree from the payload of the snapshot file at
+// path, taken at zxid; damage is a *storage.CorruptionError.
+func decodeSnapshot(payload []byte, path string, zxid int64, opts znode.Options) (*znode.Tree, error) {
+	tree, err := znode.DecodeSnapshot(payload, opts)
 	if err != nil {
 		return nil, &storage.CorruptionError{Path: path, Zxid: zxid, Reason: err.Error()}
 	}

@@ -646,7 +646,7 @@ func (q *ensemble) apply(e zab.Entry) error {
 // tree with it.
 func (q *ensemble) installSnapshot(snap *zab.Snapshot) error {
 	s := q.s
-	tree, err := znode.ReadSnapshot(bytes.NewReader(snap.Data), s.treeOptions())
+	tree, err := znode.DecodeSnapshot(snap.Data, s.treeOptions())
 	if err != nil {
 		return fmt.Errorf("snapshot from the leader at %s: %w", hex(snap.Zxid), err)
 	}

@@ -172,13 +172,13 @@ func (q *ensemble) loadDamaged(txnLog *storage.Log) (tree *znode.Tree, path stri
 		note(lost, -1)
 	}
 	tree = znode.NewTree(s.treeOptions())
-	snapZxid, path, ok, snapErr := storage.LatestSnapshot(s.snapshotDir(), s.log)
-	if snapErr == nil && ok {
-		tree, snapErr = loadSnapshot(path, snapZxid, s.treeOptions())
+	snapZxid, path, payload, snapErr := storage.LatestSnapshot(s.snapshotDir(), s.log)
+	if snapErr == nil && path != "" {
+		tree, snapErr = decodeSnapshot(payload, path, snapZxid, s.treeOptions())
 	}
 	if snapErr != nil {
 		var ce *storage.CorruptionError
-		if ok && !errors.As(snapErr, &ce) {
+		if path != "" && !errors.As(snapErr, &ce) {
 			return nil, "", nil, snapErr
 		}
 		tree, path, snapZxid = znode.NewTree(s.treeOptions()), "", 0

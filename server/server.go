@@ -34,6 +34,7 @@ type Server struct {
 	started time.Time
 
 	writes   chan *request // to the applier
+	readBufs readBuffers   // large read buffers of busy connections
 	maxBatch int           // writes per log append; 1 turns group commit off
 	sessions *sessionTracker
 	mon      *monitor.Monitor // the four-letter words, AdminServer, Prometheus

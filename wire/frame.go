@@ -46,11 +46,21 @@ func ReadFrame(r io.Reader, buf []byte, max int) ([]byte, error) {
 // AppendFrame appends one packet to dst: a length prefix followed by the
 // encoding of each record in turn.
 func AppendFrame(dst []byte, records ...Record) []byte {
+	var e Encoder
+	return e.AppendFrame(dst, records...)
+}
+
+// AppendFrame is the function AppendFrame encoding with e, which it leaves
+// empty. The function allocates an Encoder per packet (the records'
+// Encode methods take its address); a caller that keeps one does not.
+func (e *Encoder) AppendFrame(dst []byte, records ...Record) []byte {
 	start := len(dst)
-	e := Encoder{buf: append(dst, 0, 0, 0, 0)}
+	e.buf = append(dst, 0, 0, 0, 0)
 	for _, r := range records {
-		r.Encode(&e)
+		r.Encode(e)
 	}
 	binary.BigEndian.PutUint32(e.buf[start:], uint32(len(e.buf)-start-4))
-	return e.buf
+	b := e.buf
+	e.buf = nil
+	return b
 }

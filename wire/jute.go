@@ -96,6 +96,10 @@ type Decoder struct {
 // NewDecoder returns a decoder over buf.
 func NewDecoder(buf []byte) *Decoder { return &Decoder{buf: buf} }
 
+// Reset makes d decode buf from its start, with no error: a decoder kept
+// for many packets is not allocated for each.
+func (d *Decoder) Reset(buf []byte) { *d = Decoder{buf: buf} }
+
 // Err returns the first decoding error, if any.
 func (d *Decoder) Err() error { return d.err }
 
@@ -181,6 +185,16 @@ func (d *Decoder) Buffer() []byte {
 		return nil
 	}
 	return append(make([]byte, 0, n), b...)
+}
+
+// View reads a length-prefixed buffer as Buffer does, without copying it:
+// the result is part of the decoder's input. Null decodes as nil.
+func (d *Decoder) View() []byte {
+	n := d.length(1)
+	if n < 0 {
+		return nil
+	}
+	return d.take(n)
 }
 
 // Strings reads a vector of strings; null decodes as nil.

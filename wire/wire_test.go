@@ -206,3 +206,28 @@ func FuzzRequest(f *testing.F) {
 		_ = Decode(b, &m)
 	})
 }
+
+// TestReuse: a kept Decoder, Reset, decodes a new packet from its start
+// without an earlier packet's error; a kept Encoder's AppendFrame gives the
+// function's bytes and leaves the Encoder empty.
+func TestReuse(t *testing.T) {
+	var d Decoder
+	d.Reset([]byte{0, 0})
+	d.Int()
+	if d.Err() == nil {
+		t.Fatal("a 2-byte packet gave an int")
+	}
+	d.Reset([]byte{0, 0, 0, 7})
+	if v := d.Int(); v != 7 || d.Err() != nil || d.Remaining() != 0 {
+		t.Fatalf("after Reset: %d, %v, %d left", v, d.Err(), d.Remaining())
+	}
+	var e Encoder
+	recs := []Record{&ReplyHeader{Xid: 3, Zxid: 9}, &Stat{Version: 2}}
+	for _, dst := range [][]byte{nil, []byte("abc")} {
+		want := AppendFrame(append([]byte(nil), dst...), recs...)
+		got := e.AppendFrame(append([]byte(nil), dst...), recs...)
+		if string(got) != string(want) || e.Len() != 0 {
+			t.Fatalf("Encoder.AppendFrame = %x (encoder holds %d bytes), want %x", got, e.Len(), want)
+		}
+	}
+}

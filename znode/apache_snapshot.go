@@ -184,7 +184,7 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 				return corruptApache("first node is %q, not the root", path)
 			}
 			n := newNode("", data, st)
-			n = n.withCounters(cversion, pzxid, 0, t.gen)
+			n = n.withCounters(st.czxid, cversion, pzxid, 0, t.gen)
 			t.root = n
 			t.nodeCount++
 			t.dataSize += int64(len(rootPath) + len(n.data()))
@@ -202,7 +202,7 @@ func (t *Tree) readApacheNodes(d *wire.Decoder, acls map[int64][]wire.ACL) error
 			return corruptApache("node %q twice", path)
 		}
 		n := newNode(name, data, st)
-		n = n.withCounters(cversion, pzxid, 0, t.gen)
+		n = n.withCounters(st.czxid, cversion, pzxid, 0, t.gen)
 		parent.dir().children.put(n)
 		t.nodeCount++
 		t.dataSize += int64(len(path) + len(data))

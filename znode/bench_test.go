@@ -190,7 +190,7 @@ func BenchmarkReadSnapshot(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		if _, err := ReadSnapshot(bytes.NewReader(snap.Bytes()), Options{}); err != nil {
+		if _, err := DecodeSnapshot(snap.Bytes(), Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

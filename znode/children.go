@@ -3,6 +3,7 @@ package znode
 import (
 	"hash/maphash"
 	"iter"
+	"math/bits"
 	"slices"
 )
 
@@ -22,7 +23,17 @@ type childSet struct {
 var childSeed = maphash.MakeSeed()
 
 func (s *childSet) home(name string) int {
-	return int(maphash.String(childSeed, name) & uint64(len(s.slots)-1))
+	return int(nameHash(name) & uint64(len(s.slots)-1))
+}
+
+// nameHash is the hash of a child's name; its low bits are the child's
+// home slot.
+func nameHash(name string) uint64 { return maphash.String(childSeed, name) }
+
+// hashedNode is a node with its name's hash.
+type hashedNode struct {
+	node
+	hash uint64
 }
 
 // len returns the number of children.
@@ -47,8 +58,9 @@ func (s *childSet) get(name string) node {
 	}
 }
 
-// put adds c, replacing the child of the same name if there is one.
-func (s *childSet) put(c node) {
+// put adds c, replacing the child of the same name if there is one, and
+// reports whether it replaced one.
+func (s *childSet) put(c node) (replaced bool) {
 	if (s.n+1)*4 > len(s.slots)*3 {
 		s.resize(max(8, 2*len(s.slots)))
 	}
@@ -59,11 +71,11 @@ func (s *childSet) put(c node) {
 		if !x.ok() {
 			s.slots[i] = c
 			s.n++
-			return
+			return false
 		}
 		if x.name() == name {
 			s.slots[i] = c
-			return
+			return true
 		}
 	}
 }
@@ -134,6 +146,57 @@ func (s *childSet) reserve(n int) {
 	if size > len(s.slots) {
 		s.resize(size)
 	}
+}
+
+// buildSortMin is the number of children from which build fills a table
+// window by window; smaller tables fit the CPU's caches anyway.
+const buildSortMin = 1 << 12
+
+// build makes the empty set s hold kids and returns a node whose name
+// another of kids has too, or the zero node. The table is sized once. A
+// large one is filled in the order of the kids' home slots, a window of
+// about 2048 slots at a time (a counting sort on the top bits of the
+// homes), and collisions compare the names only of nodes whose hashes are
+// equal: filled in the kids' order, comparing names, each insert into a
+// million-child table missed the cache twice, at the slot and at the node
+// already in it.
+func (s *childSet) build(kids []hashedNode) node {
+	s.reserve(len(kids))
+	if len(kids) < buildSortMin {
+		for _, k := range kids {
+			if s.put(k.node) {
+				return k.node
+			}
+		}
+		return node{}
+	}
+	mask := uint64(len(s.slots) - 1)
+	shift := max(0, bits.Len64(mask)-11)
+	start := make([]int, (mask>>shift)+2)
+	for _, k := range kids {
+		start[(k.hash&mask)>>shift+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	sorted := make([]hashedNode, len(kids))
+	for _, k := range kids {
+		w := (k.hash & mask) >> shift
+		sorted[start[w]] = k
+		start[w]++
+	}
+	hashes := make([]uint64, len(s.slots)) // of the node in each slot
+	for _, k := range sorted {
+		i := k.hash & mask
+		for ; s.slots[i].ok(); i = (i + 1) & mask {
+			if hashes[i] == k.hash && s.slots[i].name() == k.name() {
+				return k.node
+			}
+		}
+		s.slots[i], hashes[i] = k.node, k.hash
+		s.n++
+	}
+	return node{}
 }
 
 // clone returns a copy of s that shares the nodes.

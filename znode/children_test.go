@@ -61,6 +61,43 @@ func TestChildSetMatchesMap(t *testing.T) {
 }
 
 // TestNodeNameAndData checks the packed name and data, null data included.
+// TestChildSetBuild: build, below and above the size from which it fills
+// the table window by window, holds every child, finds a duplicate name
+// wherever it is, and leaves a set that puts and deletes work on.
+func TestChildSetBuild(t *testing.T) {
+	for _, n := range []int{1, 7, buildSortMin - 1, buildSortMin, 3 * buildSortMin} {
+		kids := make([]hashedNode, n)
+		for i := range kids {
+			name := fmt.Sprintf("k%d", i)
+			kids[i] = hashedNode{newNode(name, nil, nodeStat{}), nameHash(name)}
+		}
+		var s childSet
+		if dup := s.build(kids); dup.ok() {
+			t.Fatalf("%d kids: duplicate %q reported", n, dup.name())
+		}
+		if s.len() != n {
+			t.Fatalf("%d kids: len %d", n, s.len())
+		}
+		for _, k := range kids {
+			if s.get(k.name()) != k.node {
+				t.Fatalf("%d kids: %q not found", n, k.name())
+			}
+		}
+		if s.del("k0") != kids[0].node || s.get("k0").ok() || s.put(kids[0].node) || s.len() != n {
+			t.Fatalf("%d kids: del and put after build", n)
+		}
+		for _, at := range []int{0, n / 2, n - 1} {
+			name := kids[(at+1)%n].name()
+			again := append(append([]hashedNode(nil), kids[:at]...),
+				append([]hashedNode{{newNode(name, nil, nodeStat{}), nameHash(name)}}, kids[at:]...)...)
+			var d childSet
+			if dup := d.build(again); !dup.ok() || dup.name() != name {
+				t.Fatalf("%d kids, %q again at %d: build reported %v", n, name, at, dup)
+			}
+		}
+	}
+}
+
 func TestNodeNameAndData(t *testing.T) {
 	n := newNode("child", []byte("data"), nodeStat{})
 	if n.name() != "child" || string(n.data()) != "data" {

@@ -49,7 +49,7 @@ func TestSnapshotWhileApplying(t *testing.T) {
 			}
 			// Snapshot writes children in memory order: compare what it
 			// wrote in WriteSnapshot's sorted order.
-			frozen, err := ReadSnapshot(&got, opts)
+			frozen, err := DecodeSnapshot(got.Bytes(), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +59,7 @@ func TestSnapshotWhileApplying(t *testing.T) {
 			// After the snapshot the live tree is still consistent: its own
 			// snapshot round-trips.
 			after := snap(t, live)
-			back, err := ReadSnapshot(bytes.NewReader(after), opts)
+			back, err := DecodeSnapshot(after, opts)
 			if err != nil {
 				t.Fatal(err)
 			}

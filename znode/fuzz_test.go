@@ -20,7 +20,7 @@ func FuzzReadSnapshot(f *testing.F) {
 	}
 	f.Add(b.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
-		back, err := ReadSnapshot(bytes.NewReader(data), Options{ExtendedTypes: true})
+		back, err := DecodeSnapshot(data, Options{ExtendedTypes: true})
 		if err != nil {
 			return
 		}

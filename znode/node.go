@@ -305,9 +305,10 @@ func (n node) cversion() int32 {
 }
 
 // withCounters returns a node read from a snapshot with its child
-// counters: a branch where they differ from a leaf's, else n itself.
-func (n node) withCounters(cversion int32, pzxid int64, nchild int, gen uint32) node {
-	if cversion != 0 || pzxid != n.stat().czxid || nchild > 0 {
+// counters: a branch where they differ from a leaf's, else n itself. czxid
+// is n's (given, not decoded again from n's blob).
+func (n node) withCounters(czxid int64, cversion int32, pzxid int64, nchild int, gen uint32) node {
+	if cversion != 0 || pzxid != czxid || nchild > 0 {
 		return newBranch(n.blob(), dir{pzxid: pzxid, cversion: cversion, gen: gen})
 	}
 	return n

@@ -1,7 +1,6 @@
 package znode
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/zkgo/zkgo/wire"
 )
@@ -37,14 +37,7 @@ const (
 	snapVersion = 1
 )
 
-// maxChildReserve bounds the child table ReadSnapshot sizes from a node's
-// recorded child count before reading the children. A damaged count is
-// only bounded by the bytes left, and every level of a deep chain may claim
-// them all, so trusting it would take memory quadratic in the file's size;
-// bounded, a level costs at most about 1 KB until its children arrive.
-const maxChildReserve = 64
-
-// ErrCorruptSnapshot is wrapped by the errors ReadSnapshot returns for a
+// ErrCorruptSnapshot is wrapped by the errors DecodeSnapshot returns for a
 // snapshot that is damaged or not a snapshot.
 var ErrCorruptSnapshot = errors.New("znode: corrupt snapshot")
 
@@ -259,13 +252,10 @@ func sortByAddress(kids []node) {
 	}
 }
 
-// ReadSnapshot rebuilds a tree written by WriteSnapshot. A damaged
-// snapshot gives an error wrapping ErrCorruptSnapshot.
-func ReadSnapshot(r io.Reader, opts Options) (*Tree, error) {
-	b, err := readAll(r)
-	if err != nil {
-		return nil, err
-	}
+// DecodeSnapshot rebuilds a tree written by WriteSnapshot. A damaged
+// snapshot gives an error wrapping ErrCorruptSnapshot. The tree keeps no
+// reference to b.
+func DecodeSnapshot(b []byte, opts Options) (*Tree, error) {
 	if len(b) < len(snapMagic)+4 || string(b[:len(snapMagic)]) != snapMagic {
 		return nil, fmt.Errorf("%w: not a snapshot", ErrCorruptSnapshot)
 	}
@@ -302,14 +292,14 @@ func ReadSnapshot(r io.Reader, opts Options) (*Tree, error) {
 	}
 
 	rd := snapReader{t: t, d: d, entries: entries}
-	_, root, err := rd.node("", true)
+	root, err := rd.node("", true)
 	if err != nil {
 		return nil, err
 	}
 	if d.Remaining() != 0 {
 		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorruptSnapshot, d.Remaining())
 	}
-	t.root = root
+	t.root = root.node
 	for _, a := range entries {
 		t.acls.release(a) // drop the reference taken while reading the table
 	}
@@ -317,83 +307,82 @@ func ReadSnapshot(r io.Reader, opts Options) (*Tree, error) {
 	return t, nil
 }
 
-// readAll reads r to its end. A reader that knows its size (a snapshot
-// file, see storage.OpenSnapshot) is read into one buffer of that size:
-// growing a buffer to hundreds of megabytes by copying costs time, and each
-// long copy holds up the garbage collector, which spins and signals to stop
-// the goroutine doing it (a 1M-znode restart took 5.4 s instead of 2).
-func readAll(r io.Reader) ([]byte, error) {
-	s, ok := r.(interface{ Size() int64 })
-	if !ok {
-		return io.ReadAll(r)
-	}
-	var buf bytes.Buffer
-	buf.Grow(int(s.Size()) + bytes.MinRead)
-	_, err := buf.ReadFrom(r)
-	return buf.Bytes(), err
-}
-
 type snapReader struct {
 	t       *Tree
 	d       *wire.Decoder
 	entries []uint32 // the snapshot's ACL indexes -> the tree's
+	// kids is a stack of the children read so far of every branch being
+	// read: each branch's run starts where its parent's ended, and a
+	// branch's child set is built once all its children are read (see
+	// childSet.build).
+	kids []hashedNode
 }
 
 // node reads one node (with its subtree) whose parent's path is prefix
-// without its trailing '/', and records it in the tree's indexes.
-func (r *snapReader) node(prefix string, root bool) (string, node, error) {
+// (with a trailing '/'), and records it in the tree's indexes. Its path is
+// built only where it is needed: most nodes are leaves that no index holds.
+func (r *snapReader) node(prefix string, root bool) (hashedNode, error) {
 	d := r.d
-	name, data := d.String(), d.Buffer()
+	// The name is read in place: pack copies it, and the paths built
+	// from it below are copies too.
+	nameBytes, data := d.View(), d.View()
+	name := unsafe.String(unsafe.SliceData(nameBytes), len(nameBytes))
 	ai := d.Int()
 	st, cversion, pzxid := decodeStatPersisted(d)
 	nc := d.Int()
 	if d.Err() != nil {
-		return "", node{}, fmt.Errorf("%w: %v", ErrCorruptSnapshot, d.Err())
+		return hashedNode{}, fmt.Errorf("%w: %v", ErrCorruptSnapshot, d.Err())
 	}
-	path := rootPath
 	if !root {
 		if name == "" || strings.IndexByte(name, '/') >= 0 {
-			return "", node{}, fmt.Errorf("%w: bad node name %q under %q", ErrCorruptSnapshot, name, prefix)
+			return hashedNode{}, fmt.Errorf("%w: bad node name %q under %q", ErrCorruptSnapshot, name, prefix)
 		}
-		path = prefix + name
 	} else if name != "" {
-		return "", node{}, fmt.Errorf("%w: root named %q", ErrCorruptSnapshot, name)
+		return hashedNode{}, fmt.Errorf("%w: root named %q", ErrCorruptSnapshot, name)
 	}
 	if ai < 0 || int(ai) >= len(r.entries) {
-		return "", node{}, fmt.Errorf("%w: bad ACL index %d at %q", ErrCorruptSnapshot, ai, path)
+		return hashedNode{}, fmt.Errorf("%w: bad ACL index %d at %q", ErrCorruptSnapshot, ai, prefix+name)
 	}
 	// A node takes at least 63 bytes.
 	if nc < 0 || int(nc) > d.Remaining()/63 {
-		return "", node{}, fmt.Errorf("%w: bad child count %d at %q", ErrCorruptSnapshot, nc, path)
+		return hashedNode{}, fmt.Errorf("%w: bad child count %d at %q", ErrCorruptSnapshot, nc, prefix+name)
 	}
 	t := r.t
 	st.acl = r.entries[ai]
 	t.acls.retain(st.acl)
 	n := newNode(name, data, st)
-	n = n.withCounters(cversion, pzxid, int(nc), t.gen)
+	n = n.withCounters(st.czxid, cversion, pzxid, int(nc), t.gen)
 	t.nodeCount++
-	t.dataSize += int64(len(path) + len(data))
-	if !root {
-		t.index(path, strings.TrimSuffix(prefix, "/"), name, st.owner)
+	if root {
+		t.dataSize += int64(len(rootPath) + len(data))
+	} else {
+		t.dataSize += int64(len(prefix) + len(name) + len(data))
+		if t.kind(st.owner) != kindPersistent || name == quotaLimitNode {
+			t.index(prefix+name, strings.TrimSuffix(prefix, "/"), name, st.owner)
+		}
 	}
 	if nc > 0 {
-		n.dir().children.reserve(min(int(nc), maxChildReserve))
-		childPrefix := path + "/"
-		if root {
-			childPrefix = rootPath
+		childPrefix := rootPath
+		if !root {
+			childPrefix = prefix + name + "/"
 		}
+		base := len(r.kids)
 		for i := 0; i < int(nc); i++ {
-			cname, c, err := r.node(childPrefix, false)
+			c, err := r.node(childPrefix, false)
 			if err != nil {
-				return "", node{}, err
+				return hashedNode{}, err
 			}
-			if n.dir().children.get(cname).ok() {
-				return "", node{}, fmt.Errorf("%w: duplicate node %q", ErrCorruptSnapshot, childPrefix+cname)
-			}
-			n.dir().children.put(c)
+			r.kids = append(r.kids, c)
 		}
+		if dup := n.dir().children.build(r.kids[base:]); dup.ok() {
+			return hashedNode{}, fmt.Errorf("%w: duplicate node %q", ErrCorruptSnapshot, childPrefix+dup.name())
+		}
+		clear(r.kids[base:])
+		r.kids = r.kids[:base]
 	}
-	return name, n, nil
+	// The name's hash is taken here, where the name is at hand, not when
+	// the parent's child table is built from nodes all over the heap.
+	return hashedNode{n, nameHash(name)}, nil
 }
 
 // index records a node with ephemeralOwner owner in the ephemeral,

@@ -3,11 +3,14 @@ package znode
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -290,7 +293,7 @@ func TestDeterminism(t *testing.T) {
 			}
 
 			// Round trip through a snapshot, then keep going on both.
-			c, err := ReadSnapshot(bytes.NewReader(snap(t, a)), opts)
+			c, err := DecodeSnapshot(snap(t, a), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -323,18 +326,18 @@ func TestSnapshotCorruption(t *testing.T) {
 	h.mustCreate("/a", "x")
 	h.create(9, "/a/e", "y", wire.FlagEphemeral)
 	good := h.snapshot()
-	if _, err := ReadSnapshot(bytes.NewReader(good), Options{}); err != nil {
+	if _, err := DecodeSnapshot(good, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < len(good); i += 7 {
 		bad := append([]byte(nil), good...)
 		bad[i] ^= 0x20
-		if _, err := ReadSnapshot(bytes.NewReader(bad), Options{}); !errors.Is(err, ErrCorruptSnapshot) {
+		if _, err := DecodeSnapshot(bad, Options{}); !errors.Is(err, ErrCorruptSnapshot) {
 			t.Fatalf("flipped byte %d: err %v", i, err)
 		}
 	}
 	for _, n := range []int{0, 5, 12, len(good) - 1} {
-		if _, err := ReadSnapshot(bytes.NewReader(good[:n]), Options{}); !errors.Is(err, ErrCorruptSnapshot) {
+		if _, err := DecodeSnapshot(good[:n], Options{}); !errors.Is(err, ErrCorruptSnapshot) {
 			t.Fatalf("truncated to %d: err %v", n, err)
 		}
 	}
@@ -349,7 +352,7 @@ func TestSnapshotPreservesEverything(t *testing.T) {
 	h.mustApply(0, nil, wire.OpCreateTTL, &wire.CreateRequest{Path: "/t", ACL: OpenACL, Flags: wire.FlagPersistentWithTTL, TTL: 10, HasTTL: true})
 	h.create(9, "/c/e", "", wire.FlagEphemeral)
 	h.setQuota("/c", "count=10")
-	t2, err := ReadSnapshot(bytes.NewReader(h.snapshot()), Options{ExtendedTypes: true})
+	t2, err := DecodeSnapshot(h.snapshot(), Options{ExtendedTypes: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,5 +418,22 @@ func TestSortByAddress(t *testing.T) {
 		if !slices.Equal(kids, want) {
 			t.Fatalf("%d nodes: not in address order", n)
 		}
+	}
+}
+
+// TestSnapshotDuplicateChild: a snapshot whose checksum is right but which
+// names two children of a node alike is refused.
+func TestSnapshotDuplicateChild(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.mustCreate("/p", "")
+	h.mustCreate("/p/dupx", "1")
+	h.mustCreate("/p/dupy", "2")
+	b := h.snapshot()
+	b = bytes.Replace(b, []byte("\x00\x00\x00\x04dupy"), []byte("\x00\x00\x00\x04dupx"), 1)
+	body := b[:len(b)-4]
+	binary.BigEndian.PutUint32(b[len(b)-4:], crc32.Checksum(body, castagnoli))
+	_, err := DecodeSnapshot(b, Options{})
+	if !errors.Is(err, ErrCorruptSnapshot) || !strings.Contains(err.Error(), `duplicate node "/p/dupx"`) {
+		t.Fatalf("err %v, want a duplicate /p/dupx", err)
 	}
 }

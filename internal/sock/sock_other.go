@@ -15,6 +15,15 @@ import (
 // Raw returns nil: every write goes through the writer goroutine.
 func Raw(net.Conn) syscall.RawConn { return nil }
 
+// Writer is never made: there are no raw writes here.
+type Writer struct{}
+
+// NewWriter returns nil: every write goes through the writer goroutine.
+func NewWriter(syscall.RawConn) *Writer { return nil }
+
+// WriteNonblocking is never called: there is no Writer.
+func (*Writer) WriteNonblocking([]byte) (int, error) { return 0, nil }
+
 // WriteNonblocking is never called without a raw connection.
 func WriteNonblocking(syscall.RawConn, []byte) (int, error) { return 0, nil }
 

@@ -66,3 +66,41 @@ func TestReaderOfClosedConnection(t *testing.T) {
 		t.Fatalf("read of a closed connection: %v, want net.ErrClosed", err)
 	}
 }
+
+// TestWriterWritesWithoutBlocking: a Writer takes what the socket takes
+// and returns at once when it is full; what it wrote arrives whole and in
+// order.
+func TestWriterWritesWithoutBlocking(t *testing.T) {
+	client, server := pair(t)
+	w := NewWriter(Raw(server))
+	if w == nil {
+		t.Fatal("no Writer for a TCP connection")
+	}
+	want := make([]byte, 64<<20) // more than any socket buffer
+	for i := range want {
+		want[i] = byte(i * 13)
+	}
+	n, err := w.WriteNonblocking(want)
+	if err != nil || n == 0 || n >= len(want) {
+		t.Fatalf("first write: %d of %d bytes, %v; want part of it", n, len(want), err)
+	}
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(client)
+		got <- b
+	}()
+	for n < len(want) {
+		m, err := w.WriteNonblocking(want[n:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += m
+	}
+	server.Close()
+	if b := <-got; string(b) != string(want) {
+		t.Fatalf("read %d bytes, not the %d written", len(b), len(want))
+	}
+	if NewWriter(nil) != nil {
+		t.Fatal("a Writer for no socket")
+	}
+}

@@ -27,40 +27,67 @@ func Raw(nc net.Conn) syscall.RawConn {
 	return rc
 }
 
+// Writer writes a socket without blocking (see WriteNonblocking). Its
+// writes allocate nothing; one goroutine at a time may write.
+type Writer struct {
+	rc  syscall.RawConn
+	fn  func(fd uintptr) bool // w.write, bound once: a closure per write would be allocated
+	b   []byte
+	n   int
+	err error
+}
+
+// NewWriter returns a writer of the socket rc (from Raw); nil if rc is nil.
+func NewWriter(rc syscall.RawConn) *Writer {
+	if rc == nil {
+		return nil
+	}
+	w := &Writer{rc: rc}
+	w.fn = w.write
+	return w
+}
+
 // WriteNonblocking writes as much of b as the socket takes without
 // waiting (Go's sockets are non-blocking) and returns how much that was;
 // the caller's writer goroutine writes the rest.
-func WriteNonblocking(rc syscall.RawConn, b []byte) (int, error) {
-	var (
-		n    int
-		werr error
-	)
-	err := rc.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			// A raw system call: it never blocks, so the scheduler need
-			// not be told (nor sysmon woken) as syscall.Write would.
-			r, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd,
-				uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n))
-			if errno == syscall.EINTR {
-				continue
-			}
-			if errno != 0 {
-				if errno != syscall.EAGAIN {
-					werr = errno
-				}
-				break
-			}
-			if r == 0 {
-				break
-			}
-			n += int(r)
-		}
-		return true // never wait for the socket: the writer goroutine does
-	})
+func (w *Writer) WriteNonblocking(b []byte) (int, error) {
+	w.b, w.n, w.err = b, 0, nil
+	err := w.rc.Write(w.fn)
+	n := w.n
 	if err == nil {
-		err = werr
+		err = w.err
 	}
+	w.b, w.err = nil, nil
 	return n, err
+}
+
+func (w *Writer) write(fd uintptr) bool {
+	for w.n < len(w.b) {
+		// A raw system call: it never blocks, so the scheduler need
+		// not be told (nor sysmon woken) as syscall.Write would.
+		r, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd,
+			uintptr(unsafe.Pointer(&w.b[w.n])), uintptr(len(w.b)-w.n))
+		if errno == syscall.EINTR {
+			continue
+		}
+		if errno != 0 {
+			if errno != syscall.EAGAIN {
+				w.err = errno
+			}
+			break
+		}
+		if r == 0 {
+			break
+		}
+		w.n += int(r)
+	}
+	return true // never wait for the socket: the writer goroutine does
+}
+
+// WriteNonblocking writes as much of b to the socket rc as it takes without
+// waiting, as a Writer does; it allocates one per call.
+func WriteNonblocking(rc syscall.RawConn, b []byte) (int, error) {
+	return NewWriter(rc).WriteNonblocking(b)
 }
 
 // NewReader returns a reader of nc. A plain TCP socket is read with raw
@@ -76,42 +103,52 @@ func NewReader(nc net.Conn) io.Reader {
 	if rc == nil {
 		return nc
 	}
-	return rawReader{rc}
+	r := &rawReader{rc: rc}
+	r.fn = r.read
+	return r
 }
 
-type rawReader struct{ rc syscall.RawConn }
+// rawReader reads a socket; its reads allocate nothing.
+type rawReader struct {
+	rc  syscall.RawConn
+	fn  func(fd uintptr) bool // r.read, bound once: a closure per read would be allocated
+	b   []byte
+	n   int
+	err error
+}
 
-func (r rawReader) Read(b []byte) (int, error) {
+func (r *rawReader) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	var (
-		n    int
-		rerr error
-	)
-	err := r.rc.Read(func(fd uintptr) bool {
-		for {
-			m, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd,
-				uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-			switch errno {
-			case 0:
-				n = int(m)
-				if n == 0 {
-					rerr = io.EOF
-				}
-				return true
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // the poller waits for data
-			default:
-				rerr = errno
-				return true
-			}
-		}
-	})
+	r.b, r.n, r.err = b, 0, nil
+	err := r.rc.Read(r.fn)
+	n, rerr := r.n, r.err
+	r.b, r.err = nil, nil
 	if err != nil {
 		return n, err
 	}
 	return n, rerr
+}
+
+func (r *rawReader) read(fd uintptr) bool {
+	for {
+		m, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd,
+			uintptr(unsafe.Pointer(&r.b[0])), uintptr(len(r.b)))
+		switch errno {
+		case 0:
+			r.n = int(m)
+			if r.n == 0 {
+				r.err = io.EOF
+			}
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false // the poller waits for data
+		default:
+			r.err = errno
+			return true
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bufio"
 	"cmp"
 	"encoding/binary"
 	"errors"
@@ -145,28 +144,24 @@ func listSnapshots(dir string) ([]snapshotFile, error) {
 	return snaps, nil
 }
 
-// LatestSnapshot returns the newest valid snapshot in dir, ok=false if there
-// is none. Like Apache ZooKeeper it falls back to an older snapshot when a
+// LatestSnapshot returns the zxid, path and payload of the newest valid
+// snapshot in dir, path "" if there is none. Like Apache ZooKeeper it falls back to an older snapshot when a
 // newer one is invalid, logging a warning that names the bad file to log
 // (nil discards it); it returns an error only if snapshots exist and none is
-// valid. Every candidate's checksum is verified, so this reads it whole.
-func LatestSnapshot(dir string, log *zap.Logger) (zxid int64, path string, ok bool, err error) {
+// valid. Every candidate is read whole and its checksum verified.
+func LatestSnapshot(dir string, log *zap.Logger) (zxid int64, path string, payload []byte, err error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
 	snaps, err := listSnapshots(dir)
 	if err != nil {
-		return 0, "", false, err
+		return 0, "", nil, err
 	}
 	var newestErr error
 	for _, s := range snaps {
-		f, err := os.Open(s.path)
+		payload, err := ReadSnapshotFile(s.path)
 		if err == nil {
-			_, err = verifySnapshot(f, s.path, s.zxid)
-			f.Close()
-		}
-		if err == nil {
-			return s.zxid, s.path, true, nil
+			return s.zxid, s.path, payload, nil
 		}
 		log.Warn("skipping invalid snapshot", zap.String("file", s.path), zap.Error(err))
 		if newestErr == nil {
@@ -174,72 +169,59 @@ func LatestSnapshot(dir string, log *zap.Logger) (zxid int64, path string, ok bo
 		}
 	}
 	if newestErr != nil {
-		return 0, "", false, fmt.Errorf("storage: no valid snapshot in %s (%d found): %w", dir, len(snaps), newestErr)
+		return 0, "", nil, fmt.Errorf("storage: no valid snapshot in %s (%d found): %w", dir, len(snaps), newestErr)
 	}
-	return 0, "", false, nil
+	return 0, "", nil, nil
 }
 
-// OpenSnapshot verifies the snapshot file at path and returns a buffered
-// reader over its payload, which also has a Size() int64 method (the
-// payload length). A bad checksum or trailer is a *CorruptionError.
-func OpenSnapshot(path string) (io.ReadCloser, error) {
+// ReadSnapshotFile reads the snapshot file at path in one pass and returns
+// its payload once its trailer and checksum are verified. A bad checksum or
+// trailer is a *CorruptionError.
+func ReadSnapshotFile(path string) ([]byte, error) {
 	zxid, _ := parseSnapshotName(filepath.Base(path))
+	corrupt := func(format string, args ...any) error {
+		return &CorruptionError{Path: path, Zxid: zxid, Reason: fmt.Sprintf(format, args...)}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("storage: opening snapshot: %w", err)
 	}
-	n, err := verifySnapshot(f, path, zxid)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &snapshotReader{Reader: bufio.NewReaderSize(io.NewSectionReader(f, 0, n), 1<<20), f: f, size: n}, nil
-}
-
-type snapshotReader struct {
-	*bufio.Reader
-	f    *os.File
-	size int64
-}
-
-// Size is the length of the snapshot's payload: what the reader yields.
-func (r *snapshotReader) Size() int64 { return r.size }
-
-func (r *snapshotReader) Close() error { return r.f.Close() }
-
-// verifySnapshot checks the trailer and checksum of a snapshot file and
-// returns its payload length.
-func verifySnapshot(f *os.File, path string, zxid int64) (int64, error) {
-	corrupt := func(format string, args ...any) error {
-		return &CorruptionError{Path: path, Zxid: zxid, Reason: fmt.Sprintf(format, args...)}
-	}
+	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return 0, fmt.Errorf("storage: reading snapshot %s: %w", path, err)
+		return nil, fmt.Errorf("storage: reading snapshot %s: %w", path, err)
 	}
 	size := st.Size()
 	if size < snapshotTrailerLen {
-		return 0, corrupt("file of %d bytes is too short for its trailer", size)
+		return nil, corrupt("file of %d bytes is too short for its trailer", size)
 	}
-	var tr [snapshotTrailerLen]byte
-	if _, err := f.ReadAt(tr[:], size-snapshotTrailerLen); err != nil {
-		return 0, fmt.Errorf("storage: reading snapshot %s: %w", path, err)
+	// One buffer of the file's size: growing one to hundreds of
+	// megabytes by copying (and clearing) costs time and holds up the
+	// garbage collector.
+	b := make([]byte, size)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("storage: reading snapshot %s: %w", path, err)
 	}
+	payload, tr := b[:size-snapshotTrailerLen], b[size-snapshotTrailerLen:]
+	if err := checkTrailer(tr, size, corrupt); err != nil {
+		return nil, err
+	}
+	if want, got := binary.BigEndian.Uint32(tr[12:]), crc32.Checksum(payload, castagnoli); want != got {
+		return nil, corrupt("checksum mismatch (stored %08x, computed %08x)", want, got)
+	}
+	return payload, nil
+}
+
+// checkTrailer checks the magic and the payload length of the trailer tr
+// of a file of size bytes.
+func checkTrailer(tr []byte, size int64, corrupt func(format string, args ...any) error) error {
 	if string(tr[:4]) != snapshotMagic {
-		return 0, corrupt("no trailer (truncated, or not written by this server)")
+		return corrupt("no trailer (truncated, or not written by this server)")
 	}
-	n := int64(binary.BigEndian.Uint64(tr[4:]))
-	if n != size-snapshotTrailerLen {
-		return 0, corrupt("trailer records %d payload bytes but the file holds %d", n, size-snapshotTrailerLen)
+	if n := int64(binary.BigEndian.Uint64(tr[4:])); n != size-snapshotTrailerLen {
+		return corrupt("trailer records %d payload bytes but the file holds %d", n, size-snapshotTrailerLen)
 	}
-	h := crc32.New(castagnoli)
-	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, n), make([]byte, 1<<20)); err != nil {
-		return 0, fmt.Errorf("storage: reading snapshot %s: %w", path, err)
-	}
-	if want, got := binary.BigEndian.Uint32(tr[12:]), h.Sum32(); want != got {
-		return 0, corrupt("checksum mismatch (stored %08x, computed %08x)", want, got)
-	}
-	return n, nil
+	return nil
 }
 
 // PurgeSnapshots deletes all but the newest retain snapshots in dir (retain

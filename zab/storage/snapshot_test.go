@@ -28,12 +28,7 @@ func writeSnap(t *testing.T, dir string, zxid int64, data []byte) string {
 
 func readSnap(t *testing.T, path string) ([]byte, error) {
 	t.Helper()
-	r, err := OpenSnapshot(path)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return io.ReadAll(r)
+	return ReadSnapshotFile(path)
 }
 
 // observedLog is a logger whose warnings the test can read.
@@ -44,11 +39,11 @@ func observedLog() (*zap.Logger, *observer.ObservedLogs) {
 
 func TestSnapshotRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	if _, _, ok, err := LatestSnapshot(dir, nil); ok || err != nil {
-		t.Fatalf("LatestSnapshot of an empty dir = %v, %v", ok, err)
+	if _, path, _, err := LatestSnapshot(dir, nil); path != "" || err != nil {
+		t.Fatalf("LatestSnapshot of an empty dir = %q, %v", path, err)
 	}
-	if _, _, ok, err := LatestSnapshot(filepath.Join(dir, "missing"), nil); ok || err != nil {
-		t.Fatalf("LatestSnapshot of a missing dir = %v, %v", ok, err)
+	if _, path, _, err := LatestSnapshot(filepath.Join(dir, "missing"), nil); path != "" || err != nil {
+		t.Fatalf("LatestSnapshot of a missing dir = %q, %v", path, err)
 	}
 	big := bytes.Repeat([]byte("0123456789abcdef"), 200_000) // larger than the buffers
 	for _, data := range [][]byte{nil, []byte("tree"), big} {
@@ -62,9 +57,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		}
 	}
 	writeSnap(t, dir, 0x20, []byte("older"))
-	z, path, ok, err := LatestSnapshot(dir, nil)
-	if !ok || err != nil || z != 0x1_0000_0002 || filepath.Base(path) != "snapshot.100000002" {
-		t.Fatalf("LatestSnapshot = %x, %s, %v, %v", z, path, ok, err)
+	z, path, payload, err := LatestSnapshot(dir, nil)
+	if err != nil || z != 0x1_0000_0002 || filepath.Base(path) != "snapshot.100000002" || len(payload) == 0 {
+		t.Fatalf("LatestSnapshot = %x, %s, %d bytes, %v", z, path, len(payload), err)
 	}
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 2 {
@@ -119,16 +114,16 @@ func TestSnapshotCorruptionDetected(t *testing.T) {
 			_, err := readSnap(t, bad)
 			var ce *CorruptionError
 			if !errors.As(err, &ce) || ce.Path != bad || ce.Zxid != 0x2a0 || !strings.Contains(ce.Reason, tc.reason) {
-				t.Fatalf("OpenSnapshot = %v; want a CorruptionError for %s at 0x2a0 (%s)", err, bad, tc.reason)
+				t.Fatalf("ReadSnapshotFile = %v; want a CorruptionError for %s at 0x2a0 (%s)", err, bad, tc.reason)
 			}
 			if !strings.HasPrefix(err.Error(), "corrupt snapshot "+bad+" at zxid 0x2a0: ") {
 				t.Fatalf("Error() = %q", err)
 			}
 
 			// LatestSnapshot falls back to the older valid one, with a warning.
-			z, path, ok, err := LatestSnapshot(dir, log)
-			if err != nil || !ok || z != 0x100 || filepath.Base(path) != "snapshot.100" {
-				t.Fatalf("LatestSnapshot = %x, %s, %v, %v; want the fallback", z, path, ok, err)
+			z, path, payload, err := LatestSnapshot(dir, log)
+			if err != nil || z != 0x100 || filepath.Base(path) != "snapshot.100" || string(payload) != "old" {
+				t.Fatalf("LatestSnapshot = %x, %s, %q, %v; want the fallback", z, path, payload, err)
 			}
 			if w := logs.FilterField(zap.String("file", bad)).Len(); w != 1 {
 				t.Fatalf("%d warnings naming %s; want 1", w, bad)

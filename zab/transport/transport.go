@@ -44,7 +44,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -449,17 +448,19 @@ type link struct {
 	bytes int
 	next  string   // a new address to use from the next connection on
 	conn  net.Conn // the open connection, if any
-	// raw is conn's socket for flush's non-blocking writes; nil without a
-	// connection or with TLS.
-	raw syscall.RawConn
+	// raw writes conn's socket for flush's non-blocking writes; nil
+	// without a connection or with TLS.
+	raw *sock.Writer
 	// overflow says the queue overflowed: run closes the connection.
 	overflow bool
 	// writing says flush or run is writing to conn; handoff is the
 	// unwritten tail of a flush, which run takes over (writing stays
-	// set). flushBuf is flush's encoding buffer.
+	// set). flushBuf is flush's encoding buffer, flushEnc its encoder
+	// (kept: one per message would be allocated).
 	writing  bool
 	handoff  []byte
 	flushBuf []byte
+	flushEnc wire.Encoder
 }
 
 // setAddr changes the address the link connects to (from its next
@@ -530,10 +531,10 @@ func (l *link) flush() {
 	l.mu.Unlock()
 	buf := l.flushBuf[:0]
 	for i := range msgs {
-		buf = wire.AppendFrame(buf, &msgs[i])
+		buf = l.flushEnc.AppendFrame(buf, &msgs[i])
 	}
 	clear(msgs)
-	n, err := sock.WriteNonblocking(raw, buf)
+	n, err := raw.WriteNonblocking(buf)
 	l.mu.Lock()
 	l.spare = msgs[:0]
 	if err != nil || n < len(buf) {
@@ -613,6 +614,7 @@ func (l *link) run() {
 		c       net.Conn
 		dead    chan struct{} // closed when the peer closes c
 		buf     []byte
+		enc     wire.Encoder // kept: one per message would be allocated
 		backoff = minBackoff
 	)
 	closeConn := func() {
@@ -689,12 +691,12 @@ func (l *link) run() {
 			dead = make(chan struct{})
 			go drain(c, dead)
 			l.mu.Lock()
-			l.conn, l.raw = c, sock.Raw(c)
+			l.conn, l.raw = c, sock.NewWriter(sock.Raw(c))
 			l.mu.Unlock()
 		}
 		buf = buf[:0]
 		for i := range msgs {
-			buf = wire.AppendFrame(buf, &msgs[i])
+			buf = enc.AppendFrame(buf, &msgs[i])
 		}
 		clear(msgs)
 		if !l.write(c, buf) {
