@@ -58,7 +58,7 @@ func isMigrationWord(w string) bool {
 const drainTimeout = 10 * time.Second
 
 // serveControl answers a migration word on nc; in holds what follows it.
-func (a *apacheObserver) serveControl(nc net.Conn, in *bufio.Reader, word string) {
+func (a *apacheObserver) serveControl(nc net.Conn, in io.Reader, word string) {
 	nc.SetDeadline(time.Now().Add(drainTimeout + 30*time.Second))
 	var answer string
 	var err error
@@ -75,7 +75,7 @@ func (a *apacheObserver) serveControl(nc net.Conn, in *bufio.Reader, word string
 		answer = "resumed\n"
 	case wordTakeover:
 		var line string
-		if line, err = in.ReadString('\n'); err == nil {
+		if line, err = bufio.NewReader(in).ReadString('\n'); err == nil {
 			err = a.takeoverLine(strings.TrimSpace(line))
 		}
 		if err == nil {
