@@ -341,9 +341,9 @@ func scriptedLeader(ln net.Listener) error {
 	return nil
 }
 
-// leaderAnswering accepts one connection, reads the OBSERVERINFO,
-// answers with the packets given and reads until the connection closes.
-func leaderAnswering(t *testing.T, answer ...*Packet) string {
+// serveOne accepts one connection on a loopback port and hands it to
+// serve; it returns the port's address.
+func serveOne(t *testing.T, serve func(c net.Conn, r *bufio.Reader)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -356,7 +356,16 @@ func leaderAnswering(t *testing.T, answer ...*Packet) string {
 			return
 		}
 		defer c.Close()
-		r := bufio.NewReader(c)
+		serve(c, bufio.NewReader(c))
+	}()
+	return ln.Addr().String()
+}
+
+// leaderAnswering accepts one connection, reads the OBSERVERINFO,
+// answers with the packets given and reads until the connection closes.
+func leaderAnswering(t *testing.T, answer ...*Packet) string {
+	t.Helper()
+	return serveOne(t, func(c net.Conn, r *bufio.Reader) {
 		if _, err := ReadPacket(r); err != nil {
 			return
 		}
@@ -366,8 +375,7 @@ func leaderAnswering(t *testing.T, answer ...*Packet) string {
 		}
 		c.Write(b)
 		io.Copy(io.Discard, r)
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // A leader of a learner protocol we do not speak, or one that sends what
@@ -400,18 +408,7 @@ func TestLearnerRefuses(t *testing.T) {
 // answers in turn, the last one from then on.
 func fakeVoter(t *testing.T, answers ...*Notification) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		r := bufio.NewReader(c)
+	return serveOne(t, func(c net.Conn, r *bufio.Reader) {
 		if _, err := ReadHeader(r); err != nil {
 			return
 		}
@@ -424,8 +421,7 @@ func fakeVoter(t *testing.T, answers ...*Notification) string {
 				return
 			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // FindLeader asks again while the voters are still electing, and takes
