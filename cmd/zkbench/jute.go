@@ -290,3 +290,64 @@ func (c *juteSession) drive(w, outstanding int, deadline time.Time, f jop) sampl
 	}
 	return s
 }
+
+// clearMaxReply bounds the getChildren reply of clearCreated: the create
+// workloads leave up to a few hundred thousand children.
+const clearMaxReply = 256 << 20
+
+// clearWindow is how many deletes clearCreated keeps in flight.
+const clearWindow = 1024
+
+// clearCreated deletes every child of newPath through the server at addr
+// and returns how many it deleted. A run's create workloads leave their
+// znodes there, as many as the server could create; they are removed
+// between runs so that every workload starts from the same tree on every
+// implementation (a faster server would otherwise carry a larger tree,
+// and larger snapshots, into the runs that follow).
+func clearCreated(addr string) (int, error) {
+	c, err := dialJute(addr, sessionTimeout)
+	if err != nil {
+		return 0, err
+	}
+	defer c.close()
+	c.nc.SetDeadline(time.Now().Add(5 * time.Minute))
+	defer c.nc.SetDeadline(time.Time{})
+	c.add(wire.OpGetChildren, &wire.PathWatchRequest{Path: newPath})
+	if err := c.w.flush(); err != nil {
+		return 0, err
+	}
+	pkt, err := wire.ReadFrame(c.br, nil, clearMaxReply)
+	if err != nil {
+		return 0, err
+	}
+	var h wire.ReplyHeader
+	var kids wire.StringsResponse
+	d := wire.NewDecoder(pkt)
+	h.Decode(d)
+	if h.Err != wire.ErrOK {
+		return 0, fmt.Errorf("getChildren %s: %v", newPath, h.Err)
+	}
+	kids.Decode(d)
+	if err := d.Err(); err != nil {
+		return 0, err
+	}
+	for i := 0; i < len(kids.Strings); i += clearWindow {
+		window := kids.Strings[i:min(i+clearWindow, len(kids.Strings))]
+		for _, name := range window {
+			c.add(wire.OpDelete, &wire.PathVersionRequest{Path: newPath + "/" + name, Version: -1})
+		}
+		if err := c.w.flush(); err != nil {
+			return 0, err
+		}
+		for range window {
+			h, err := c.reply()
+			if err != nil {
+				return 0, err
+			}
+			if h.Err != wire.ErrOK && h.Err != wire.ErrNoNode {
+				return 0, fmt.Errorf("delete under %s: %v", newPath, h.Err)
+			}
+		}
+	}
+	return len(kids.Strings), nil
+}

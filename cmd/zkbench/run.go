@@ -127,6 +127,15 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 			runLoad(conns, cfg.outstanding, cfg.warmup/time.Duration(parts), w.op(warmValue, "warm"))
 		}
 	}
+	clear := func() {
+		if im.null {
+			return
+		}
+		if _, err := clearCreated(e.addrs()[0]); err != nil {
+			p.log("%s: deleting the created znodes: %v", im.name, err)
+		}
+	}
+	clear()
 	p.end()
 
 	run := 0
@@ -159,6 +168,7 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 				r := s.result(name)
 				r.Client = client
 				rep.Results = append(rep.Results, r)
+				clear()
 				p.end()
 			}
 		}
