@@ -73,7 +73,14 @@ type Options struct {
 const (
 	prefixOldTxn = 't' // one txn per key: logs written before groups
 	prefixGroup  = 'g'
-	prefixMeta   = 'm'
+	// Meta keys sort below every group: a table holding meta keys and
+	// groups then spans only groups older than those appended after it, so
+	// pebble moves newly flushed tables down without rewriting them. Under
+	// 'm', above the groups (logs written before this layout; openDB moves
+	// them), every such table spanned the key range of all later groups
+	// and each compaction rewrote them.
+	prefixMeta    = 'b'
+	prefixOldMeta = 'm'
 	// Meta keys of the log itself (SetMeta's callers use others).
 	metaPurged    = "zkgo.purgedThrough" // entries up to it may have been purged
 	metaHighWater = "zkgo.highWater"     // 1 once the high-water file exists
@@ -223,6 +230,9 @@ func (l *Log) openDB(fs vfs.FS, readOnly bool) error {
 	}
 	l.db = db
 	err = l.refuseOldLayout()
+	if err == nil && !readOnly {
+		err = l.moveOldMeta()
+	}
 	if err == nil {
 		err = l.loadBounds()
 	}
@@ -272,6 +282,27 @@ func (l *Log) refuseOldLayout() error {
 		return fmt.Errorf("storage: transaction log %s holds txns in an older layout (one key per txn) that this version does not read", l.dir)
 	}
 	return l.iterError(it, 0)
+}
+
+// moveOldMeta moves meta keys stored under prefixOldMeta to prefixMeta,
+// in one synced batch. Their values carry over as they are: a value's
+// checksum covers the key's name, not its prefix.
+func (l *Log) moveOldMeta() error {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixOldMeta}, UpperBound: []byte{prefixOldMeta + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	b := l.db.NewBatch()
+	defer b.Close()
+	for it.First(); it.Valid(); it.Next() {
+		b.Set(metaKey(string(it.Key()[1:])), it.Value(), nil)
+	}
+	if err := l.iterError(it, 0); err != nil || b.Empty() {
+		return err
+	}
+	b.DeleteRange([]byte{prefixOldMeta}, []byte{prefixOldMeta + 1}, nil)
+	return b.Commit(pebble.Sync)
 }
 
 // loadBounds reads the first and last zxid from the database.
@@ -656,6 +687,14 @@ func (l *Log) PurgeBefore(zxid int64) error {
 	if err != nil {
 		return err
 	}
+	// The purge goes into a memtable of its own (flushed to a table of its
+	// own): in one with new groups, its range deletion would make that
+	// table span every group the log holds, and pebble would rewrite them
+	// all instead of moving the new table down. On its own, the table
+	// covers only purged groups, which the next compaction drops.
+	if _, err := l.db.AsyncFlush(); err != nil {
+		return l.fail(err)
+	}
 	b := l.db.NewBatch()
 	if older := entriesUpTo(group, zxid-1); len(older) > 0 && len(older) < len(group) {
 		setGroup(b, group[len(older):])
@@ -669,6 +708,9 @@ func (l *Log) PurgeBefore(zxid int64) error {
 	b.Set(metaKey(metaPurged), metaValue(metaPurged, purged), nil)
 	err = l.apply(b, false)
 	b.Close()
+	if err == nil {
+		_, err = l.db.AsyncFlush()
+	}
 	if err != nil {
 		return l.fail(err)
 	}
@@ -689,6 +731,11 @@ func (l *Log) Meta(key string) (int64, bool, error) {
 		return 0, false, ErrClosed
 	}
 	val, closer, err := l.db.Get(metaKey(key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		// A log opened read-only keeps its meta keys where an older
+		// layout put them (see moveOldMeta).
+		val, closer, err = l.db.Get(append([]byte{prefixOldMeta}, key...))
+	}
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, false, nil
 	}

@@ -505,3 +505,74 @@ func TestOldLayoutRefused(t *testing.T) {
 		t.Fatalf("OpenLog of an old-layout log = %v; want it refused", err)
 	}
 }
+
+// TestOldMetaKeysMoved opens a log whose meta keys are where versions
+// before the current layout kept them (prefixOldMeta): they are read
+// there and moved, and the log opens as it was.
+func TestOldMetaKeysMoved(t *testing.T) {
+	dir := t.TempDir()
+	l := openTestLog(t, dir, Options{ForceSync: true})
+	if err := l.Append([]zab.Entry{{Zxid: 1, Data: []byte("a")}, {Zxid: 2, Data: []byte("b")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetMeta("currentEpoch", 3); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+
+	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{zap.NewNop()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := rawMoveRange(t, db, prefixMeta, prefixOldMeta)
+	if moved < 2 { // currentEpoch and the log's own
+		t.Fatalf("moved %d meta keys to the old prefix; want at least 2", moved)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	l = openTestLog(t, dir, Options{ForceSync: true})
+	if v, ok, err := l.Meta("currentEpoch"); err != nil || !ok || v != 3 {
+		t.Fatalf("Meta(currentEpoch) = %d, %v, %v; want 3", v, ok, err)
+	}
+	if first, last := l.FirstZxid(), l.LastZxid(); first != 1 || last != 2 {
+		t.Fatalf("log holds %d..%d; want 1..2", first, last)
+	}
+	l.Close()
+
+	db, err = pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{zap.NewNop()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n := rawMoveRange(t, db, prefixOldMeta, prefixOldMeta); n != 0 {
+		t.Fatalf("%d keys left under the old meta prefix", n)
+	}
+}
+
+// rawMoveRange moves every key of db under prefix from to prefix to
+// (nothing moves when they are equal) and returns how many there were.
+func rawMoveRange(t *testing.T, db *pebble.DB, from, to byte) int {
+	t.Helper()
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{from}, UpperBound: []byte{from + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := db.NewBatch()
+	n := 0
+	for it.First(); it.Valid(); it.Next() {
+		n++
+		if from != to {
+			b.Set(append([]byte{to}, it.Key()[1:]...), it.Value(), nil)
+			b.Delete(it.Key(), nil)
+		}
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
