@@ -7,7 +7,11 @@
 // the other, and drives each with the same load. Workloads: create,
 // setData, getData, exists, getChildren, mixed 90% reads / 10% writes,
 // multi, ephemeral create/delete churn and watch fan-out (one change, many
-// watchers), the data-carrying ones once per value size. It also measures
+// watchers), the data-carrying ones once per value size. The znodes a
+// create workload made are deleted before the next workload runs, so each
+// starts from the same tree on both implementations (the faster one would
+// otherwise carry a larger tree, and larger snapshots, into the rest of
+// the run). It also measures
 // resident memory per znode (VmRSS of every server before and after a
 // fill of -znodes znodes, each reading taken once VmRSS has been steady
 // for 10 s), the restart time of a follower with those znodes (kill -9,
