@@ -17,7 +17,9 @@
 // for 10 s), the restart time of a follower with those znodes (kill -9,
 // start, until it serves a read of the last one) and leader-failover
 // unavailability (kill -9 the leader under write load; the longest window
-// without a successful write).
+// without a successful write). These three run on a fresh ensemble of the
+// same implementation, started once the workloads are done, so that the
+// heap the workloads left behind does not count for or against the fill.
 //
 // Pinning. On a machine with 2 or more CPUs, the servers (all 3 processes
 // of each implementation, every JVM thread included) run on one CPU set

@@ -107,7 +107,10 @@ type ImplReport struct {
 	Memory         *Memory      `json:"memory,omitempty"`
 	Restart        *Restart     `json:"restart,omitempty"`
 	Failover       *Failover    `json:"failover,omitempty"`
-	Error          string       `json:"error,omitempty"`
+	// Deleted counts the znodes the create workloads made, deleted
+	// between workloads (see clearCreated).
+	Deleted int    `json:"deleted_between_workloads"`
+	Error   string `json:"error,omitempty"`
 }
 
 // result returns the result of the named workload with client, if any.

@@ -57,6 +57,9 @@ func stepsPerImpl(cfg config, im impl) int {
 	if !cfg.noFailover {
 		n++
 	}
+	if !cfg.noFill || !cfg.noFailover {
+		n++ // a fresh ensemble's start
+	}
 	return n
 }
 
@@ -96,7 +99,12 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 		return rep
 	}
 	setRunning(e)
-	defer func() { setRunning(nil); e.stop() }()
+	defer func() {
+		setRunning(nil)
+		if e != nil {
+			e.stop()
+		}
+	}()
 	rep.ServerAffinity = e.affinity()
 
 	conns, err := dialAll(e.addrs(), cfg.conns)
@@ -131,8 +139,11 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 		if im.null {
 			return
 		}
-		if _, err := clearCreated(e.addrs()[0]); err != nil {
-			p.log("%s: deleting the created znodes: %v", im.name, err)
+		n, err := clearCreated(e.addrs()[0])
+		rep.Deleted += n
+		if err != nil && rep.Error == "" {
+			rep.Error = fmt.Sprintf("deleting the created znodes: %v", err)
+			p.log("%s: %s", im.name, rep.Error)
 		}
 	}
 	clear()
@@ -197,7 +208,29 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 		rep.Idle = measureIdle(e, cfg.idle, cfg.stableReads, p)
 		p.end()
 	}
-	if im.null {
+	if im.null || cfg.noFill && cfg.noFailover {
+		return rep
+	}
+
+	// The fill, the restart and the failover run on a fresh ensemble: the
+	// heap the workloads left behind (garbage a JVM keeps committed, a Go
+	// heap's headroom) would otherwise make the fill's growth of resident
+	// memory depend on what ran before it.
+	p.start(im.name+" start a fresh ensemble", 10*time.Second)
+	closeAll(conns)
+	conns = nil
+	e.stop()
+	e, err = startEnsemble(im, 3, filepath.Join(root, im.name+"-fresh"))
+	if err == nil {
+		setRunning(e)
+		conns, err = dialAll(e.addrs(), cfg.conns)
+	}
+	if err == nil {
+		err = setup(conns, value)
+	}
+	p.end()
+	if err != nil {
+		rep.Error = fmt.Sprintf("fresh ensemble: %v", err)
 		return rep
 	}
 

@@ -118,6 +118,9 @@ func TestShortRunOurs(t *testing.T) {
 	if got := len(resultsOf(rep, clientGozk)); got != len(workloads)+1 {
 		t.Errorf("%d go-zookeeper results, want %d", got, len(workloads)+1)
 	}
+	if rep.Deleted == 0 {
+		t.Error("no created znode was deleted between workloads")
+	}
 	var cpu float64
 	for _, r := range rep.Results {
 		cpu += r.ServerCPUPerOp * float64(r.Ops)
