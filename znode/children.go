@@ -16,6 +16,11 @@ import (
 type childSet struct {
 	slots []node // nil or a power-of-two length; zero node = empty
 	n     int
+	// sorted caches the children's names in order for getChildren (see
+	// Tree.childNames); nil until asked for, and again after any put or
+	// del. Its strings alias the children's blocks, so it is dropped when
+	// a child is replaced too.
+	sorted []string
 }
 
 // childSeed seeds the name hash (per process; iteration order is never
@@ -61,6 +66,7 @@ func (s *childSet) get(name string) node {
 // put adds c, replacing the child of the same name if there is one, and
 // reports whether it replaced one.
 func (s *childSet) put(c node) (replaced bool) {
+	s.sorted = nil
 	if (s.n+1)*4 > len(s.slots)*3 {
 		s.resize(max(8, 2*len(s.slots)))
 	}
@@ -87,6 +93,7 @@ func (s *childSet) del(name string) node {
 	if s.n == 0 {
 		return node{}
 	}
+	s.sorted = nil
 	mask := len(s.slots) - 1
 	i := s.home(name)
 	for {

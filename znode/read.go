@@ -190,7 +190,7 @@ func (t *Tree) getChildren(path string, watch bool, c Caller) (node, []string, w
 	if watch {
 		t.addWatch(&t.childWatches, path, c.Watcher, modeStandard)
 	}
-	return n, sortedChildren(n), wire.ErrOK
+	return n, t.childNames(n), wire.ErrOK
 }
 
 func (t *Tree) getACL(path string, c Caller) (wire.Record, wire.ErrCode) {

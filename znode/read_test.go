@@ -1,6 +1,9 @@
 package znode
 
 import (
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/zkgo/zkgo/internal/auth"
@@ -104,4 +107,62 @@ func TestReads(t *testing.T) {
 	// Watches without a watcher are ignored.
 	h.tree.Read(wire.OpGetData, &wire.PathWatchRequest{Path: "/a", Watch: true}, Caller{})
 	eq(t, "no watcher", h.tree.Stats().AllWatches, 0)
+}
+
+// TestChildListingFollowsChanges: getChildren lists the children in order
+// after every kind of change to the set (the listing is cached until the
+// set changes), and readers listing while children are created see whole,
+// ordered listings.
+func TestChildListingFollowsChanges(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.mustCreate("/p", "")
+	for _, name := range []string{"c3", "c1", "c2"} {
+		h.mustCreate("/p/"+name, "")
+	}
+	eq(t, "listing", h.children("/p"), []string{"c1", "c2", "c3"})
+	eq(t, "listing again", h.children("/p"), []string{"c1", "c2", "c3"})
+	h.mustCreate("/p/c0", "")
+	eq(t, "after a create", h.children("/p"), []string{"c0", "c1", "c2", "c3"})
+	if err := h.delete("/p/c2", -1); err != wire.ErrOK {
+		t.Fatal(err)
+	}
+	eq(t, "after a delete", h.children("/p"), []string{"c0", "c1", "c3"})
+	if _, err := h.setData("/p/c1", "new", -1); err != wire.ErrOK {
+		t.Fatal(err)
+	}
+	eq(t, "after a child's setData", h.children("/p"), []string{"c0", "c1", "c3"})
+	eq(t, "a leaf's listing", h.children("/p/c0"), []string{})
+
+	const readers, creates = 4, 200
+	var wg sync.WaitGroup
+	errs := make(chan string, readers)
+	for range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range creates {
+				r, err := h.tree.Read(wire.OpGetChildren, &wire.PathWatchRequest{Path: "/p"}, Caller{Auth: superAuth})
+				if err != wire.ErrOK {
+					errs <- err.String()
+					return
+				}
+				names := r.(*wire.StringsResponse).Strings
+				if len(names) < 3 || len(names) > 3+creates || !slices.IsSorted(names) {
+					errs <- fmt.Sprintf("listing of %d names, sorted %v", len(names), slices.IsSorted(names))
+					return
+				}
+			}
+		}()
+	}
+	for i := range creates {
+		h.mustCreate(fmt.Sprintf("/p/n%03d", i), "")
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if got := len(h.children("/p")); got != 3+creates {
+		t.Fatalf("%d children listed, want %d", got, 3+creates)
+	}
 }

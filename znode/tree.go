@@ -43,6 +43,7 @@ const (
 type Tree struct {
 	opts Options
 
+	namesMu   sync.Mutex   // guards childSet.sorted among holders of mu's read lock
 	mu        sync.RWMutex // guards everything below but the watches
 	root      node
 	acls      *aclCache
@@ -251,6 +252,26 @@ func (t *Tree) statOf(n node) wire.Stat {
 		NumChildren:    nc,
 		Pzxid:          pzxid,
 	}
+}
+
+// childNames returns the names of n's children in order (never nil), as
+// sortedChildren does, from a cache in n's child set that lasts until the
+// set next changes: sorting a listing cost more than the rest of a
+// getChildren. The caller holds t.mu, for reading or writing, and must not
+// modify the result.
+func (t *Tree) childNames(n node) []string {
+	s := n.kids()
+	if s == nil {
+		return []string{}
+	}
+	// Readers share t.mu; namesMu orders their fills of the cache.
+	// Writers, who hold t.mu alone, clear it (childSet.put, del).
+	t.namesMu.Lock()
+	defer t.namesMu.Unlock()
+	if s.sorted == nil {
+		s.sorted = sortedChildren(n)
+	}
+	return s.sorted
 }
 
 // sortedChildren returns the names of n's children in order (never nil).
