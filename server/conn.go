@@ -56,6 +56,9 @@ type conn struct {
 
 	saslAuth *auth.DigestMD5 // the SASL exchange in progress; read goroutine only
 	dec      wire.Decoder    // handle's; read goroutine only
+	// waited: the reader waited in awaitOutput or awaitOutstanding since
+	// serve last read the clock. Read goroutine only.
+	waited bool
 	// oldClient: the ConnectRequest had no readOnly byte (a client older
 	// than ZooKeeper 3.4), so the ConnectResponse has none either, as in
 	// Apache ZooKeeper. Read goroutine only.
@@ -307,6 +310,7 @@ func (c *conn) awaitOutput() bool {
 		return true
 	}
 	c.flush()
+	c.waited = true
 	timeout := c.sessionTimeout()
 	stall := time.NewTimer(timeout)
 	defer stall.Stop()
@@ -517,15 +521,23 @@ func (c *conn) serve() {
 	var (
 		buf      []byte
 		deadline time.Time
+		// now is read once per request, as it is read (the clock cost
+		// about a tenth of a getData's CPU when read at each use); it is
+		// read again after the loop waited for the client to take its
+		// output or for admission (awaitOutput, awaitOutstanding).
+		now = time.Now()
 	)
 	for {
+		if c.waited {
+			now, c.waited = time.Now(), false
+		}
 		c.idMu.Lock()
 		timeout := time.Duration(c.timeout) * time.Millisecond
 		c.idMu.Unlock()
 		// A connection idle for its session timeout is closed, up to a
 		// sixteenth of it later: the deadline moves only when it has
 		// come that close, not on every request.
-		if now := time.Now(); deadline.Before(now.Add(timeout)) {
+		if deadline.Before(now.Add(timeout)) {
 			deadline = now.Add(timeout + timeout/16)
 			c.nc.SetReadDeadline(deadline)
 		}
@@ -537,7 +549,8 @@ func (c *conn) serve() {
 		if cap(pkt) <= keepBuffer {
 			buf = pkt
 		}
-		if !c.handle(pkt) {
+		now = time.Now()
+		if !c.handle(pkt, now) {
 			return
 		}
 		if !frameBuffered(br) {
@@ -704,8 +717,9 @@ func (c *conn) establish(id int64, timeout int32, passwd []byte) {
 		ReadOnly: c.s.readOnlyActive(), HasReadOnly: !c.oldClient})
 }
 
-// handle processes one request packet; false means the connection ends.
-func (c *conn) handle(pkt []byte) bool {
+// handle processes one request packet, read at now; false means the
+// connection ends.
+func (c *conn) handle(pkt []byte, now time.Time) bool {
 	s := c.s
 	s.stats.Received.Add(1)
 	c.stats.received.Add(1)
@@ -714,8 +728,8 @@ func (c *conn) handle(pkt []byte) bool {
 	var h wire.RequestHeader
 	h.Decode(d)
 	id := c.sessionID()
-	s.sessions.touch(id)
-	r := &request{conn: c, xid: h.Xid, op: h.Type, session: id, start: time.Now()}
+	s.sessions.touchAt(id, now)
+	r := &request{conn: c, xid: h.Xid, op: h.Type, session: id, start: now}
 	if h.Type == wire.OpAuth {
 		return c.handleAuth(d, h.Xid)
 	}
@@ -878,9 +892,10 @@ func (c *conn) answerHead() {
 // records its latency.
 func (c *conn) reply(r *request, listed bool) {
 	c.put(listed, &r.hdr, r.resp)
-	lat := time.Since(r.start)
+	end := time.Now()
+	lat := end.Sub(r.start)
 	c.s.stats.RecordLatency(lat, r.op.IsWrite())
-	c.stats.record(r, lat)
+	c.stats.record(r, end, lat)
 }
 
 // connStats are the per-connection counters that cons reports.
@@ -896,7 +911,8 @@ type connStats struct {
 	latency        monitor.Latency
 }
 
-func (s *connStats) record(r *request, lat time.Duration) {
+// record notes r, answered at end after lat.
+func (s *connStats) record(r *request, end time.Time, lat time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lastOp = r.op
@@ -905,7 +921,7 @@ func (s *connStats) record(r *request, lat time.Duration) {
 		s.lastCxid = r.xid
 	}
 	s.lastZxid = r.hdr.Zxid
-	s.lastResp = time.Now()
+	s.lastResp = end
 	s.lastLatency = lat
 	s.latency.Add(lat)
 }

@@ -77,7 +77,10 @@ func (t *sessionTracker) ensure(id int64, timeoutMs int32) bool {
 }
 
 // touch pushes a session's deadline back; false if unknown or closing.
-func (t *sessionTracker) touch(id int64) bool {
+func (t *sessionTracker) touch(id int64) bool { return t.touchAt(id, time.Now()) }
+
+// touchAt is touch at time now.
+func (t *sessionTracker) touchAt(id int64, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s, ok := t.sessions[id]
@@ -87,7 +90,7 @@ func (t *sessionTracker) touch(id int64) bool {
 	if !ok || s.closing {
 		return false
 	}
-	s.deadline = time.Now().Add(s.timeout)
+	s.deadline = now.Add(s.timeout)
 	return true
 }
 

@@ -186,6 +186,7 @@ func (c *conn) awaitOutstanding() bool {
 		return true
 	}
 	c.flush()
+	c.waited = true
 	a := s.adm
 	for {
 		a.held.Add(1)
