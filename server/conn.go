@@ -56,6 +56,13 @@ type conn struct {
 
 	saslAuth *auth.DigestMD5 // the SASL exchange in progress; read goroutine only
 	dec      wire.Decoder    // handle's; read goroutine only
+	// scratch and scratchRead are the request handle makes and, for the
+	// reads that name a path and a watch flag (getData, exists,
+	// getChildren), its body: reused, as most requests are answered
+	// before the next is read. A request kept longer is copied to the heap
+	// first (see keep). Read goroutine only.
+	scratch     request
+	scratchRead wire.PathWatchRequest
 	// waited: the reader waited in awaitOutput or awaitOutstanding since
 	// serve last read the clock. Read goroutine only.
 	waited bool
@@ -729,7 +736,8 @@ func (c *conn) handle(pkt []byte, now time.Time) bool {
 	h.Decode(d)
 	id := c.sessionID()
 	s.sessions.touchAt(id, now)
-	r := &request{conn: c, xid: h.Xid, op: h.Type, session: id, start: now}
+	r := &c.scratch
+	*r = request{conn: c, xid: h.Xid, op: h.Type, session: id, start: now}
 	if h.Type == wire.OpAuth {
 		return c.handleAuth(d, h.Xid)
 	}
@@ -739,7 +747,11 @@ func (c *conn) handle(pkt []byte, now time.Time) bool {
 	if !c.authEnforced(h.Xid) {
 		return false
 	}
-	r.body = wire.RequestBody(h.Type)
+	if isPathWatchRead(h.Type) {
+		r.body = c.decodeRead(d)
+	} else {
+		r.body = wire.RequestBody(h.Type)
+	}
 	if r.body == nil {
 		r.body = &wire.Empty{}
 		r.done = true
@@ -750,7 +762,9 @@ func (c *conn) handle(pkt []byte, now time.Time) bool {
 		c.enqueue(r)
 		return true
 	}
-	r.body.Decode(d)
+	if r.body != &c.scratchRead {
+		r.body.Decode(d)
+	}
 	if err := d.Err(); err != nil {
 		s.log.Warn("closing connection: malformed request",
 			zap.String("client", c.nc.RemoteAddr().String()), zap.Stringer("op", h.Type), zap.Error(err))
@@ -778,6 +792,45 @@ func (c *conn) handle(pkt []byte, now time.Time) bool {
 	}
 	c.enqueue(r)
 	return true
+}
+
+// isPathWatchRead reports whether op's request body is a path and a watch
+// flag (a wire.PathWatchRequest).
+func isPathWatchRead(op wire.OpCode) bool {
+	switch op {
+	case wire.OpGetData, wire.OpExists, wire.OpGetChildren, wire.OpGetChildren2:
+		return true
+	}
+	return false
+}
+
+// decodeRead decodes the body of a path-and-watch read into c.scratchRead.
+// Its path shares the packet buffer, which the next request overwrites,
+// unless the read sets a watch, which keeps the path: then it is copied.
+func (c *conn) decodeRead(d *wire.Decoder) *wire.PathWatchRequest {
+	b := &c.scratchRead
+	b.Path, b.Watch = d.StringView(), d.Bool()
+	if b.Watch {
+		b.Path = strings.Clone(b.Path)
+	}
+	return b
+}
+
+// keep returns r itself, or, if r is the reused c.scratch, a copy on the
+// heap (its reused body and the path it shares with the packet buffer
+// copied too): for a request that outlives the reading of the next one.
+func (c *conn) keep(r *request) *request {
+	if r != &c.scratch {
+		return r
+	}
+	k := new(request)
+	*k = *r
+	if r.body == &c.scratchRead {
+		b := c.scratchRead
+		b.Path = strings.Clone(b.Path)
+		k.body = &b
+	}
+	return k
 }
 
 // handleAuth adds credentials to the session, or refuses and closes.
@@ -843,6 +896,7 @@ func (c *conn) enqueue(r *request) {
 		c.s.release(1)
 		return
 	}
+	r = c.keep(r)
 	c.queue = append(c.queue, r)
 	c.mu.Unlock()
 	if write {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"unsafe"
 )
 
 // ErrShortBuffer is returned when a record runs past the end of its packet.
@@ -171,6 +172,21 @@ func (d *Decoder) String() string {
 		return ""
 	}
 	return string(d.take(n))
+}
+
+// StringView reads a length-prefixed string as String does, without
+// copying it: the result shares the decoder's input and is valid only
+// while that input is. Null decodes as "".
+func (d *Decoder) StringView() string {
+	n := d.length(1)
+	if n <= 0 {
+		return ""
+	}
+	b := d.take(n)
+	if b == nil {
+		return ""
+	}
+	return unsafe.String(&b[0], n)
 }
 
 // Buffer reads a length-prefixed buffer; null decodes as nil. The result is
