@@ -63,6 +63,9 @@ type conn struct {
 	// first (see keep). Read goroutine only.
 	scratch     request
 	scratchRead wire.PathWatchRequest
+	// replies are the response records of the reads the reader answers
+	// itself (see enqueue). Read goroutine only.
+	replies znode.Replies
 	// waited: the reader waited in awaitOutput or awaitOutstanding since
 	// serve last read the clock. Read goroutine only.
 	waited bool
@@ -881,7 +884,7 @@ func containsID(ids []wire.Id, id wire.Id) bool {
 func (c *conn) enqueue(r *request) {
 	write := !r.done && c.s.isWrite(r.op)
 	if r.op == wire.OpPing && !r.done && c.s.holding() {
-		c.s.execRead(c, r)
+		c.s.execRead(c, r, nil)
 		c.reply(r, false)
 		c.s.release(1)
 		return
@@ -890,7 +893,9 @@ func (c *conn) enqueue(r *request) {
 	if !write && len(c.queue) == 0 && (r.done || !c.s.holding()) {
 		c.mu.Unlock()
 		if !r.done {
-			c.s.execRead(c, r)
+			// Answered at once, by the reader alone (the queue is
+			// empty): its reused replies serve.
+			c.s.execRead(c, r, &c.replies)
 		}
 		c.reply(r, false)
 		c.s.release(1)
@@ -930,7 +935,7 @@ func (c *conn) answerHead() {
 			if c.s.isWrite(h.op) {
 				break
 			}
-			c.s.execRead(c, h)
+			c.s.execRead(c, h, nil)
 		}
 		c.reply(h, true)
 		n++

@@ -126,8 +126,10 @@ func (s *Server) submitWrite(r *request) {
 	}
 }
 
-// execRead answers a request that does not change the tree.
-func (s *Server) execRead(c *conn, r *request) {
+// execRead answers a request that does not change the tree. With into,
+// getData and exists are answered in its records (see znode.ReadInto),
+// which the reply must be encoded from before into is used again.
+func (s *Server) execRead(c *conn, r *request, into *znode.Replies) {
 	var resp wire.Record
 	err := wire.ErrOK
 	switch r.op {
@@ -141,7 +143,7 @@ func (s *Server) execRead(c *conn, r *request) {
 	case wire.OpWhoAmI:
 		resp = c.whoAmI()
 	default:
-		resp, err = s.tree.Read(r.op, r.body, c.caller())
+		resp, err = s.tree.ReadInto(r.op, r.body, c.caller(), into)
 	}
 	r.hdr = wire.ReplyHeader{Xid: r.xid, Zxid: s.tree.LastZxid(), Err: err}
 	if err == wire.ErrOK {

@@ -22,11 +22,16 @@ func (e *FrameTooLargeError) Error() string {
 // buf (grown as needed) and returns the packet. A length over max is refused
 // without reading the body.
 func ReadFrame(r io.Reader, buf []byte, max int) ([]byte, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+	// The length is read into buf (a local array would escape to the
+	// heap through r, an allocation per frame).
+	if cap(buf) < 4 {
+		buf = make([]byte, 4, 64)
+	}
+	hdr := buf[:4]
+	if _, err := io.ReadFull(r, hdr); err != nil {
 		return nil, err
 	}
-	n := int(int32(binary.BigEndian.Uint32(hdr[:])))
+	n := int(int32(binary.BigEndian.Uint32(hdr)))
 	if n < 0 || n > max {
 		return nil, &FrameTooLargeError{Length: n, Max: max}
 	}

@@ -33,6 +33,24 @@ import (
 // bad watcher type or addWatch mode, an unknown op, a body of the wrong type
 // or a multiRead with write ops give ErrMarshallingError.
 func (t *Tree) Read(op wire.OpCode, body wire.Record, c Caller) (wire.Record, wire.ErrCode) {
+	return t.ReadInto(op, body, c, nil)
+}
+
+// Replies are response records a reader reuses (see ReadInto).
+type Replies struct {
+	GetData wire.GetDataResponse
+	Exists  wire.StatResponse
+}
+
+// ReadInto is Read answering getData and exists in into's records, when
+// into is not nil, rather than in new ones: the response is valid until
+// into is used again.
+func (t *Tree) ReadInto(op wire.OpCode, body wire.Record, c Caller, into *Replies) (wire.Record, wire.ErrCode) {
+	var getData *wire.GetDataResponse
+	var exists *wire.StatResponse
+	if into != nil {
+		getData, exists = &into.GetData, &into.Exists
+	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	switch op {
@@ -41,13 +59,13 @@ func (t *Tree) Read(op wire.OpCode, body wire.Record, c Caller) (wire.Record, wi
 		if !ok {
 			break
 		}
-		return t.exists(req, c)
+		return t.exists(req, c, exists)
 	case wire.OpGetData:
 		req, ok := body.(*wire.PathWatchRequest)
 		if !ok {
 			break
 		}
-		r, err := t.getData(req.Path, req.Watch, c)
+		r, err := t.getData(req.Path, req.Watch, c, getData)
 		if err != wire.ErrOK {
 			return nil, err
 		}
@@ -148,7 +166,8 @@ func (t *Tree) Read(op wire.OpCode, body wire.Record, c Caller) (wire.Record, wi
 	return nil, wire.ErrMarshallingError
 }
 
-func (t *Tree) exists(req *wire.PathWatchRequest, c Caller) (wire.Record, wire.ErrCode) {
+// exists answers in into, or in a new record if into is nil.
+func (t *Tree) exists(req *wire.PathWatchRequest, c Caller, into *wire.StatResponse) (wire.Record, wire.ErrCode) {
 	if strings.IndexByte(req.Path, 0) >= 0 {
 		return nil, wire.ErrBadArguments
 	}
@@ -162,10 +181,15 @@ func (t *Tree) exists(req *wire.PathWatchRequest, c Caller) (wire.Record, wire.E
 	if !n.ok() {
 		return nil, wire.ErrNoNode
 	}
-	return &wire.StatResponse{Stat: t.statOf(n)}, wire.ErrOK
+	if into == nil {
+		into = new(wire.StatResponse)
+	}
+	into.Stat = t.statOf(n)
+	return into, wire.ErrOK
 }
 
-func (t *Tree) getData(path string, watch bool, c Caller) (*wire.GetDataResponse, wire.ErrCode) {
+// getData answers in into, or in a new record if into is nil.
+func (t *Tree) getData(path string, watch bool, c Caller, into *wire.GetDataResponse) (*wire.GetDataResponse, wire.ErrCode) {
 	n := t.lookup(path)
 	if !n.ok() {
 		return nil, wire.ErrNoNode
@@ -176,7 +200,11 @@ func (t *Tree) getData(path string, watch bool, c Caller) (*wire.GetDataResponse
 	if watch {
 		t.addWatch(&t.dataWatches, path, c.Watcher, modeStandard)
 	}
-	return &wire.GetDataResponse{Data: n.data(), Stat: t.statOf(n)}, wire.ErrOK
+	if into == nil {
+		into = new(wire.GetDataResponse)
+	}
+	*into = wire.GetDataResponse{Data: n.data(), Stat: t.statOf(n)}
+	return into, wire.ErrOK
 }
 
 func (t *Tree) getChildren(path string, watch bool, c Caller) (node, []string, wire.ErrCode) {
@@ -257,7 +285,7 @@ func (t *Tree) multiRead(req *wire.MultiRequest, c Caller) (wire.Record, wire.Er
 		path := op.Body.(*wire.PathWatchRequest).Path
 		var r wire.OpResult
 		if op.Type == wire.OpGetData {
-			body, err := t.getData(path, false, c)
+			body, err := t.getData(path, false, c, nil)
 			if err != wire.ErrOK {
 				r = wire.OpResult{Type: wire.OpError, Err: err}
 			} else {
