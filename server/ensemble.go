@@ -123,12 +123,12 @@ type ensemble struct {
 	repairing bool   // the stored HardState.Repairing
 	gen       uint64 // bumped by every truncation: older appends report nothing
 	byZxid    map[int64]*request
-	// proposedAt is when the leader proposed each txn not yet applied
-	// (quorum_ack_latency, commit_count).
-	proposedAt map[int64]time.Time
-	byCxid     map[sessionCxid]*request
-	fwdSeq     uint64 // numbers the writes forwarded, in order (request.fwdSeq)
-	hold       leaderLossHold
+	// proposed holds the txns the leader proposed and has not applied yet.
+	proposed map[int64]proposal
+	txnDec   znode.TxnDecoder // for committed and forwarded txns
+	byCxid   map[sessionCxid]*request
+	fwdSeq   uint64 // numbers the writes forwarded, in order (request.fwdSeq)
+	hold     leaderLossHold
 	// revalSeq numbers the revalidations asked of the leader; revalPending
 	// holds those not yet answered.
 	revalSeq     uint64
@@ -165,7 +165,7 @@ func newEnsemble(s *Server) *ensemble {
 		cfg:           s.cfg,
 		log:           s.log,
 		byZxid:        map[int64]*request{},
-		proposedAt:    map[int64]time.Time{},
+		proposed:      map[int64]proposal{},
 		byCxid:        map[sessionCxid]*request{},
 		revalPending:  map[uint64]*revalidation{},
 		revalidations: make(chan *revalidation, 64),
@@ -520,7 +520,7 @@ func (q *ensemble) stopServing() {
 	q.closeClients()
 	s.sessions.dropLocal() // local sessions belong to the server that stopped
 	clear(q.byZxid)
-	clear(q.proposedAt)
+	clear(q.proposed)
 	clear(q.byCxid)
 	for id, rv := range q.revalPending {
 		rv.result <- revalLost
@@ -579,25 +579,28 @@ func (q *ensemble) onTick() {
 // issued it, if this server holds it.
 func (q *ensemble) apply(e zab.Entry) error {
 	s := q.s
-	var txn znode.Txn
-	if err := wire.Decode(e.Data, &txn); err != nil || txn.Zxid != e.Zxid {
-		return &storage.CorruptionError{Path: s.txnLog.Dir(), Zxid: e.Zxid, Reason: "undecodable committed txn"}
+	// The leader applies a txn it proposed as soon as a quorum acked
+	// it, from the record it encoded (the entry holds its encoding).
+	p, proposed := q.proposed[e.Zxid]
+	txn := p.txn
+	if proposed {
+		delete(q.proposed, e.Zxid)
+		s.stats.Add(monitor.CommitCount, 1)
+		s.stats.Observe(monitor.QuorumAckLatency, time.Since(p.at).Milliseconds())
+	} else {
+		txn = new(znode.Txn)
+		if err := q.txnDec.Decode(e.Data, txn); err != nil || txn.Zxid != e.Zxid {
+			return &storage.CorruptionError{Path: s.txnLog.Dir(), Zxid: e.Zxid, Reason: "undecodable committed txn"}
+		}
 	}
 	var res znode.Result
 	if txn.Type == wire.OpReconfig {
-		res = q.applyReconfig(&txn)
+		res = q.applyReconfig(txn)
 	} else {
-		res = s.tree.Apply(&txn)
+		res = s.tree.Apply(txn)
 	}
 	var r *request
 	if q.status.Role == zab.Leading {
-		// The leader applies a txn it proposed as soon as a quorum
-		// acked it.
-		if at, ok := q.proposedAt[txn.Zxid]; ok {
-			delete(q.proposedAt, txn.Zxid)
-			s.stats.Add(monitor.CommitCount, 1)
-			s.stats.Observe(monitor.QuorumAckLatency, time.Since(at).Milliseconds())
-		}
 		if r = q.byZxid[txn.Zxid]; r != nil {
 			delete(q.byZxid, txn.Zxid)
 		}

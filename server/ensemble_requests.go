@@ -113,7 +113,7 @@ func (q *ensemble) propose(txn *znode.Txn, r *request) bool {
 		return false
 	}
 	q.s.stats.Add(monitor.ProposalCount, 1)
-	q.proposedAt[z] = time.Now()
+	q.proposed[z] = proposal{at: time.Now(), txn: txn}
 	n := int64(len(data))
 	q.propLast.Store(n)
 	if m := q.propMin.Load(); m < 0 || n < m {
@@ -128,6 +128,15 @@ func (q *ensemble) propose(txn *znode.Txn, r *request) bool {
 	return true
 }
 
+// proposal is a txn the leader proposed and has not applied yet: when
+// (quorum_ack_latency, commit_count), and the txn itself, which it
+// applies once committed rather than decoding the entry. Nothing changes
+// a txn once it is proposed.
+type proposal struct {
+	at  time.Time
+	txn *znode.Txn
+}
+
 // forwarded handles a learner's request on the leader.
 func (q *ensemble) forwarded(req zab.Request) {
 	if len(req.Data) == 0 {
@@ -135,16 +144,16 @@ func (q *ensemble) forwarded(req zab.Request) {
 	}
 	switch req.Data[0] {
 	case fwdTxn:
-		var txn znode.Txn
-		if err := wire.Decode(req.Data[1:], &txn); err != nil {
+		txn := new(znode.Txn)
+		if err := q.txnDec.Decode(req.Data[1:], txn); err != nil {
 			q.log.Warn("malformed write forwarded by a learner", zap.Int64("from", req.From), zap.Error(err))
 			return
 		}
 		q.s.sessions.touch(txn.Session)
 		if txn.Type == wire.OpReconfig {
-			q.prepReconfig(&txn)
+			q.prepReconfig(txn)
 		}
-		q.propose(&txn, nil)
+		q.propose(txn, nil)
 	case fwdRevalidate:
 		d := wire.NewDecoder(req.Data[1:])
 		id, session, timeout, passwd := d.Long(), d.Long(), d.Int(), d.Buffer()

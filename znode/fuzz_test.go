@@ -1,6 +1,7 @@
 package znode
 
 import (
+	"reflect"
 	"bytes"
 	"testing"
 
@@ -39,11 +40,26 @@ func FuzzReadSnapshot(f *testing.F) {
 func FuzzTxn(f *testing.F) {
 	for _, txn := range setupTxns() {
 		f.Add(wire.Encode(txn))
+		txn.Auth = []wire.Id{{Scheme: "ip", ID: "127.0.0.1"}, {Scheme: "digest", ID: "u:h"}}
+		f.Add(wire.Encode(txn))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var txn Txn
 		d := wire.NewDecoder(data)
 		txn.Decode(d)
+		// A TxnDecoder decodes the same, the first time and from its
+		// cache.
+		var x TxnDecoder
+		for i := 0; i < 2; i++ {
+			var got Txn
+			err := x.Decode(data, &got)
+			if (err == nil) != (d.Err() == nil) {
+				t.Fatalf("TxnDecoder: error %v, Txn.Decode: %v", err, d.Err())
+			}
+			if err == nil && !reflect.DeepEqual(got, txn) {
+				t.Fatalf("TxnDecoder decoded %+v, Txn.Decode %+v", got, txn)
+			}
+		}
 		if d.Err() != nil || txn.Body == nil {
 			return
 		}
