@@ -49,6 +49,15 @@ func TestChildSetMatchesMap(t *testing.T) {
 			if seen != len(want) {
 				t.Fatalf("step %d: iterated %d, want %d", step, seen, len(want))
 			}
+			for i, c := range s.slots {
+				var tag uint8 // an empty slot's
+				if c.ok() {
+					tag = tagOf(nameHash(c.name()))
+				}
+				if s.tags[i] != tag {
+					t.Fatalf("step %d: slot %d tagged %#x, want %#x", step, i, s.tags[i], tag)
+				}
+			}
 		}
 	}
 	if len(want) == 0 && s.slots != nil {
