@@ -87,7 +87,7 @@ func (q *ensemble) sendWrite(r *request) {
 		}
 		return
 	}
-	e := wire.NewEncoder([]byte{fwdTxn})
+	e := wire.NewEncoder(txnBuffer(&txn, fwdTxn))
 	txn.Encode(e)
 	if err := q.node.Forward(e.Bytes()); err != nil {
 		q.reject(r)
@@ -107,7 +107,10 @@ func (q *ensemble) propose(txn *znode.Txn, r *request) bool {
 	}
 	txn.Zxid = z
 	txn.Time = time.Now().UnixMilli()
-	data := wire.Encode(txn) // a fresh buffer: the node and the tree keep it
+	// A fresh buffer: the node and the tree keep it.
+	e := wire.NewEncoder(txnBuffer(txn))
+	txn.Encode(e)
+	data := e.Bytes()
 	if _, err := q.node.Propose(data); err != nil {
 		q.log.Warn("proposing a txn failed", zap.Error(err))
 		return false
@@ -126,6 +129,20 @@ func (q *ensemble) propose(txn *znode.Txn, r *request) bool {
 		q.byZxid[z] = r
 	}
 	return true
+}
+
+// txnBuffer returns an empty buffer that starts with prefix and holds
+// txn's encoding without growing, bar large identities or multis:
+// appending to a small buffer copied a txn five times as it grew.
+func txnBuffer(txn *znode.Txn, prefix ...byte) []byte {
+	n := 256
+	switch b := txn.Body.(type) {
+	case *wire.SetDataRequest:
+		n += len(b.Path) + len(b.Data)
+	case *wire.CreateRequest:
+		n += len(b.Path) + len(b.Data)
+	}
+	return append(make([]byte, 0, n), prefix...)
 }
 
 // proposal is a txn the leader proposed and has not applied yet: when
