@@ -31,6 +31,9 @@ func (r *MultiRequest) Encode(e *Encoder) {
 // Decode implements Record.
 func (r *MultiRequest) Decode(d *Decoder) {
 	r.Ops = r.Ops[:0]
+	if r.Ops == nil {
+		r.Ops = make([]Op, 0, 4) // most multis: appending grew it twice
+	}
 	for d.Err() == nil {
 		var h MultiHeader
 		h.Decode(d)

@@ -132,7 +132,16 @@ func (t *Tree) applyMulti(txn *Txn) Result {
 	if !ok {
 		return Result{Err: wire.ErrMarshallingError}
 	}
-	ops := make([]wire.Op, len(req.Ops))
+	// Small multis, the common ones, keep their ops and plans on the
+	// stack.
+	const small = 8
+	var opsBuf [small]wire.Op
+	var plansBuf [small]prepared
+	ops := opsBuf[:0]
+	if len(req.Ops) > small {
+		ops = make([]wire.Op, 0, len(req.Ops))
+	}
+	ops = ops[:len(req.Ops)]
 	for i, op := range req.Ops {
 		if op.Type == wire.OpSetACL || !bodyMatches(op.Type, op.Body) {
 			return Result{Err: wire.ErrMarshallingError}
@@ -143,8 +152,13 @@ func (t *Tree) applyMulti(txn *Txn) Result {
 		}
 	}
 	resp := &wire.MultiResponse{Results: make([]wire.OpResult, len(ops))}
-	plans := make([]prepared, len(ops))
-	v := view{t: t, multi: true}
+	plans := plansBuf[:0]
+	if len(ops) > small {
+		plans = make([]prepared, 0, len(ops))
+	}
+	plans = plans[:len(ops)]
+	// One record per op at most: sized once rather than grown.
+	v := view{t: t, multi: true, recs: make([]pathRec, 0, len(ops))}
 	for i, op := range ops {
 		p, err := t.prepare(&v, txn, op.Type, op.Body)
 		if err != wire.ErrOK {
@@ -188,7 +202,14 @@ func multiOp(op wire.Op) (wire.Op, bool) {
 	flags := req.Flags
 	valid := flags >= wire.FlagPersistent && flags <= wire.FlagPersistentSequentialWithTTL
 	ttlMode := flags == wire.FlagPersistentWithTTL || flags == wire.FlagPersistentSequentialWithTTL
-	c := *req
+	// withTTL returns op with a copy of the request that has the given
+	// TTL fields (the request itself belongs to the txn).
+	withTTL := func(op wire.Op, has bool, ttl int64) wire.Op {
+		c := *req
+		c.HasTTL, c.TTL = has, ttl
+		op.Body = &c
+		return op
+	}
 	switch op.Type {
 	case wire.OpCreateTTL:
 		if !valid {
@@ -197,11 +218,11 @@ func multiOp(op wire.Op) (wire.Op, bool) {
 		if ttlMode {
 			return op, true
 		}
-		c.HasTTL, c.TTL = false, 0
 		op.Type = wire.OpCreate
 		if flags == wire.FlagContainer {
 			op.Type = wire.OpCreateContainer
 		}
+		return withTTL(op, false, 0), true
 	default:
 		if !valid {
 			return op, false
@@ -209,12 +230,11 @@ func multiOp(op wire.Op) (wire.Op, bool) {
 		switch {
 		case ttlMode:
 			op.Type = wire.OpCreateTTL
-			c.HasTTL, c.TTL = true, -1
+			return withTTL(op, true, -1), true
 		case flags == wire.FlagContainer:
 			op.Type = wire.OpCreateContainer
 		}
 	}
-	op.Body = &c
 	return op, true
 }
 
