@@ -1,8 +1,8 @@
 package znode
 
 import (
-	"reflect"
 	"bytes"
+	"reflect"
 	"testing"
 
 	"github.com/zkgo/zkgo/wire"

@@ -130,6 +130,7 @@ func (x *TxnDecoder) auth(d *wire.Decoder) []wire.Id {
 	x.auths[string(raw)] = ids
 	return ids
 }
+
 // TxnBody returns an empty body record for a txn of type op (the record
 // Apply expects), or nil if op is not a write.
 func TxnBody(op wire.OpCode) wire.Record {
