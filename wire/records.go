@@ -10,7 +10,32 @@ type Id struct {
 func (r *Id) Encode(e *Encoder) { e.String(r.Scheme); e.String(r.ID) }
 
 // Decode implements Record.
-func (r *Id) Decode(d *Decoder) { r.Scheme = d.String(); r.ID = d.String() }
+func (r *Id) Decode(d *Decoder) { r.Scheme = idString(d.View()); r.ID = idString(d.View()) }
+
+// idString returns b as a string: for the schemes and ids that most ACLs
+// and identities hold, a constant rather than a copy (every create, and
+// every txn with its session's identities, decodes some).
+func idString(b []byte) string {
+	switch string(b) { // compared in place: no copy
+	case "world":
+		return "world"
+	case "anyone":
+		return "anyone"
+	case "ip":
+		return "ip"
+	case "digest":
+		return "digest"
+	case "auth":
+		return "auth"
+	case "sasl":
+		return "sasl"
+	case "x509":
+		return "x509"
+	case "super":
+		return "super"
+	}
+	return string(b)
+}
 
 // ACL grants permission bits to an identity.
 type ACL struct {
