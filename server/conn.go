@@ -522,7 +522,7 @@ func (c *conn) serve() {
 	maxBuf := c.s.cfg.JuteMaxBuffer
 	pkt, err := wire.ReadFrame(br, nil, maxBuf)
 	if err != nil {
-		c.logReadError(err)
+		c.readFailed(br, err)
 		return
 	}
 	if !c.handshake(pkt) {
@@ -553,7 +553,7 @@ func (c *conn) serve() {
 		}
 		pkt, err := wire.ReadFrame(br, buf, maxBuf)
 		if err != nil {
-			c.logReadError(err)
+			c.readFailed(br, err)
 			return
 		}
 		if cap(pkt) <= keepBuffer {
@@ -581,6 +581,23 @@ func frameBuffered(br *frameReader) bool {
 	}
 	h, _ := br.Peek(4)
 	return uint64(n-4) >= uint64(binary.BigEndian.Uint32(h))
+}
+
+// maxDiscard bounds how much of a packet refused as too large is read
+// and dropped before the connection closes (see readFailed).
+const maxDiscard = 16 << 20
+
+// readFailed logs why a request could not be read. A packet refused as too
+// large is read to its end and dropped first (up to maxDiscard bytes, within
+// the read deadline): closed with unread input, the socket would be reset,
+// and a client still writing the packet would see its write fail ("broken
+// pipe"), where Apache ZooKeeper's clients see the connection close.
+func (c *conn) readFailed(br *frameReader, err error) {
+	c.logReadError(err)
+	var tooLarge *wire.FrameTooLargeError
+	if errors.As(err, &tooLarge) && tooLarge.Length <= maxDiscard {
+		io.CopyN(io.Discard, br, int64(tooLarge.Length))
+	}
 }
 
 func (c *conn) logReadError(err error) {
