@@ -580,14 +580,19 @@ func (q *ensemble) onTick() {
 func (q *ensemble) apply(e zab.Entry) error {
 	s := q.s
 	// The leader applies a txn it proposed as soon as a quorum acked
-	// it, from the record it encoded (the entry holds its encoding).
+	// it, from the record it encoded, if the entry is that encoding
+	// itself (the same bytes, not a copy read back from the log).
 	p, proposed := q.proposed[e.Zxid]
-	txn := p.txn
+	var txn *znode.Txn
 	if proposed {
 		delete(q.proposed, e.Zxid)
 		s.stats.Add(monitor.CommitCount, 1)
 		s.stats.Observe(monitor.QuorumAckLatency, time.Since(p.at).Milliseconds())
-	} else {
+		if len(e.Data) > 0 && len(e.Data) == len(p.data) && &e.Data[0] == &p.data[0] {
+			txn = p.txn
+		}
+	}
+	if txn == nil {
 		txn = new(znode.Txn)
 		if err := q.txnDec.Decode(e.Data, txn); err != nil || txn.Zxid != e.Zxid {
 			return &storage.CorruptionError{Path: s.txnLog.Dir(), Zxid: e.Zxid, Reason: "undecodable committed txn"}

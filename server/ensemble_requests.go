@@ -116,7 +116,7 @@ func (q *ensemble) propose(txn *znode.Txn, r *request) bool {
 		return false
 	}
 	q.s.stats.Add(monitor.ProposalCount, 1)
-	q.proposed[z] = proposal{at: time.Now(), txn: txn}
+	q.proposed[z] = proposal{at: time.Now(), txn: txn, data: data}
 	n := int64(len(data))
 	q.propLast.Store(n)
 	if m := q.propMin.Load(); m < 0 || n < m {
@@ -146,12 +146,14 @@ func txnBuffer(txn *znode.Txn, prefix ...byte) []byte {
 }
 
 // proposal is a txn the leader proposed and has not applied yet: when
-// (quorum_ack_latency, commit_count), and the txn itself, which it
-// applies once committed rather than decoding the entry. Nothing changes
-// a txn once it is proposed.
+// (quorum_ack_latency, commit_count), and the txn itself with its
+// encoding, the entry's data: once that entry is committed the leader
+// applies the txn rather than decoding the entry. Nothing changes a txn
+// once it is proposed.
 type proposal struct {
-	at  time.Time
-	txn *znode.Txn
+	at   time.Time
+	txn  *znode.Txn
+	data []byte
 }
 
 // forwarded handles a learner's request on the leader.
