@@ -68,6 +68,16 @@ var gozkFlaky = map[string]string{
 	// the zxid it had seen), was ours: the leader sent its COMMIT before
 	// applying; TestLeaderNeverBehindAFollower covers it.
 	"TestIntegration_DNSHostProviderReconnect": "create sent on the killed server's connection before the client saw it end, once",
+	// Fails against Apache ZooKeeper now and then as well
+	// (gozkApacheFlaky), and its copies in the forks against ours
+	// (goZKZDivisionOurs): removing server 3, the leader, makes the
+	// ensemble elect again; the client's connection to 3 ends, and while
+	// 1 and 2 have no leader they close its reconnections (a session
+	// that re-attaches must be re-validated by the leader; the #21 hold
+	// keeps only connections already open). Having tried every server
+	// once, go-zookeeper fails the next request with "could not connect
+	// to a server" (once in CI against ours).
+	"TestIntegration_IncrementalReconfig": "adding a server after removing one: could not connect to a server, once",
 }
 
 // gozkApacheKnownFailures are the tests that fail against Apache ZooKeeper
