@@ -593,20 +593,15 @@ const maxDiscard = 16 << 20
 // and a client still writing the packet would see its write fail ("broken
 // pipe"), where Apache ZooKeeper's clients see the connection close.
 func (c *conn) readFailed(br *frameReader, err error) {
-	c.logReadError(err)
-	var tooLarge *wire.FrameTooLargeError
-	if errors.As(err, &tooLarge) && tooLarge.Length <= maxDiscard {
-		io.CopyN(io.Discard, br, int64(tooLarge.Length))
-	}
-}
-
-func (c *conn) logReadError(err error) {
 	var tooLarge *wire.FrameTooLargeError
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 	case errors.As(err, &tooLarge):
 		c.s.log.Warn("closing connection: packet too large",
 			zap.String("client", c.nc.RemoteAddr().String()), zap.Error(err))
+		if tooLarge.Length <= maxDiscard {
+			io.CopyN(io.Discard, br, int64(tooLarge.Length))
+		}
 	default:
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -769,10 +764,9 @@ func (c *conn) handle(pkt []byte, now time.Time) bool {
 	}
 	if isPathWatchRead(h.Type) {
 		r.body = c.decodeRead(d)
+	} else if r.body = wire.RequestBody(h.Type); r.body != nil {
+		r.body.Decode(d)
 	} else {
-		r.body = wire.RequestBody(h.Type)
-	}
-	if r.body == nil {
 		r.body = &wire.Empty{}
 		r.done = true
 		r.hdr = wire.ReplyHeader{Xid: h.Xid, Zxid: s.tree.LastZxid(), Err: wire.ErrUnimplemented}
@@ -781,9 +775,6 @@ func (c *conn) handle(pkt []byte, now time.Time) bool {
 		}
 		c.enqueue(r)
 		return true
-	}
-	if r.body != &c.scratchRead {
-		r.body.Decode(d)
 	}
 	if err := d.Err(); err != nil {
 		s.log.Warn("closing connection: malformed request",

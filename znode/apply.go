@@ -137,11 +137,10 @@ func (t *Tree) applyMulti(txn *Txn) Result {
 	const small = 8
 	var opsBuf [small]wire.Op
 	var plansBuf [small]prepared
-	ops := opsBuf[:0]
+	ops := opsBuf[:min(len(req.Ops), small)]
 	if len(req.Ops) > small {
-		ops = make([]wire.Op, 0, len(req.Ops))
+		ops = make([]wire.Op, len(req.Ops))
 	}
-	ops = ops[:len(req.Ops)]
 	for i, op := range req.Ops {
 		if op.Type == wire.OpSetACL || !bodyMatches(op.Type, op.Body) {
 			return Result{Err: wire.ErrMarshallingError}
@@ -152,11 +151,10 @@ func (t *Tree) applyMulti(txn *Txn) Result {
 		}
 	}
 	resp := &wire.MultiResponse{Results: make([]wire.OpResult, len(ops))}
-	plans := plansBuf[:0]
+	plans := plansBuf[:min(len(ops), small)]
 	if len(ops) > small {
-		plans = make([]prepared, 0, len(ops))
+		plans = make([]prepared, len(ops))
 	}
-	plans = plans[:len(ops)]
 	// One record per op at most: sized once rather than grown.
 	v := view{t: t, multi: true, recs: make([]pathRec, 0, len(ops))}
 	for i, op := range ops {
