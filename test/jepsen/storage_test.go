@@ -341,7 +341,7 @@ var damageTargets = []struct {
 }{
 	{txnlogDir, 3, func(b string) bool { return strings.HasSuffix(b, ".log") }, false},
 	{txnlogDir, 2, func(b string) bool { return strings.HasSuffix(b, ".sst") }, false},
-	{txnlogDir, 2, func(b string) bool { return b == "zkgo-highwater" || strings.HasPrefix(b, "zkgo-mirror-") }, false},
+	{txnlogDir, 2, func(b string) bool { return b == "zkgo-highwater" }, false},
 	{"version-2", 2, func(b string) bool { return strings.HasPrefix(b, "snapshot.") }, false},
 	{txnlogDir, 1, func(b string) bool {
 		return strings.HasPrefix(b, "MANIFEST") || strings.HasPrefix(b, "OPTIONS") || b == "CURRENT" || strings.HasPrefix(b, "marker.")

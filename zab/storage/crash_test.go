@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -57,8 +58,8 @@ func crashChild(dir string) {
 
 // TestCrashMidAppend kills a process appending to the log with SIGKILL, then
 // checks that the reopened log is a contiguous prefix holding every entry
-// whose Append returned; and that it still does with the newest WAL file or
-// the mirror cut anywhere (a torn tail, or damage).
+// whose Append returned; and that cutting the newest WAL file anywhere (a torn
+// tail) still opens as a contiguous prefix.
 func TestCrashMidAppend(t *testing.T) {
 	if dir := os.Getenv(crashDirEnv); dir != "" {
 		crashChild(dir)
@@ -68,9 +69,8 @@ func TestCrashMidAppend(t *testing.T) {
 		t.Skip("spawns processes")
 	}
 	dir, killed := t.TempDir(), t.TempDir()
-	var acked int64
 	for round := range 4 {
-		acked = runAndKill(t, dir, 30*time.Millisecond+time.Duration(rand.IntN(400))*time.Millisecond)
+		acked := runAndKill(t, dir, 30*time.Millisecond+time.Duration(rand.IntN(400))*time.Millisecond)
 		if round == 3 {
 			copyDir(t, dir, killed) // the state right after a crash, for the torn tails below
 		}
@@ -83,42 +83,41 @@ func TestCrashMidAppend(t *testing.T) {
 		t.Logf("round %d: acknowledged up to %d, recovered up to %d", round, acked, last)
 	}
 
-	// A cut anywhere in the newest WAL file or in the mirror (a torn
-	// tail, or acknowledged entries gone): the other copy holds every
-	// acknowledged entry, and the log opens whole.
+	// A cut anywhere in the newest WAL file: beyond the high-water mark
+	// it is a torn tail, dropped; below it, acknowledged entries are gone,
+	// which the log must refuse to hide.
 	for i := range 8 {
 		torn := t.TempDir()
 		copyDir(t, killed, torn)
-		file, size := newestWAL(t, torn)
-		if i%2 == 1 {
-			ms, err := listMirrors(torn)
-			if err != nil || len(ms) == 0 {
-				t.Fatalf("no mirror (%v)", err)
-			}
-			file = ms[len(ms)-1].path
-			st, err := os.Stat(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			size = readMirror(t, torn).endOff
-			if st.Size() < size {
-				t.Fatalf("mirror %s of %d bytes ends its records at %d", file, st.Size(), size)
-			}
-		}
+		wal, size := newestWAL(t, torn)
 		cut := rand.Int64N(size + 1)
-		if err := os.Truncate(file, cut); err != nil {
+		if err := os.Truncate(wal, cut); err != nil {
 			t.Fatal(err)
 		}
-		l := openTestLog(t, torn, Options{ForceSync: true})
+		l, err := OpenLog(torn, Options{ForceSync: true})
+		if err != nil {
+			var ce *CorruptionError
+			if !errors.As(err, &ce) || ce.Path != wal {
+				t.Fatalf("cut at %d of %d: %v; want a CorruptionError naming %s", cut, size, err, wal)
+			}
+			l = openTestLog(t, torn, Options{ForceSync: true, AcceptLoss: true})
+			last := checkPrefix(t, l)
+			if l.Lost() == nil || last >= l.HighWater() {
+				t.Fatalf("cut at %d of %d refused (%v), but the log opens to %d with mark %d and no loss", cut, size, err, last, l.HighWater())
+			}
+			l.Close()
+			t.Logf("cut %d: %s at %d of %d bytes loses acknowledged entries: %v", i, filepath.Base(wal), cut, size, err)
+			continue
+		}
 		last := checkPrefix(t, l)
-		if last < acked {
-			t.Fatalf("cut %s at %d of %d: opened up to %d, but %d was acknowledged", filepath.Base(file), cut, size, last, acked)
+		if last < l.HighWater() {
+			t.Fatalf("cut at %d of %d: opened up to %d, below the mark %d", cut, size, last, l.HighWater())
 		}
 		if err := l.Append(entries(last+1, last+3)); err != nil {
 			t.Fatal(err)
 		}
 		l.Close()
-		t.Logf("cut %d: %s at %d of %d bytes, recovered up to %d (acknowledged %d)", i, filepath.Base(file), cut, size, last, acked)
+		t.Logf("cut %d: %s at %d of %d bytes is a torn tail, recovered up to %d", i, filepath.Base(wal), cut, size, last)
 	}
 }
 

@@ -67,36 +67,16 @@ func corruption(t *testing.T, err error) *CorruptionError {
 	return ce
 }
 
-// TestDamagedWALRepaired is the data-loss bug pebble's recovery hides: a
+// TestDamagedWALRefused is the data-loss bug pebble's recovery hides: a
 // damaged record in the back half of the newest write-ahead file, after
-// which pebble stops reading. The mirror holds the entries, and opening
-// writes them back.
-func TestDamagedWALRepaired(t *testing.T) {
+// which pebble stops reading. Opening must refuse, naming the file, the
+// offset and the last good zxid, and change nothing on disk; AcceptLoss
+// opens the good part and reports the loss until Repaired.
+func TestDamagedWALRefused(t *testing.T) {
 	dir := t.TempDir()
 	writeGroups(t, dir, 3000)
 	wal, size := newestWAL(t, dir)
 	flipBytes(t, wal, size*3/4)
-	l := openTestLog(t, dir, Options{ForceSync: true})
-	checkSmall(t, l, 3000)
-	l.Close()
-}
-
-// TestDamagedWALAndMirrorRefused: both copies of the newest entries lost
-// (the write-ahead file damaged, the mirror cut). Opening must refuse,
-// naming the file, the offset and the last good zxid, and change nothing on
-// disk; AcceptLoss opens the good part and reports the loss until Repaired.
-func TestDamagedWALAndMirrorRefused(t *testing.T) {
-	dir := t.TempDir()
-	writeGroups(t, dir, 3000)
-	wal, size := newestWAL(t, dir)
-	flipBytes(t, wal, size*3/4)
-	mirrors, err := listMirrors(dir)
-	if err != nil || len(mirrors) != 1 {
-		t.Fatalf("mirror segments %v (%v); want one", mirrors, err)
-	}
-	if err := os.Truncate(mirrors[0].path, mirrorHdrLen+1000); err != nil {
-		t.Fatal(err)
-	}
 
 	for range 2 { // refusing leaves the files as they were
 		_, err := OpenLog(dir, Options{ForceSync: true})
@@ -154,20 +134,9 @@ func checkSmall(t *testing.T, l *Log, last int64) {
 	}
 }
 
-// TestMissingFilesDetected: any one of the write-ahead file, the mirror
-// and the high-water file deleted, emptied or damaged loses nothing; the
-// write-ahead file and the mirror both gone, or the mirror and the
-// high-water file, are refused.
+// TestMissingFilesDetected: a deleted or emptied write-ahead file, a
+// deleted high-water file, and damaged high-water slots.
 func TestMissingFilesDetected(t *testing.T) {
-	removeMirror := func(t *testing.T, dir string) {
-		ms, err := listMirrors(dir)
-		if err != nil || len(ms) == 0 {
-			t.Fatalf("no mirror in %s (%v)", dir, err)
-		}
-		for _, m := range ms {
-			os.Remove(m.path)
-		}
-	}
 	for _, tc := range []struct {
 		name   string
 		damage func(t *testing.T, dir string)
@@ -176,28 +145,18 @@ func TestMissingFilesDetected(t *testing.T) {
 		{"deleted WAL", func(t *testing.T, dir string) {
 			wal, _ := newestWAL(t, dir)
 			os.Remove(wal)
-		}, ""},
+		}, "damaged or missing"},
 		{"zero-length WAL", func(t *testing.T, dir string) {
 			wal, _ := newestWAL(t, dir)
 			os.Truncate(wal, 0)
-		}, ""},
-		{"deleted mirror", removeMirror, ""},
-		{"deleted WAL and mirror", func(t *testing.T, dir string) {
-			wal, _ := newestWAL(t, dir)
-			os.Remove(wal)
-			removeMirror(t, dir)
 		}, "damaged or missing"},
-		{"deleted mirror and high-water file", func(t *testing.T, dir string) {
-			removeMirror(t, dir)
-			os.Remove(filepath.Join(dir, HighWaterFile))
-		}, "mirror and its high-water file are missing"},
 		{"deleted high-water file", func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, HighWaterFile))
-		}, ""},
+		}, "high-water file is missing"},
 		{"both high-water slots damaged", func(t *testing.T, dir string) {
 			flipBytes(t, filepath.Join(dir, HighWaterFile), 4)
 			flipBytes(t, filepath.Join(dir, HighWaterFile), hwSlotSize+4)
-		}, ""},
+		}, "no valid high-water mark"},
 		{"one high-water slot damaged", func(t *testing.T, dir string) {
 			flipBytes(t, filepath.Join(dir, HighWaterFile), 12)
 		}, ""},

@@ -83,8 +83,7 @@ const (
 	prefixOldMeta = 'm'
 	// Meta keys of the log itself (SetMeta's callers use others).
 	metaPurged    = "zkgo.purgedThrough" // entries up to it may have been purged
-	metaHighWater = "zkgo.highWater"     // 1 once the high-water file existed (logs before the mirror)
-	metaMirror    = "zkgo.mirror"        // 1 once the mirror exists
+	metaHighWater = "zkgo.highWater"     // 1 once the high-water file exists
 	groupKeyLen   = 9
 	crcLen        = 4
 	entryHdrLen   = 8 + 4
@@ -106,18 +105,7 @@ type Log struct {
 	logger *zap.Logger
 	db     *pebble.DB
 
-	mir   *mirror
-	acked atomic.Int64 // the highest zxid reported durable (see HighWater)
-	hw    *highWater   // acked, written behind (see markLoop)
-	// markKick wakes markLoop; closing markStop stops it, and markDone
-	// closes when it has.
-	markKick chan struct{}
-	markStop chan struct{}
-	markDone chan struct{}
-	// retire is a flush after which the mirror's segments before
-	// retireBefore can go (see rotateMirror); nil if none is pending.
-	retire       <-chan struct{}
-	retireBefore uint64
+	hw *highWater
 
 	bgErr atomic.Pointer[error] // a background write failed (see Options.OnFailure)
 
@@ -127,7 +115,6 @@ type Log struct {
 	purged int64      // entries up to it may have been purged (behind a snapshot)
 	lost   error      // what was found lost at open (Options.AcceptLoss)
 	err    error      // sticky failure
-	gen    uint64     // truncations so far: an append's wait from before one does not move acked
 	wedged bool       // pebble panicked in a commit; its pipeline may be locked
 	closed bool
 }
@@ -136,17 +123,14 @@ type Log struct {
 //
 // Pebble replays its write-ahead log and stops at the first record it
 // cannot read, treating it as a tail torn by a crash. That is true only of
-// entries never reported durable. Every append is also in the log's mirror
-// (see mirror.go), so OpenLog compares the two: entries pebble lost (a
-// damaged or cut write-ahead file, a deleted one) are written back from
-// the mirror, and a mirror damaged or cut is made good from pebble's copy,
-// each with a log line naming the file and offset. If neither copy holds
-// an entry the log had reported durable, or the mirror is missing,
+// entries never reported durable: the log keeps a high-water mark (see
+// highWater) and checks on open that it still holds every entry up to it.
+// If it does not (a damaged or truncated write-ahead file, a deleted file),
 // OpenLog fails with a *CorruptionError naming the file, the offset where
-// reading stopped and the last good zxid, and leaves the files as they
-// are; with Options.AcceptLoss it opens the log as far as it is good and
-// reports the loss through Lost. A torn tail of entries never reported
-// durable is dropped with a log line.
+// reading stopped and the last good zxid, and leaves the files as they are;
+// with Options.AcceptLoss it opens the log as far as it is good and
+// reports the loss through Lost. A torn tail beyond the mark is dropped
+// with a log line.
 func OpenLog(dir string, opts Options) (*Log, error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
@@ -162,34 +146,24 @@ func OpenLog(dir string, opts Options) (*Log, error) {
 	fs := &syncTimingFS{FS: opts.fs, warn: l.slowSync, delay: opts.SyncDelay}
 	if opts.fs == nil {
 		// Raw calls on the files' descriptors would bypass a test's FS.
-		fs.FS, fs.raw = vfs.Default, l.rawIO()
+		fs.FS, fs.raw = vfs.Default, rawIO && runtime.GOMAXPROCS(0) > 1
 	}
-	ms, err := readMirrors(dir)
-	if err != nil {
-		return nil, err
-	}
-	hwMark, hwSeq, hwErr := readHighWater(filepath.Join(dir, HighWaterFile))
+	hwPath := filepath.Join(dir, HighWaterFile)
+	mark, seq, hwErr := readHighWater(hwPath)
 	hwFound := hwErr == nil
 	var ce *CorruptionError
 	if hwErr != nil && !errors.Is(hwErr, errNoHighWater) && !errors.As(hwErr, &ce) {
 		return nil, hwErr
 	}
-	mark := ms.acked
-	if hwFound {
-		mark = max(mark, hwMark)
-	}
 	walFile, walOffset, walBad := walDamage(dir)
-	if walBad && (ms.found || hwFound) && !opts.AcceptLoss {
+	if walBad && hwFound && !opts.AcceptLoss {
 		// Opening for writing would make pebble's cut final: look first.
 		last, err := l.peekLast(fs)
 		if err != nil {
 			return nil, err
 		}
-		if ms.found {
-			last = max(last, ms.lastZxid())
-		}
 		if last < mark {
-			return nil, l.lossError(walFile, walOffset, ms, last, mark)
+			return nil, l.lossError(walFile, walOffset, last, mark)
 		}
 	}
 	if err := l.openDB(fs, false); err != nil {
@@ -198,74 +172,42 @@ func OpenLog(dir string, opts Options) (*Log, error) {
 		}
 		return openAside(dir, opts, err)
 	}
-	lost, err := l.reconcile(ms, mark, hwErr, walFile, walOffset, walBad)
+	lost, err := l.checkHighWater(hwErr, mark, walFile, walOffset, walBad)
 	if err == nil && lost != nil && !opts.AcceptLoss {
 		err = lost
 	}
-	// A log that lost entries keeps its mark until Repaired.
-	l.acked.Store(max(mark, l.last, l.purged))
-	if err == nil {
-		err = l.startMirror(ms)
-	}
-	if err == nil {
-		if !hwFound {
-			hwSeq = 0
-		}
-		l.hw, err = openHighWater(dir, l.acked.Load(), hwSeq, opts.ForceSync, !hwFound)
-	}
-	if err == nil && !hwFound {
-		err = l.SetMeta(metaHighWater, 1)
-	}
 	if err != nil {
-		if l.mir != nil {
-			l.mir.close()
-		}
-		if l.hw != nil {
-			l.hw.close()
-		}
 		l.db.Close()
 		return nil, err
 	}
-	l.markKick, l.markStop, l.markDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
-	go l.markLoop()
-	if lost != nil {
+	switch {
+	case lost != nil:
 		l.lost = lost
 		l.logger.Error("the transaction log lost entries it had made durable; opened as far as it is good, to be repaired", zap.Error(lost))
+	case walBad:
+		l.logger.Warn("dropped a torn tail of the transaction log: a write cut short by a crash, of entries never reported durable",
+			zap.String("file", walFile), zap.Int64("offset", walOffset), zap.String("lastZxid", zxidHex(l.last)))
+	}
+	if !hwFound {
+		// No mark yet (a new log, one from before marks, or a mark lost
+		// or damaged): it starts at what the log holds. A log that lost
+		// entries keeps its mark until Repaired.
+		mark, seq = max(l.last, l.purged), 0
+	}
+	if l.hw, err = openHighWater(dir, mark, seq, opts.ForceSync, !hwFound); err != nil {
+		l.db.Close()
+		return nil, err
+	}
+	if !hwFound {
+		if err := l.SetMeta(metaHighWater, 1); err != nil {
+			l.Close()
+			return nil, err
+		}
 	}
 	l.logger.Info("opened transaction log",
 		zap.String("firstZxid", zxidHex(l.first)), zap.String("lastZxid", zxidHex(l.last)),
-		zap.String("acknowledged", zxidHex(l.acked.Load())), zap.Bool("forceSync", opts.ForceSync))
+		zap.String("highWater", zxidHex(l.hw.mark())), zap.Bool("forceSync", opts.ForceSync))
 	return l, nil
-}
-
-// rawIO reports whether the log's files are written and synced with raw
-// system calls (see rawio_linux.go).
-func (l *Log) rawIO() bool { return l.opts.fs == nil && rawIO && runtime.GOMAXPROCS(0) > 1 }
-
-// startMirror makes pebble's tables hold everything the log holds (so
-// that no segment of the mirror is needed any more), starts the next
-// segment and removes the older ones and a high-water file.
-func (l *Log) startMirror(ms *mirrorState) error {
-	if err := l.db.Flush(); err != nil {
-		return fmt.Errorf("storage: flushing transaction log %s: %w", l.dir, err)
-	}
-	m, err := startMirror(l.dir, ms.maxSeq+1, l.last, l.opts.ForceSync, l.rawIO(), l.opts.SyncDelay)
-	if err != nil {
-		return err
-	}
-	l.mir = m
-	if err := removeMirrorsBefore(l.dir, m.seq); err != nil {
-		return err
-	}
-	if had, _, err := l.Meta(metaMirror); err != nil || had != 1 {
-		if err == nil {
-			err = l.SetMeta(metaMirror, 1)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // openDB opens pebble (read-only to look without changing anything) and
@@ -409,12 +351,11 @@ type Pending struct {
 	l    *Log
 	b    *pebble.Batch // nil: nothing to wait for
 	last int64         // the last zxid appended
-	pos  int64         // where the mirror must be synced to
-	gen  uint64        // the log's truncations then
+	gen  uint64        // the high-water mark's truncation generation then
 }
 
-// Wait blocks until the entries are durable: synced to pebble's
-// write-ahead log and to the mirror.
+// Wait blocks until the entries are durable: synced, and covered by the
+// high-water mark.
 func (p Pending) Wait() error {
 	if err := p.Synced(); err != nil {
 		return err
@@ -422,11 +363,11 @@ func (p Pending) Wait() error {
 	return p.l.MarkDurable(p)
 }
 
-// Synced blocks until the entries are synced to pebble's write-ahead log,
-// and no longer: they are durable only once MarkDurable has returned for
+// Synced blocks until the entries are synced to the write-ahead log, and
+// no longer: they count as acknowledged only once MarkDurable has run for
 // them or a later Pending. A caller with many appends in flight waits for
-// each with Synced, then calls MarkDurable once for the last. (The mirror
-// syncs at the same time as pebble, so the two waits overlap.)
+// each with Synced, then calls MarkDurable once for the last, so that they
+// share one write of the high-water mark as they share the syncs.
 func (p Pending) Synced() error {
 	if p.b == nil {
 		return nil
@@ -434,75 +375,21 @@ func (p Pending) Synced() error {
 	return p.l.syncWait(p.b)
 }
 
-// MarkDurable waits until the mirror holds p's entries durably (and every
-// entry appended before them), and then, Synced having returned for p,
-// counts them as acknowledged (see HighWater). A log truncated since p was
-// appended does not: p's entries may be gone. A failure to write the
-// mirror fails the log.
+// MarkDurable moves the high-water mark up to p's entries, which Synced
+// has reported synced (and every entry appended before them). A log
+// truncated since p was appended keeps its mark: p's entries may be gone.
+// A failure to write the mark fails the log.
 func (l *Log) MarkDurable(p Pending) error {
 	if p.b == nil {
 		return nil
 	}
-	if err := l.mir.wait(p.pos); err != nil {
+	err := l.hw.advance(p.last, p.gen)
+	if err != nil {
 		l.mu.Lock()
-		defer l.mu.Unlock()
-		return l.fail(err)
-	}
-	l.mu.Lock()
-	moved := p.gen == l.gen && p.last > l.acked.Load()
-	if moved {
-		l.acked.Store(p.last)
-	}
-	l.mu.Unlock()
-	if moved {
-		select {
-		case l.markKick <- struct{}{}:
-		default:
-		}
-	}
-	return nil
-}
-
-// markInterval is how far the high-water file may lag behind the
-// acknowledged appends while they go on.
-const markInterval = 10 * time.Millisecond
-
-// markLoop writes the acknowledged mark to the high-water file, behind
-// the acknowledgements (at most every markInterval while appends go on,
-// not at all while none do) and once more at Close. The file is a third
-// record of what was acknowledged: were both copies of an entry lost
-// (pebble's and the mirror's, see mirror.go), it still tells that the
-// log is short, unless the entry was acknowledged in the last
-// markInterval before a crash. Being written behind, it costs the
-// appends no sync of their own.
-func (l *Log) markLoop() {
-	defer close(l.markDone)
-	for {
-		select {
-		case <-l.markKick:
-		case <-l.markStop:
-			l.writeMark()
-			return
-		}
-		l.writeMark()
-		select {
-		case <-time.After(markInterval):
-		case <-l.markStop:
-			l.writeMark()
-			return
-		}
-	}
-}
-
-// writeMark writes the acknowledged mark to the high-water file if it
-// moved. A truncation meanwhile (which sets the file itself) wins.
-func (l *Log) writeMark() {
-	gen := l.hw.generation()
-	if err := l.hw.advance(l.acked.Load(), gen); err != nil {
-		l.mu.Lock()
-		l.fail(err)
+		err = l.fail(err)
 		l.mu.Unlock()
 	}
+	return err
 }
 
 // AppendAsync is Append split in two: it writes the entries to the log
@@ -521,7 +408,7 @@ func (l *Log) AppendAsync(entries []zab.Entry) (Pending, error) {
 		}
 	}
 	b := l.db.NewBatchWithSize(groupKeyLen + crcLen + groupSize(entries) + 16)
-	payload := setGroup(b, entries)
+	setGroup(b, entries)
 
 	l.mu.Lock()
 	if err := l.writable(); err != nil {
@@ -534,29 +421,21 @@ func (l *Log) AppendAsync(entries []zab.Entry) (Pending, error) {
 		b.Close()
 		return Pending{}, fmt.Errorf("%w: entry 0x%x does not follow last zxid 0x%x", ErrOutOfOrder, first, l.last)
 	}
-	if l.mir.full() {
-		if err := l.rotateMirror(); err != nil {
-			l.mu.Unlock()
-			b.Close()
-			return Pending{}, err
-		}
-	}
 	if err := l.apply(b, l.opts.ForceSync); err != nil {
 		err = l.fail(err)
 		l.mu.Unlock()
 		return Pending{}, err
 	}
-	pos := l.mir.add(mirrorAppend, l.acked.Load(), payload)
 	if l.first == 0 {
 		l.first = entries[0].Zxid
 	}
 	l.last = entries[len(entries)-1].Zxid
-	p := Pending{l: l, b: b, last: l.last, pos: pos, gen: l.gen}
+	p := Pending{l: l, b: b, last: l.last, gen: l.hw.generation()}
 	l.mu.Unlock()
 
 	if !l.opts.ForceSync {
-		// Without syncs nothing is durable, and nothing is counted as
-		// acknowledged.
+		// Without syncs nothing is durable, and the high-water mark
+		// stays where it is.
 		b.Close()
 		return Pending{l: l}, nil
 	}
@@ -761,17 +640,10 @@ func (l *Log) TruncateAfter(zxid int64) error {
 	if zxid >= l.last {
 		return nil
 	}
-	// The mirror records the truncation first: after a crash between
-	// the two, OpenLog makes it in pebble too (see mirrorState.truncTo).
-	// The acknowledged mark goes down with it, and the waits of appends
-	// made before become stale (MarkDurable): their entries may be gone.
-	l.gen++
-	acked := min(l.acked.Load(), max(zxid, 0))
-	l.acked.Store(acked)
-	if err := l.hw.set(acked); err != nil {
-		return l.fail(err)
-	}
-	if err := l.mir.wait(l.mir.add(mirrorTrunc, acked, binary.BigEndian.AppendUint64(nil, uint64(max(zxid, 0))))); err != nil {
+	// The mark goes down first: a crash between the two leaves it below
+	// the log's end, which is no loss. Setting it also makes the waits of
+	// appends made before stale (MarkDurable): their entries may be gone.
+	if err := l.hw.set(min(l.hw.mark(), max(zxid, 0))); err != nil {
 		return l.fail(err)
 	}
 	// The group holding zxid+1 may hold txns up to zxid too: they are
@@ -792,35 +664,9 @@ func (l *Log) TruncateAfter(zxid int64) error {
 	}
 	if zxid < l.first {
 		l.first, l.last = 0, 0
-	} else if err := l.loadBounds(); err != nil {
-		return err
+		return nil
 	}
-	// The next segment starts after the truncation, which a record after
-	// it (the seal) says is made.
-	return l.rotateMirror()
-}
-
-// rotateMirror starts the mirror's next segment and has pebble flush its
-// memtables, after which the older segments can go: they are removed at
-// the next rotation (a segment later). l.mu is held.
-func (l *Log) rotateMirror() error {
-	if l.retire != nil {
-		<-l.retire
-		if err := removeMirrorsBefore(l.dir, l.retireBefore); err != nil {
-			return l.fail(err)
-		}
-		l.retire = nil
-	}
-	seq, err := l.mir.rotate(l.last, l.acked.Load())
-	if err != nil {
-		return l.fail(err)
-	}
-	ch, err := l.db.AsyncFlush()
-	if err != nil {
-		return l.fail(err)
-	}
-	l.retire, l.retireBefore = ch, seq
-	return nil
+	return l.loadBounds()
 }
 
 // PurgeBefore drops every entry with zxid < zxid (once a snapshot covers
@@ -914,11 +760,6 @@ func (l *Log) Close() error {
 		return ErrClosed
 	}
 	l.closed = true
-	close(l.markStop)
-	l.mu.Unlock()
-	<-l.markDone // its last write may fail the log
-	l.mu.Lock()
-	l.mir.close()
 	l.hw.close()
 	if l.wedged {
 		return l.err
@@ -972,9 +813,8 @@ func groupSize(entries []zab.Entry) int {
 	return n
 }
 
-// setGroup adds entries to b as one group and returns the group's txns
-// as encoded in b (valid while b is).
-func setGroup(b *pebble.Batch, entries []zab.Entry) []byte {
+// setGroup adds entries to b as one group.
+func setGroup(b *pebble.Batch, entries []zab.Entry) {
 	op := b.SetDeferred(groupKeyLen, crcLen+groupSize(entries))
 	putGroupKey(op.Key, entries[len(entries)-1].Zxid)
 	p := op.Value[crcLen:crcLen]
@@ -985,7 +825,6 @@ func setGroup(b *pebble.Batch, entries []zab.Entry) []byte {
 	}
 	binary.BigEndian.PutUint32(op.Value, groupChecksum(op.Key[1:], p))
 	op.Finish()
-	return p
 }
 
 // entriesUpTo returns the leading entries with zxid <= zxid.

@@ -80,14 +80,3 @@ func syncData(f *os.File) error {
 		}
 	}
 }
-
-// preallocate allocates the first size bytes of f (zeros, read back),
-// so that writes within them do not grow the file; where the file system
-// cannot, it does nothing.
-func preallocate(f *os.File, size int64) error {
-	err := syscall.Fallocate(int(f.Fd()), 0, 0, size)
-	if err == syscall.EOPNOTSUPP || err == syscall.ENOSYS {
-		return nil
-	}
-	return err
-}

@@ -21,6 +21,3 @@ func rawPwrite(uintptr, []byte, int64) error { return errNoRawIO }
 
 // syncData syncs f (fdatasync where there is one: rawio_linux.go).
 func syncData(f *os.File) error { return f.Sync() }
-
-// preallocate does nothing here (see rawio_linux.go).
-func preallocate(*os.File, int64) error { return nil }
