@@ -71,12 +71,12 @@ import (
 // handshake still waits for at most its session timeout.
 //
 // Past the bound the server closes its client connections (stopServing),
-// so that clients of a server cut off from the quorum reconnect to another
-// while their sessions live. A leader that loses its quorum closes them at
-// once, as before: its proposals in flight may or may not survive into the
-// next epoch, and its clients reconnect to the servers that go on. The
-// revalidations the hold kept are then answered as lost: the handshakes
-// close their connections, as a leader's do.
+// and answers the revalidations it kept as lost, so those handshakes close
+// theirs too: clients of a server cut off from the quorum reconnect to
+// another while their sessions live. A leader that loses its quorum closes
+// them at once, as before (and a revalidation asked of it then is lost):
+// its proposals in flight may or may not survive into the next epoch, and
+// its clients reconnect to the servers that go on.
 
 // leaderLossHold is the driver's state while it holds its clients.
 type leaderLossHold struct {
