@@ -91,15 +91,27 @@ func dialRaw(t testing.TB, addr string, req wire.ConnectRequest) (*rawClient, er
 
 // handshakeRaw sends req on an open connection and starts reading replies.
 func handshakeRaw(t testing.TB, nc net.Conn, req wire.ConnectRequest) (*rawClient, error) {
+	if _, err := nc.Write(connectFrame(req)); err != nil {
+		return nil, err
+	}
+	return connectedRaw(t, nc)
+}
+
+// connectFrame is req's frame, with a 10s timeout and a zero password
+// unless req sets them.
+func connectFrame(req wire.ConnectRequest) []byte {
 	if req.TimeOut == 0 {
 		req.TimeOut = 10000
 	}
 	if req.Passwd == nil {
 		req.Passwd = make([]byte, 16)
 	}
-	if _, err := nc.Write(wire.AppendFrame(nil, &req)); err != nil {
-		return nil, err
-	}
+	return wire.AppendFrame(nil, &req)
+}
+
+// connectedRaw reads the ConnectResponse to a ConnectRequest sent on nc
+// and starts reading replies.
+func connectedRaw(t testing.TB, nc net.Conn) (*rawClient, error) {
 	nc.SetReadDeadline(time.Now().Add(waitLimit))
 	pkt, err := wire.ReadFrame(nc, nil, wire.DefaultMaxBuffer)
 	if err != nil {

@@ -56,8 +56,10 @@ import (
 // pushes the session's deadline back), and its answer comes out of the
 // learner's node once the learner has applied every txn the leader had
 // committed by then, so a session created or closed through another server
-// is seen the way the leader sees it. With no answer (the leader is gone),
-// the connection closes and the client tries another server.
+// is seen the way the leader sees it. A learner that holds its clients
+// after losing its leader keeps the question for the next one
+// (failover.go); otherwise, with no answer (the leader is gone), the
+// connection closes and the client tries another server.
 //
 // Failover is driven by lost connections: the transport reports a peer
 // whose connection closed or was refused, and the node (Disconnected)
@@ -510,6 +512,7 @@ func (q *ensemble) setStatus(st zab.Status) bool {
 func (q *ensemble) stopServing() {
 	s := q.s
 	wasServing := s.serving.Swap(false) || q.hold.active
+	q.loseHeldRevalidations()
 	q.endHold()
 	ps := *q.state.Load()
 	ps.serving = false

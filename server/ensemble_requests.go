@@ -223,11 +223,15 @@ func (q *ensemble) revalidate(session int64, timeout int32, passwd []byte, quit 
 }
 
 // startRevalidation answers a revalidation on the leader, and forwards it
-// to the leader on a learner.
+// to the leader on a learner. A server that does not serve keeps it for the
+// next leader while it holds its clients (failover.go), and answers it as
+// lost otherwise.
 func (q *ensemble) startRevalidation(rv *revalidation) {
 	switch {
 	case !q.status.Serving:
-		rv.result <- revalLost
+		if !q.holdRevalidation(rv) {
+			rv.result <- revalLost
+		}
 	case q.status.Role == zab.Leading:
 		if q.validSession(rv.session, rv.timeout, rv.passwd) {
 			rv.result <- revalValid

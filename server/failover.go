@@ -2,6 +2,7 @@ package server
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"time"
 
@@ -58,11 +59,24 @@ import (
 // as before this hold existed (the client sees a connection loss and
 // cannot know whether the write happened).
 //
+// A client that re-attaches its session here meanwhile (a ConnectRequest
+// with a session id, often right after its connection to the lost leader
+// ended) waits too. A new connection waits for the server to serve again
+// before its handshake starts (awaitServing), but one whose handshake was
+// under way when the hold began has its session's revalidation
+// (ensemble_requests.go) pending with the old leader, or asked while there
+// is none: those revalidations are kept and asked of the next leader once
+// the server serves again (before the held writes go), and the client gets
+// its ConnectResponse, or session expired, from that leader's verdict. A
+// handshake still waits for at most its session timeout.
+//
 // Past the bound the server closes its client connections (stopServing),
-// so that clients of a server cut off from the quorum reconnect to another
-// while their sessions live. A leader that loses its quorum closes them at
-// once, as before: its proposals in flight may or may not survive into the
-// next epoch, and its clients reconnect to the servers that go on.
+// and answers the revalidations it kept as lost, so those handshakes close
+// theirs too: clients of a server cut off from the quorum reconnect to
+// another while their sessions live. A leader that loses its quorum closes
+// them at once, as before (and a revalidation asked of it then is lost):
+// its proposals in flight may or may not survive into the next epoch, and
+// its clients reconnect to the servers that go on.
 
 // leaderLossHold is the driver's state while it holds its clients.
 type leaderLossHold struct {
@@ -74,6 +88,9 @@ type leaderLossHold struct {
 	// snapshot is set when a snapshot from the leader replaced the tree
 	// during the hold.
 	snapshot bool
+	// revals are the revalidations of re-attaching sessions kept for the
+	// next leader, in the order they were asked.
+	revals []*revalidation
 }
 
 // holding reports whether the server holds its clients' requests while it
@@ -107,15 +124,18 @@ func (q *ensemble) beginHold(msg string, fields ...zap.Field) {
 	q.hold = leaderLossHold{active: true, until: until}
 	q.holdEnd.Store(until.UnixNano())
 	q.holding.Store(true)
-	for id, rv := range q.revalPending {
-		rv.result <- revalLost
-		delete(q.revalPending, id)
+	// The old leader will not answer the revalidations it was asked: the
+	// next one is.
+	for _, id := range slices.Sorted(maps.Keys(q.revalPending)) {
+		q.hold.revals = append(q.hold.revals, q.revalPending[id])
 	}
+	clear(q.revalPending)
 	q.log.Info(msg, append(fields, zap.Int("inFlightWrites", len(q.byCxid)),
-		zap.Duration("leaderLossHold", bound))...)
+		zap.Int("revalidations", len(q.hold.revals)), zap.Duration("leaderLossHold", bound))...)
 }
 
-// endHold forgets the hold (stopServing closes the connections).
+// endHold forgets the hold (stopServing closes the connections and has
+// answered the revalidations kept).
 func (q *ensemble) endHold() {
 	q.hold = leaderLossHold{}
 	q.holding.Store(false)
@@ -141,9 +161,29 @@ func (q *ensemble) holdWrite(r *request) bool {
 	return true
 }
 
+// holdRevalidation keeps a re-attaching session's revalidation for the
+// next leader; false means the server does not hold its clients now.
+func (q *ensemble) holdRevalidation(rv *revalidation) bool {
+	if !q.hold.active {
+		return false
+	}
+	q.hold.revals = append(q.hold.revals, rv)
+	return true
+}
+
+// loseHeldRevalidations answers the revalidations the hold kept as lost:
+// their handshakes close their connections.
+func (q *ensemble) loseHeldRevalidations() {
+	for _, rv := range q.hold.revals {
+		rv.result <- revalLost
+	}
+	q.hold.revals = nil
+}
+
 // resume ends the hold once the server serves again (its committed
-// history applied): it settles the writes in flight, submits the held
-// writes in order and answers the held reads.
+// history applied): it asks the new leader the revalidations kept,
+// settles the writes in flight, submits the held writes in order and
+// answers the held reads.
 //
 // Resubmitting a write in flight that the new history lacks is safe: its
 // txn was not committed and never will be. The new leader's history holds
@@ -159,6 +199,9 @@ func (q *ensemble) holdWrite(r *request) bool {
 func (q *ensemble) resume() {
 	h := q.hold
 	q.endHold()
+	for _, rv := range h.revals {
+		q.startRevalidation(rv)
+	}
 	inLog := q.inFlightInLog()
 	var again []*request
 	for k, r := range q.byCxid {
@@ -186,7 +229,7 @@ func (q *ensemble) resume() {
 	}
 	q.log.Info("serving the held clients again", zap.Int("inFlightInHistory", len(inLog)),
 		zap.Int("inFlightResubmitted", len(again)), zap.Bool("snapshotSynced", h.snapshot),
-		zap.Int("heldWrites", len(h.writes)))
+		zap.Int("heldWrites", len(h.writes)), zap.Int("revalidations", len(h.revals)))
 }
 
 // lostInFlight gives up on a write in flight whose fate a snapshot hid:
