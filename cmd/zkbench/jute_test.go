@@ -82,3 +82,32 @@ func TestGozkAgainstNull(t *testing.T) {
 		t.Error("Children on the null server did not fail")
 	}
 }
+
+// TestJuteAtRateAgainstNull: at a fixed rate every request due before the
+// deadline is sent and answered, each latency counted from its due time.
+func TestJuteAtRateAgainstNull(t *testing.T) {
+	addr := startNull(t)
+	conns, err := dialJuteAll([]string{addr}, 2, sessionTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeJute(conns)
+	// 2 sessions at 400/s in all: one request every 5 ms each, for 100 ms.
+	s := runJuteAtRate(conns, 400, 100*time.Millisecond, workloadNamed("getData").jute(nil, ""))
+	if s.errors != 0 || s.ops != 40 || len(s.latencies) != 40 {
+		t.Fatalf("%d ops, %d latencies, %d errors (first: %v); want 40 answered", s.ops, len(s.latencies), s.errors, s.firstErr)
+	}
+	for _, l := range s.latencies {
+		if l <= 0 {
+			t.Fatalf("latency %v: not counted from the due time", l)
+		}
+	}
+	if f, err := parseRates("getData=10000, setData=3000"); err != nil || len(f) != 2 || f[1] != (fixedRate{"setData", 3000}) {
+		t.Fatalf("parseRates = %v, %v", f, err)
+	}
+	for _, bad := range []string{"getData", "getData=0", "nosuch=5", "getData=x"} {
+		if _, err := parseRates(bad); err == nil {
+			t.Errorf("parseRates(%q) accepted", bad)
+		}
+	}
+}

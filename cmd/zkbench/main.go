@@ -63,6 +63,13 @@
 // settled before and with 10,000 (-idle) open sessions that only ping.
 // The HTML report charts both.
 //
+// Latency at a fixed offered rate: getData at 10,000/s and setData at
+// 3,000/s (-rates) over the -conns jute sessions, below what either
+// implementation sustains here, sent on schedule whatever the replies do;
+// each latency counts from the request's due time. The throughput
+// workloads' latencies are mostly queueing behind a full window; these
+// are the servers' response times under a load they keep up with.
+//
 // For each workload it also reads the CPU time the servers used from
 // /proc/<pid>/stat and reports it per op: unpinned, the load generator
 // shares the CPUs with the servers and costs the same per op against
@@ -116,6 +123,7 @@ type config struct {
 	pin         pinning
 	scale       []int // connection counts of the scaling measurement
 	scaleDur    time.Duration
+	rates       []fixedRate    // workloads run at a fixed offered rate
 	idle        int            // idle sessions of the memory measurement (0: none)
 	stableReads int            // steady VmRSS reads that make a reading settled
 	run         *regexp.Regexp // workloads to run (nil: all)
@@ -129,7 +137,7 @@ func parseFlags() config {
 	c := config{stableReads: rssStableReads}
 	var sizes string
 	var quick, million bool
-	var run, client, scale, serverCPUs, loadCPUs string
+	var run, client, scale, rates, serverCPUs, loadCPUs string
 	var noPin bool
 	flag.IntVar(&c.conns, "conns", 12, "client connections (sessions)")
 	flag.IntVar(&c.outstanding, "outstanding", 16, "requests in flight per connection")
@@ -150,6 +158,7 @@ func parseFlags() config {
 	flag.StringVar(&loadCPUs, "load-cpus", "", "CPU list for the load generator (default: the upper half)")
 	flag.StringVar(&scale, "scale", "1,10,100,1000", "connection counts of the scaling measurement (empty: none)")
 	flag.DurationVar(&c.scaleDur, "scale-duration", 0, "duration of each scaling point (default: -duration)")
+	flag.StringVar(&rates, "rates", "getData=10000,setData=3000", "workloads run at a fixed offered rate, as workload=requests per second over all -conns sessions, for latency below saturation (empty: none)")
 	flag.IntVar(&c.idle, "idle", 10_000, "idle sessions of the memory measurement (0: none)")
 	flag.StringVar(&run, "run", "", "run only the workloads whose names match this regexp (the fan-out is \"watch\"; the fill and failover have their own flags)")
 	flag.StringVar(&c.out, "out", "zkbench-report", "report path without extension (.json and .html are written)")
@@ -188,8 +197,11 @@ func parseFlags() config {
 		}
 		c.scale = append(c.scale, n)
 	}
+	var err error
+	if c.rates, err = parseRates(rates); err != nil {
+		fatalf("%v", err)
+	}
 	if !noPin {
-		var err error
 		if c.pin, err = choosePinning(serverCPUs, loadCPUs); err != nil {
 			fatalf("%v", err)
 		}

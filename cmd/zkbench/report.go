@@ -103,10 +103,13 @@ type ImplReport struct {
 	ServerAffinity []string     `json:"server_affinity"`
 	Results        []Result     `json:"results"`
 	Scaling        []ScalePoint `json:"scaling,omitempty"`
-	Idle           *IdleMemory  `json:"idle_memory,omitempty"`
-	Memory         *Memory      `json:"memory,omitempty"`
-	Restart        *Restart     `json:"restart,omitempty"`
-	Failover       *Failover    `json:"failover,omitempty"`
+	// FixedRate are the workloads run at a fixed offered rate (see
+	// fixedrate.go).
+	FixedRate []Result    `json:"fixed_rate,omitempty"`
+	Idle      *IdleMemory `json:"idle_memory,omitempty"`
+	Memory    *Memory     `json:"memory,omitempty"`
+	Restart   *Restart    `json:"restart,omitempty"`
+	Failover  *Failover   `json:"failover,omitempty"`
 	// Deleted counts the znodes the create workloads made, deleted
 	// between workloads (see clearCreated).
 	Deleted int    `json:"deleted_between_workloads"`
@@ -256,6 +259,7 @@ func (r *Report) WriteTable(w io.Writer) {
 		}
 	}
 	r.writeScalingTable(w)
+	r.writeFixedRateTable(w)
 	if ours.Idle != nil || apache.Idle != nil {
 		oi, ai := orZero(ours.Idle), orZero(apache.Idle)
 		fmt.Fprintf(w, "\n%d idle sessions (pinging only), growth of the servers' summed VmRSS, settled: ours %.1f MB (%.0f B per session), apache %.1f MB (%.0f B per session), ratio %s\n",
@@ -365,6 +369,11 @@ func (r *Report) writeErrors(w io.Writer) {
 		for _, p := range x.Scaling {
 			if p.FirstError != "" {
 				fmt.Fprintf(w, "%s %s on %d connections: %d errors, first: %s\n", x.Name, p.Workload, p.Conns, p.Errors, p.FirstError)
+			}
+		}
+		for _, res := range x.FixedRate {
+			if res.FirstError != "" {
+				fmt.Fprintf(w, "%s %s: %d errors, first: %s\n", x.Name, res.Workload, res.Errors, res.FirstError)
 			}
 		}
 	}
@@ -477,6 +486,19 @@ Same machine, same run; read the ratios, not the absolute numbers. The null serv
 		lineChart(w, "Throughput (ops/s) by connections", conns, tput, "%.0f")
 		lineChart(w, "p99 latency (ms) by connections", conns, lat, "%.2f")
 		lineChart(w, "Servers' summed RSS (MB) by connections", conns, rss, "%.0f")
+		fmt.Fprint(w, "</div>\n")
+	}
+	if names := r.fixedRateNames(); len(names) > 0 {
+		var lat []series
+		for i, x := range []*ImplReport{ours, apache} {
+			l := series{name: x.Name, color: implColors[i]}
+			for _, n := range names {
+				l.values = append(l.values, fixedResult(x, n).P99ms)
+			}
+			lat = append(lat, l)
+		}
+		fmt.Fprint(w, "<h2>Latency at a fixed offered rate (jute sessions sending on schedule)</h2>\n<div class=\"charts\">\n")
+		barChart(w, "p99 latency (ms, lower is better)", names, lat, "%.2f")
 		fmt.Fprint(w, "</div>\n")
 	}
 	var idle []series

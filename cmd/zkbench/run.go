@@ -42,6 +42,9 @@ func stepsPerImpl(cfg config, im impl) int {
 		}
 	}
 	n += len(cfg.scale)
+	if !im.null {
+		n += len(cfg.rates)
+	}
 	if cfg.idle > 0 {
 		n++
 	}
@@ -201,6 +204,14 @@ func runImpl(cfg config, im impl, root string, p *progress) *ImplReport {
 	for _, n := range cfg.scale {
 		p.start(fmt.Sprintf("%s scaling: %d connections", im.name, n), 2*cfg.scaleDur)
 		rep.Scaling = append(rep.Scaling, measureScaling(e, n, cfg.scaleDur, value)...)
+		p.end()
+	}
+	for _, f := range cfg.rates {
+		if im.null {
+			break
+		}
+		p.start(fmt.Sprintf("%s %s", im.name, f.name()), cfg.duration)
+		rep.FixedRate = append(rep.FixedRate, measureFixedRate(e, cfg.conns, cfg.duration, f, value))
 		p.end()
 	}
 	if cfg.idle > 0 {

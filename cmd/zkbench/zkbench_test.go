@@ -185,7 +185,8 @@ func shortConfig(t *testing.T) config {
 	}
 	return config{conns: 3, outstanding: 4, duration: 300 * time.Millisecond, warmup: 300 * time.Millisecond,
 		sizes: []int{100}, znodes: 2000, watchers: 5, clients: []string{clientJute, clientGozk}, pin: pin,
-		scale: []int{1, 20}, scaleDur: 200 * time.Millisecond, idle: 200, stableReads: 2}
+		scale: []int{1, 20}, scaleDur: 200 * time.Millisecond, idle: 200, stableReads: 2,
+		rates: []fixedRate{{"getData", 300}, {"setData", 100}}}
 }
 
 // quietProgress is a progress bar that draws nothing.
@@ -228,6 +229,16 @@ func checkShortRun(t *testing.T, cfg config, rep *ImplReport, results int) {
 	for _, p := range rep.Scaling {
 		if p.Ops == 0 || p.Errors != 0 || p.RSS <= 0 {
 			t.Errorf("scaling %s on %d connections: %d ops, %d errors (first: %s), RSS %d", p.Workload, p.Conns, p.Ops, p.Errors, p.FirstError, p.RSS)
+		}
+	}
+	if rep.Name != "null" {
+		if len(rep.FixedRate) != len(cfg.rates) {
+			t.Errorf("%d fixed-rate results, want %d", len(rep.FixedRate), len(cfg.rates))
+		}
+		for _, r := range rep.FixedRate {
+			if r.Ops == 0 || r.Errors != 0 || r.P99ms <= 0 {
+				t.Errorf("%s: %d ops, %d errors (first: %s), p99 %.2f ms", r.Workload, r.Ops, r.Errors, r.FirstError, r.P99ms)
+			}
 		}
 	}
 	if m := rep.Idle; m == nil || m.Error != "" || m.Conns != cfg.idle || !allPositive(m.RSSBefore, m.RSSAfter) {
