@@ -255,6 +255,26 @@ func TestCleanLogNotDamaged(t *testing.T) {
 	}
 }
 
+// TestCrashedLogNotDamaged: the files of a log that was never closed (as a
+// crash leaves them, with no end-of-log record) read to a clean end too.
+func TestCrashedLogNotDamaged(t *testing.T) {
+	dir, crashed := t.TempDir(), t.TempDir()
+	l := openTestLog(t, dir, Options{ForceSync: true})
+	for z := int64(1); z <= 300; z += 10 {
+		if err := l.Append(smallEntries(z, z+9)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyDir(t, dir, crashed)
+	l.Close()
+	if f, off, bad := walDamage(crashed); bad {
+		t.Fatalf("a log copied while open reported damaged at %s:%d", f, off)
+	}
+	l = openTestLog(t, crashed, Options{ForceSync: true})
+	defer l.Close()
+	checkSmall(t, l, 300)
+}
+
 // TestUnopenableLogMovedAside: a log pebble cannot open at all (here a
 // table file deleted) is refused; with AcceptLoss it is moved aside and an
 // empty log, reporting the loss, takes its place.
