@@ -63,9 +63,10 @@
 // settled before and with 10,000 (-idle) open sessions that only ping.
 // The HTML report charts both.
 //
-// Latency at a fixed offered rate: getData at 10,000/s and setData at
-// 3,000/s (-rates) over the -conns jute sessions, below what either
-// implementation sustains here, sent on schedule whatever the replies do;
+// Latency at a fixed offered rate: getData at 3,000 and 10,000/s and
+// setData at 1,000 and 3,000/s (-rates) over the -conns jute sessions,
+// below what either implementation sustains here (the lower rates at about
+// a third of a CPU for both), sent on schedule whatever the replies do;
 // each latency counts from the request's due time. The throughput
 // workloads' latencies are mostly queueing behind a full window; these
 // are the servers' response times under a load they keep up with.
@@ -158,7 +159,7 @@ func parseFlags() config {
 	flag.StringVar(&loadCPUs, "load-cpus", "", "CPU list for the load generator (default: the upper half)")
 	flag.StringVar(&scale, "scale", "1,10,100,1000", "connection counts of the scaling measurement (empty: none)")
 	flag.DurationVar(&c.scaleDur, "scale-duration", 0, "duration of each scaling point (default: -duration)")
-	flag.StringVar(&rates, "rates", "getData=10000,setData=3000", "workloads run at a fixed offered rate, as workload=requests per second over all -conns sessions, for latency below saturation (empty: none)")
+	flag.StringVar(&rates, "rates", "getData=3000,getData=10000,setData=1000,setData=3000", "workloads run at a fixed offered rate, as workload=requests per second over all -conns sessions, for latency below saturation (empty: none)")
 	flag.IntVar(&c.idle, "idle", 10_000, "idle sessions of the memory measurement (0: none)")
 	flag.StringVar(&run, "run", "", "run only the workloads whose names match this regexp (the fan-out is \"watch\"; the fill and failover have their own flags)")
 	flag.StringVar(&c.out, "out", "zkbench-report", "report path without extension (.json and .html are written)")
