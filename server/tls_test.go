@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zkgo/zkgo/conf"
+	"github.com/zkgo/zkgo/internal/freeport"
 	"github.com/zkgo/zkgo/wire"
 )
 
@@ -531,12 +532,11 @@ func TestTLSListenClients(t *testing.T) {
 	serverPEM, _ := pki.keyStore("server", pkix.Name{CommonName: "server"}, serverIP)
 	_, client := pki.keyStore("client", pkix.Name{CommonName: "client"}, nil)
 	free := func() int {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		port, err := freeport.Pick()
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer l.Close()
-		return l.Addr().(*net.TCPAddr).Port
+		return port
 	}
 	cfg := conf.Default()
 	cfg.DataDir = t.TempDir()

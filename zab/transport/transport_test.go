@@ -9,18 +9,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/freeport"
 	"github.com/zkgo/zkgo/wire"
 	"github.com/zkgo/zkgo/zab"
 )
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// Outside the kernel's ephemeral range: a port the kernel handed
+	// out and took back could be given to another process's outgoing
+	// connection before the transport listens on it.
+	port, err := freeport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	return "127.0.0.1:" + strconv.Itoa(port)
 }
 
 func receive(t *testing.T, tr *Transport, n int) []zab.Message {
