@@ -45,22 +45,12 @@ func parseRates(s string) ([]fixedRate, error) {
 		if !ok || err != nil || rate <= 0 {
 			return nil, fmt.Errorf("bad -rates entry %q (want workload=requests per second)", f)
 		}
-		if !hasWorkload(name) {
+		if _, ok := findWorkload(name); !ok {
 			return nil, fmt.Errorf("-rates: no workload %q", name)
 		}
 		rates = append(rates, fixedRate{name, rate})
 	}
 	return rates, nil
-}
-
-// hasWorkload reports whether there is a workload called name.
-func hasWorkload(name string) bool {
-	for _, w := range workloads {
-		if w.name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // name is the workload's name in the report.
@@ -135,8 +125,10 @@ func (c *juteSession) driveAtRate(w int, first time.Time, interval time.Duration
 			}
 		}
 	}()
-	c.nc.SetReadDeadline(deadline.Add(juteReplyTimeout))
-	defer c.nc.SetReadDeadline(time.Time{})
+	// A write deadline too: after a read error this goroutine waits for
+	// the sender, which must not block forever in a flush.
+	c.nc.SetDeadline(deadline.Add(juteReplyTimeout))
+	defer c.nc.SetDeadline(time.Time{})
 	fail := func(err error, pending int) {
 		s.errors += pending
 		for range sent { // the sender stops at its next flush or deadline

@@ -57,14 +57,23 @@ func measureScaling(e *ensemble, conns int, d time.Duration, value []byte) []Sca
 	return points
 }
 
-// workloadNamed returns the workload called name.
+// workloadNamed returns the workload called name, which must exist.
 func workloadNamed(name string) workload {
+	w, ok := findWorkload(name)
+	if !ok {
+		panic("no workload " + name)
+	}
+	return w
+}
+
+// findWorkload returns the workload called name, if there is one.
+func findWorkload(name string) (workload, bool) {
 	for _, w := range workloads {
 		if w.name == name {
-			return w
+			return w, true
 		}
 	}
-	panic("no workload " + name)
+	return workload{}, false
 }
 
 // sum adds up xs.
