@@ -26,7 +26,9 @@ KAZOO_SHIM_TIMEOUT  seconds one test phase (setup, call, teardown) may take
                     the whole run.
 KAZOO_SHIM_SASL     "1" when the server was started with kazoo's JAAS file
                     (DIGEST-MD5 users super and jaasuser): test_sasl.py then
-                    runs, but for its Kerberos (GSSAPI) tests.
+                    runs, but for its Kerberos (GSSAPI) tests and its two
+                    test_invalid_sasl_auth, whose outcome depends on the
+                    order of kazoo's threads (see DESELECT).
 KAZOO_SHIM_READ_ONLY  "1" if the servers run in read-only mode with local
                     sessions: TestReadOnlyMode is then not deselected.
 KAZOO_SHIM_RECONFIG  "1" if the servers are an ensemble with reconfigEnabled
@@ -85,6 +87,13 @@ DESELECT = {
 if os.environ.get("KAZOO_SHIM_SASL") == "1":
     del DESELECT["test_sasl.py"]
     DESELECT["test_sasl.py::TestSASLGSSAPIAuthentication"] = "GSSAPI: needs a Kerberos KDC"
+    for cls in ("TestSASLDigestAuthentication", "TestLegacySASLDigestAuthentication"):
+        DESELECT["test_sasl.py::%s::test_invalid_sasl_auth" % cls] = (
+            "races kazoo's own threads: start() returns at CONNECTED, before "
+            "the SASL exchange, and raises AuthFailedError only if the "
+            "refusal comes after start() has checked that it is connected, "
+            "else KazooTimeoutError (both servers fail it under CPU load); "
+            "TestKazooSASLBadLogin checks the same refusal by its events")
 
 
 # KAZOO_SHIM_READ_ONLY=1: the servers run with -Dreadonlymode.enabled=true,
