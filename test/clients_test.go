@@ -347,29 +347,32 @@ var (
 	zkCliTime  = regexp.MustCompile(`^([cm]time) = (.*)$`)
 	zkCliOwner = regexp.MustCompile(`^ephemeralOwner = (0x[0-9a-f]+)$`)
 	zkCliConn  = regexp.MustCompile(`^Connecting to 127\.0\.0\.1:\d+$`)
+	// zkCliEvent is one write of zkCli's event thread: "\nWATCHER::" or
+	// "\nWatchedEvent ...", each printed with println as one unit.
+	zkCliEvent = regexp.MustCompile(`\n(WATCHER::|WatchedEvent [^\n]*)\n`)
 )
 
 // normalizeZkCli drops log noise, names zxids and sessions, masks times and
-// the port, and moves watch events (printed by zkCli's event thread as
-// "\nWATCHER::" and "\nWatchedEvent ...", each in one write) to the end.
+// the port, and moves watch events to the end. zkCli's event thread prints
+// them while the main thread may be half-way through a line (ls writes
+// "[", each child and ", " separately), so they are cut out of the output
+// as the units the event thread writes before it is split into lines.
 func normalizeZkCli(n *clientNames, output string) string {
 	var lines, events []string
+	output = zkCliEvent.ReplaceAllStringFunc(output, func(unit string) string {
+		e := strings.Trim(unit, "\n")
+		// The client raises Closed itself while it exits, and prints its
+		// session's SyncConnected from its event thread: both race with
+		// the JVM's exit (a command that fails at once may exit first) and
+		// are not the server's doing.
+		if e != "WATCHER::" && !strings.Contains(e, "state:Closed type:None") &&
+			!strings.Contains(e, "state:SyncConnected type:None path:null") {
+			events = append(events, e)
+		}
+		return ""
+	})
 	for _, l := range strings.Split(strings.TrimSuffix(output, "\n"), "\n") {
-		switch {
-		case strings.HasPrefix(l, "SLF4J:"), strings.HasPrefix(l, "log4j"):
-			continue
-		case l == "WATCHER::" || strings.HasPrefix(l, "WatchedEvent "):
-			if len(lines) > 0 && lines[len(lines)-1] == "" {
-				lines = lines[:len(lines)-1]
-			}
-			// The client raises Closed itself while it exits, and
-			// prints its session's SyncConnected from its event thread:
-			// both race with the JVM's exit (a command that fails at
-			// once may exit first) and are not the server's doing.
-			if l != "WATCHER::" && !strings.Contains(l, "state:Closed type:None") &&
-				!strings.Contains(l, "state:SyncConnected type:None path:null") {
-				events = append(events, l)
-			}
+		if strings.HasPrefix(l, "SLF4J:") || strings.HasPrefix(l, "log4j") {
 			continue
 		}
 		if m := zkCliZxid.FindStringSubmatch(l); m != nil {
@@ -883,5 +886,26 @@ func TestCClientEnsembleFailover(t *testing.T) {
 	}
 	if got := ephemeralOwner(t, servers, "/ceph"); got != 0 {
 		t.Errorf("/ceph still exists (owner 0x%x) after cli_mt closed its session", got)
+	}
+}
+
+// TestNormalizeZkCliEvents checks that a watch event zkCli's event thread
+// printed in the middle of an ls line (as a clean clone's run under load
+// once did) is moved out whole and leaves the line as it was meant.
+func TestNormalizeZkCliEvents(t *testing.T) {
+	raw := "Sync is OK\n" +
+		"[a2, acl, " +
+		"\nWATCHER::\n" +
+		"\nWatchedEvent state:SyncConnected type:NodeDataChanged path:/zc/seq-0000000002\n" +
+		"empty, eph]\n" +
+		"\nWATCHER::\n" +
+		"\nWatchedEvent state:Closed type:None path:null\n" +
+		"Created /zc/w\n"
+	want := "  Sync is OK\n" +
+		"  [a2, acl, empty, eph]\n" +
+		"  Created /zc/w\n" +
+		"  event: WatchedEvent state:SyncConnected type:NodeDataChanged path:/zc/seq-0000000002\n"
+	if got := normalizeZkCli(newClientNames(), raw); got != want {
+		t.Errorf("normalizeZkCli:\n%s\nwant:\n%s", got, want)
 	}
 }
