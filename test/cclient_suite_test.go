@@ -53,20 +53,32 @@ const cclientNettyJars = "/usr/share/java/netty-codec.jar:/usr/share/java/netty-
 const debianZkServerSh = "/usr/share/zookeeper/bin/zkServer.sh"
 
 // cclientExpectedFailures are the suite's tests that fail against zkserver,
-// always or now and then, each with the reason; every test passed against
-// Apache ZooKeeper 3.8.0 here.
+// each with the reason; every test passed against Apache ZooKeeper 3.8.0
+// here.
 // A listed test that passes is reported in the log (it should then leave
 // the list); any other failure fails the test.
 var cclientExpectedFailures = map[string]string{
 	"TestReconfigServer::testNonIncremental": "the first config version of a static configuration is <epoch>00000001 " +
 		"(Apache's is the NEWLEADER zxid, <epoch>00000000; README.md, Status), and each later one is one zxid further on",
 	"TestReconfigServer::testRemoveFollower": "the config versions, as testNonIncremental",
+}
+
+// cclientTimingDependent are the suite's tests whose outcome depends on the
+// order of the client's own threads, against either server, each with the
+// reason. Their outcome is logged and not counted, for both servers.
+var cclientTimingDependent = map[string]string{
 	// A test of the client alone: its hosts are 127.0.0.1:2001-2010, where
 	// no server listens, and whether shrinking the list to 2001-2004 must
 	// move the client depends on the host its I/O thread happens to be
 	// trying at that moment (failed once in CI in 2 ms; it passes against
 	// either server otherwise).
 	"Zookeeper_reconfig::testcycleNextServer": "client-only and timing-dependent: no server is contacted",
+	// Its child watcher makes a synchronous getChildren from the
+	// completion thread and asserts ZOK or ZCLOSING, while the main thread
+	// may already be in zookeeper_close; which of the two threads gets
+	// there first decides. Under two busy loops it aborted zktest-mt in 3
+	// of 25 runs against zkserver and in 4 of 25 against Apache 3.8.
+	"Zookeeper_simpleSystem::testHangingClient": "the watcher's synchronous call races zookeeper_close in the client",
 }
 
 // TestCClientSuite runs Apache's C client cppunit suite against zkserver
@@ -162,9 +174,12 @@ exec %[1]q "$@" >>%[2]q 2>&1
 	for _, test := range cclientSuiteTests() {
 		outcome, done := suite.results[test]
 		reason, listed := expected[test]
+		timing, timingDependent := cclientTimingDependent[test]
 		switch {
 		case !done:
 			problems = append(problems, test+" did not run")
+		case timingDependent:
+			t.Logf("timing-dependent %s (%s), not counted: %s", test, timing, outcome)
 		case outcome == "OK" && listed:
 			passed++
 			t.Logf("%s passes now, though listed as an expected failure (%s)", test, reason)

@@ -436,6 +436,14 @@ public class CuratorChecks {
         }
     }
 
+    static int participants(LeaderSelector s) {
+        try {
+            return s.getParticipants().size();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
     static String leaderId(LeaderLatch l) {
         try {
             return l.getLeader().getId();
@@ -491,7 +499,10 @@ public class CuratorChecks {
         }
         String first = take(took, "a first leader");
         check(selectors.get(first).getLeader().getId().equals(first), "getLeader is not the one leading");
-        // Give up leadership: someone else (autoRequeue puts first back in line) leads.
+        // Give up leadership once the other two are in line (they start in
+        // the background): someone else leads, and autoRequeue puts first
+        // back in line behind them.
+        eventually(() -> participants(selectors.get(first)) == 3, "three selectors in line");
         release.get(first).countDown();
         String second = take(took, "a leader after the first gave up");
         check(!second.equals(first), "the leader that gave up led again at once");
@@ -499,6 +510,8 @@ public class CuratorChecks {
         selectors.remove(second).close();
         String third = take(took, "a leader after the second's selector closed");
         check(!third.equals(second), "a closed selector leads");
+        // first, requeued, is in line again before third gives up.
+        eventually(() -> participants(selectors.get(third)) == 2, "two selectors in line");
         release.get(third).countDown();
         String fourth = take(took, "a leader after the third gave up");
         check(!fourth.equals(second) && !fourth.equals(third), "leader " + fourth + " after " + second + " closed and " + third + " gave up");
