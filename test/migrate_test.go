@@ -48,67 +48,33 @@ func (h *inOrder) Next() (string, bool) {
 }
 
 // connectInOrder connects a go-zookeeper client that tries servers in
-// order, and waits for its session.
-func connectInOrder(t *testing.T, servers ...string) (*zk.Conn, *sessionEvents) {
+// order, and waits for its session. The session events it returns come
+// from the client's event callback into a channel of sessionEventBuffer:
+// the client's own event channel holds six and drops the rest while nobody
+// reads it, as during an outage with a reconnection attempt every second.
+func connectInOrder(t *testing.T, servers ...string) (*zk.Conn, <-chan zk.Event) {
 	t.Helper()
-	events := &sessionEvents{added: make(chan struct{}, 1)}
+	events := make(chan zk.Event, sessionEventBuffer)
+	record := func(ev zk.Event) {
+		select {
+		case events <- ev:
+		default:
+			t.Errorf("more than %d session events unread: %v dropped", sessionEventBuffer, ev)
+		}
+	}
 	c, _, err := zk.Connect(servers, 10*time.Second, zk.WithLogInfo(false),
-		zk.WithHostProvider(newInOrder(servers)), zk.WithEventCallback(events.add))
+		zk.WithHostProvider(newInOrder(servers)), zk.WithEventCallback(record))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	if !events.await(zk.StateHasSession) {
-		t.Fatalf("no session on %v", servers)
-	}
+	awaitState(t, events, zk.StateHasSession)
 	return c, events
 }
 
-// sessionEvents keeps every session event of a go-zookeeper client, in
-// order. The client's own event channel holds six and drops the rest while
-// nobody reads it, as it does during an outage with a reconnection attempt
-// every second; these are taken from its event callback instead.
-type sessionEvents struct {
-	added chan struct{} // has a value after an add, until await sees it
-
-	mu     sync.Mutex
-	events []zk.Event
-	next   int // the first event await has not consumed
-}
-
-// add is the client's event callback: it must not block.
-func (e *sessionEvents) add(ev zk.Event) {
-	e.mu.Lock()
-	e.events = append(e.events, ev)
-	e.mu.Unlock()
-	select {
-	case e.added <- struct{}{}:
-	default:
-	}
-}
-
-// await consumes events up to the next one of state s and reports whether
-// it came within modeTimeout.
-func (e *sessionEvents) await(s zk.State) bool {
-	timeout := time.After(modeTimeout)
-	for {
-		e.mu.Lock()
-		for e.next < len(e.events) {
-			ev := e.events[e.next]
-			e.next++
-			if ev.State == s {
-				e.mu.Unlock()
-				return true
-			}
-		}
-		e.mu.Unlock()
-		select {
-		case <-e.added:
-		case <-timeout:
-			return false
-		}
-	}
-}
+// sessionEventBuffer is how many session events connectInOrder keeps
+// unread: a few per reconnection attempt, so minutes of outage.
+const sessionEventBuffer = 1024
 
 // treeDump is every znode of the tree c's server holds but /zookeeper's
 // (the servers' own configuration differs), with data and Stat.
@@ -352,11 +318,19 @@ func createRetrying(t *testing.T, c *zk.Conn, path string) {
 	}
 }
 
-// awaitState waits for the client's next session event of state s.
-func awaitState(t *testing.T, events *sessionEvents, s zk.State) {
+// awaitState waits for a go-zookeeper session event of state s.
+func awaitState(t *testing.T, events <-chan zk.Event, s zk.State) {
 	t.Helper()
-	if !events.await(s) {
-		t.Fatalf("no %v event", s)
+	timeout := time.After(modeTimeout)
+	for {
+		select {
+		case ev := <-events:
+			if ev.State == s {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %v event", s)
+		}
 	}
 }
 
